@@ -1,0 +1,225 @@
+// Package vendors is the domain at the centre of sessionbot: a login session on
+// some outside system, and the small interfaces through which each system's
+// adapter (vendors/qlik, vendors/commvault, vendors/microsoft) lists and ends
+// them. It knows nothing of Slack or of how a request was typed.
+package vendors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Type names a kind of system. Several instances may share one type (two Qlik
+// sites, say).
+type Type string
+
+const (
+	Qlik      Type = "qlik"
+	Commvault Type = "commvault"
+	Teams     Type = "teams"
+	Skype     Type = "skype"
+)
+
+// Identity is how one vendor instance names a person: Qlik's user directory
+// and user id, a Commvault domain and user name, or a UPN with no directory.
+type Identity struct {
+	Directory string
+	ID        string
+}
+
+// String writes the identity the way people type it: DIR\user, or user alone.
+func (i Identity) String() string {
+	if i.Directory == "" {
+		return i.ID
+	}
+	return i.Directory + `\` + i.ID
+}
+
+// Equal compares identities the way directory services do: case-insensitively.
+func (i Identity) Equal(o Identity) bool {
+	return strings.EqualFold(i.Directory, o.Directory) && strings.EqualFold(i.ID, o.ID)
+}
+
+// Attribute is one name/value pair a vendor attaches to a session (Qlik's
+// Attributes array, Commvault's console type, a call's modalities). Names may
+// repeat: Qlik sends one "group" attribute per group.
+type Attribute struct {
+	Name  string
+	Value string
+}
+
+// Session is one login session, call session or console session on one
+// instance. Times are zero where the vendor does not say.
+type Session struct {
+	Vendor     Type
+	Instance   string
+	ID         string
+	User       Identity
+	UserName   string // display name, when the vendor gives one; never used to identify
+	Node       string // the proxy, server or host that holds the session
+	Started    time.Time
+	LastActive time.Time
+	Ended      time.Time // zero while the session is still open
+	Attributes []Attribute
+}
+
+// Active reports whether the session is still open.
+func (s Session) Active() bool { return s.Ended.IsZero() }
+
+// Listing is what a list operation found, with the partial failures that did
+// not stop it: one proxy of a site down still lists the others.
+type Listing struct {
+	Sessions []Session
+	Warnings []error
+}
+
+// Window bounds a query in time, for vendors that keep history (call records).
+// A zero Window means the vendor's default.
+type Window struct {
+	Since time.Time
+	Until time.Time
+}
+
+// IsZero reports whether no window was asked for.
+func (w Window) IsZero() bool { return w.Since.IsZero() && w.Until.IsZero() }
+
+// UserQuery asks for one person's sessions.
+type UserQuery struct {
+	User   Identity
+	Window Window
+}
+
+// Instance is what every adapter implements. What else it can do it declares
+// by implementing the optional interfaces below; Capabilities reads them.
+type Instance interface {
+	Name() string
+	Type() Type
+	// Probe checks that the instance answers and accepts our credentials.
+	Probe(ctx context.Context) error
+}
+
+// UserSessionLister lists one person's sessions.
+type UserSessionLister interface {
+	ListUserSessions(ctx context.Context, q UserQuery) (Listing, error)
+}
+
+// SessionGetter reads one session by id. It returns an error wrapping
+// ErrNotFound when no node holds it.
+type SessionGetter interface {
+	GetSession(ctx context.Context, id string) (Session, error)
+}
+
+// AllSessionLister lists every session on every node of the instance.
+type AllSessionLister interface {
+	ListAllSessions(ctx context.Context) (Listing, error)
+}
+
+// SessionEnder ends one session, as read by GetSession or a list (so the
+// adapter knows which node holds it).
+type SessionEnder interface {
+	EndSession(ctx context.Context, s Session) error
+}
+
+// UserLogouter ends every session of one person and returns those it ended.
+type UserLogouter interface {
+	LogoutUser(ctx context.Context, user Identity) (Listing, error)
+}
+
+// WindowedLister is implemented by instances whose user listing honours
+// UserQuery.Window (call history); others list what is open now.
+type WindowedLister interface {
+	// MaxLookback is how far back the vendor keeps history.
+	MaxLookback() time.Duration
+}
+
+// Capability is one thing an instance can do.
+type Capability uint
+
+const (
+	CanListUser Capability = 1 << iota
+	CanGet
+	CanListAll
+	CanEnd
+	CanLogout
+	CanWindow
+)
+
+var capabilityNames = []struct {
+	c    Capability
+	name string
+}{
+	{CanListUser, "list user"},
+	{CanGet, "show"},
+	{CanListAll, "list all"},
+	{CanEnd, "end session"},
+	{CanLogout, "log out user"},
+	{CanWindow, "time window"},
+}
+
+// Has reports whether every capability in c2 is in c.
+func (c Capability) Has(c2 Capability) bool { return c&c2 == c2 }
+
+func (c Capability) String() string {
+	var names []string
+	for _, n := range capabilityNames {
+		if c.Has(n.c) {
+			names = append(names, n.name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// Capabilities reads what an instance can do from the interfaces it implements.
+func Capabilities(in Instance) Capability {
+	var c Capability
+	if _, ok := in.(UserSessionLister); ok {
+		c |= CanListUser
+	}
+	if _, ok := in.(SessionGetter); ok {
+		c |= CanGet
+	}
+	if _, ok := in.(AllSessionLister); ok {
+		c |= CanListAll
+	}
+	if _, ok := in.(SessionEnder); ok {
+		c |= CanEnd
+	}
+	if _, ok := in.(UserLogouter); ok {
+		c |= CanLogout
+	}
+	if _, ok := in.(WindowedLister); ok {
+		c |= CanWindow
+	}
+	return c
+}
+
+// Errors shared by every adapter, so callers can tell them apart with errors.Is.
+var (
+	ErrNotFound     = errors.New("not found")
+	ErrUnauthorized = errors.New("credentials rejected")
+	ErrForbidden    = errors.New("permission denied")
+	ErrTimeout      = errors.New("timed out")
+	ErrUnavailable  = errors.New("unavailable")
+	ErrBadAnswer    = errors.New("answered something that is not what its API returns")
+	ErrInvalidInput = errors.New("invalid input")
+)
+
+// NodeError is a failure on one node of an instance (one Qlik proxy, say).
+type NodeError struct {
+	Instance string
+	Node     string
+	Op       string
+	Err      error
+}
+
+func (e *NodeError) Error() string {
+	if e.Node == "" {
+		return fmt.Sprintf("%s: %s: %v", e.Instance, e.Op, e.Err)
+	}
+	return fmt.Sprintf("%s node %s: %s: %v", e.Instance, e.Node, e.Op, e.Err)
+}
+
+func (e *NodeError) Unwrap() error { return e.Err }
