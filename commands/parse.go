@@ -1,0 +1,348 @@
+package commands
+
+import (
+	"fmt"
+	"html"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// MaxCommandLength bounds what is parsed: no real command is longer, and a
+// paste of a log file should get a clear answer, not a slow one.
+const MaxCommandLength = 1000
+
+// ParseError says what was wrong with typed text and what to type instead.
+type ParseError struct {
+	Problem    string
+	Suggestion string // a corrected command, when one can be guessed
+}
+
+func (e *ParseError) Error() string {
+	if e.Suggestion == "" {
+		return e.Problem
+	}
+	return e.Problem + " Did you mean `" + e.Suggestion + "`?"
+}
+
+func parseErr(suggestion, format string, args ...any) *ParseError {
+	return &ParseError{Problem: fmt.Sprintf(format, args...), Suggestion: suggestion}
+}
+
+// Parse turns the text typed after the slash command into a Command. now
+// anchors relative times ("since 2d"). The text may start with the slash
+// command itself (as the console allows) and may carry Slack's escaping
+// (&lt; &gt; &amp;, <@U123|name>, <mailto:a@b|a@b>).
+func Parse(text string, now time.Time) (Command, error) {
+	if err := checkText(text); err != nil {
+		return Command{}, err
+	}
+	words, err := tokenize(text)
+	if err != nil {
+		return Command{}, err
+	}
+	if len(words) > 0 && strings.HasPrefix(words[0], "/") {
+		words = words[1:] // "/sessions list ..." typed into the console
+	}
+	if len(words) == 0 {
+		return Command{Verb: Help}, nil
+	}
+	verb := Verb(strings.ToLower(words[0]))
+	args := words[1:]
+	switch verb {
+	case Help, "?":
+		c := Command{Verb: Help}
+		if len(args) > 0 {
+			c.Topic = strings.ToLower(args[0])
+		}
+		return c, nil
+	case Vendors, "instances":
+		if len(args) > 0 {
+			return Command{}, parseErr("vendors", "`vendors` takes no arguments.")
+		}
+		return Command{Verb: Vendors}, nil
+	case List, "ls":
+		return parseList(args, now)
+	case Show, "get":
+		return parseShow(args)
+	}
+	return Command{}, unknownVerb(words)
+}
+
+func checkText(text string) error {
+	if len(text) > MaxCommandLength {
+		return parseErr("", "That command is %d characters long; the longest accepted is %d. Type a single command such as `list CORP\\marc`.", len(text), MaxCommandLength)
+	}
+	if !utf8.ValidString(text) {
+		return parseErr("", "That command is not valid UTF-8 text.")
+	}
+	for _, r := range text {
+		if r == ' ' || r == '\t' || r == '\n' || r == '\r' {
+			continue
+		}
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return parseErr("", "That command contains an invisible control character (%U). Retype it without pasting.", r)
+		}
+	}
+	return nil
+}
+
+// slackToken matches Slack's escaped references: <@U123>, <@U123|name>,
+// <mailto:a@b|a@b>, <#C123|name>, <http://...>.
+var slackToken = regexp.MustCompile(`<([^<>]*)>`)
+
+// tokenize splits on white space and resolves Slack's escaping. A user
+// mention becomes "<@U123>", a mailto link its address.
+func tokenize(text string) ([]string, error) {
+	var bad error
+	text = slackToken.ReplaceAllStringFunc(text, func(m string) string {
+		inner := m[1 : len(m)-1]
+		target, _, _ := strings.Cut(inner, "|")
+		switch {
+		case strings.HasPrefix(target, "@U"), strings.HasPrefix(target, "@W"):
+			return " <" + target + "> "
+		case strings.HasPrefix(target, "mailto:"):
+			return strings.TrimPrefix(target, "mailto:")
+		case strings.HasPrefix(target, "#"), strings.HasPrefix(target, "!"), strings.HasPrefix(target, "@S"):
+			bad = parseErr("", "Channels and user groups cannot be listed; name one person as `CORP\\marc`, `marc@contoso.com` or `@marc`.")
+		default:
+			// A URL Slack linked: keep what was typed, which is the part
+			// after the bar or the target itself.
+			if _, label, ok := strings.Cut(inner, "|"); ok {
+				return label
+			}
+			return target
+		}
+		return m
+	})
+	if bad != nil {
+		return nil, bad
+	}
+	return strings.Fields(html.UnescapeString(text)), nil
+}
+
+func parseList(args []string, now time.Time) (Command, error) {
+	const form = "list CORP\\marc [on qlik-prod] [since 2d]"
+	c := Command{Verb: List}
+	if len(args) == 0 {
+		return c, parseErr(form, "`list` needs a person: a `DIR\\user`, a `user@domain` or an `@mention`.")
+	}
+	who, rest := args[0], args[1:]
+	if strings.EqualFold(who, "all") {
+		c.AllUsers = true
+	} else {
+		u, err := ParseUser(who)
+		if err != nil {
+			return c, err
+		}
+		c.User = u
+	}
+	if err := parseClauses(&c, rest, now); err != nil {
+		return c, err
+	}
+	if c.AllUsers && len(c.Targets) != 1 {
+		return c, parseErr("list all on qlik-prod", "`list all` lists every session of one site: name exactly one instance after `on`.")
+	}
+	return c, nil
+}
+
+func parseShow(args []string) (Command, error) {
+	c := Command{Verb: Show}
+	if len(args) == 0 {
+		return c, parseErr("show 7b8ab85e-0c85-4fcb-8e56-4ead683153fb [on qlik-prod]", "`show` needs a session id.")
+	}
+	c.SessionID = args[0]
+	if len(c.SessionID) > 200 {
+		return c, parseErr("", "That session id is %d characters long; session ids are far shorter.", len(c.SessionID))
+	}
+	return c, parseClauses(&c, args[1:], time.Time{})
+}
+
+// parseClauses reads "on a,b", "since X" and "until Y" in any order.
+func parseClauses(c *Command, words []string, now time.Time) error {
+	for i := 0; i < len(words); {
+		kw := strings.ToLower(words[i])
+		var val []string
+		j := i + 1
+		for j < len(words) && !isKeyword(words[j]) {
+			val = append(val, words[j])
+			j++
+		}
+		switch kw {
+		case "on", "in", "at":
+			targets := splitTargets(val)
+			if len(targets) == 0 {
+				return parseErr(c.String()+" on qlik-prod", "`on` needs an instance name or a vendor type.")
+			}
+			c.Targets = append(c.Targets, targets...)
+		case "since", "from", "until", "to":
+			if c.Verb != List || c.AllUsers {
+				return parseErr(c.String(), "`%s` applies only to `list <user>`.", kw)
+			}
+			if len(val) != 1 {
+				return parseErr(c.String()+" since 2d", "`%s` needs one time: a date like 2026-11-20, a time like 2026-11-20T14:00Z, or an age like 2d, 12h, 30m.", kw)
+			}
+			t, err := ParseWhen(val[0], now)
+			if err != nil {
+				return err
+			}
+			if kw == "since" || kw == "from" {
+				c.Since = t
+			} else {
+				c.Until = t
+			}
+		default:
+			return parseErr(c.String(), "I don't understand %q here; after the %s come `on <instance>`%s.", words[i], describe(c), windowHint(c))
+		}
+		i = j
+	}
+	return nil
+}
+
+func describe(c *Command) string {
+	if c.Verb == Show {
+		return "session id"
+	}
+	return "person"
+}
+
+func windowHint(c *Command) string {
+	if c.Verb == List && !c.AllUsers {
+		return ", `since <time>` and `until <time>`"
+	}
+	return ""
+}
+
+func isKeyword(w string) bool {
+	switch strings.ToLower(w) {
+	case "on", "in", "at", "since", "from", "until", "to":
+		return true
+	}
+	return false
+}
+
+// splitTargets accepts "a,b", "a, b", "a b" and "a and b".
+func splitTargets(words []string) []string {
+	var out []string
+	for _, w := range words {
+		for _, p := range strings.Split(w, ",") {
+			p = strings.TrimSpace(p)
+			if p != "" && !strings.EqualFold(p, "and") {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// ParseUser reads a person written as DIR\user, DIR/user, user@domain, a
+// Slack mention <@U123>, or a bare name.
+func ParseUser(s string) (UserRef, error) {
+	const forms = "Write a person as `DIR\\user`, `DIR/user`, `user@domain` or an `@mention`."
+	if strings.HasPrefix(s, "<@") && strings.HasSuffix(s, ">") {
+		id := s[2 : len(s)-1]
+		if !slackUserID.MatchString(id) {
+			return UserRef{}, parseErr("", "%q is not a Slack user mention. %s", s, forms)
+		}
+		return UserRef{Form: Mention, SlackID: id}, nil
+	}
+	if strings.HasPrefix(s, "@") {
+		return UserRef{}, parseErr("", "%q is not a Slack user mention: pick the person from Slack's list as you type, so Slack sends their user id. %s", s, forms)
+	}
+	if i := strings.IndexAny(s, `\/`); i >= 0 {
+		dir, name := s[:i], s[i+1:]
+		if dir == "" || name == "" {
+			return UserRef{}, parseErr("", "%q has an empty directory or user name. %s", s, forms)
+		}
+		return UserRef{Form: Account, Directory: dir, Name: name}, nil
+	}
+	if local, domain, ok := strings.Cut(s, "@"); ok {
+		if local == "" || domain == "" || strings.Contains(domain, "@") {
+			return UserRef{}, parseErr("", "%q is not an email address. %s", s, forms)
+		}
+		return UserRef{Form: Email, Email: s}, nil
+	}
+	if s == "" {
+		return UserRef{}, parseErr("", "No person given. %s", forms)
+	}
+	return UserRef{Form: Bare, Name: s}, nil
+}
+
+var slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
+
+// ParseWhen reads an absolute date or time (UTC unless an offset is given)
+// or an age before now (2d, 12h, 30m, 1w), "today", "yesterday" or "now".
+func ParseWhen(s string, now time.Time) (time.Time, error) {
+	ls := strings.ToLower(s)
+	switch ls {
+	case "now":
+		return now, nil
+	case "today":
+		y, m, d := now.UTC().Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, time.UTC), nil
+	case "yesterday":
+		y, m, d := now.UTC().Date()
+		return time.Date(y, m, d-1, 0, 0, 0, 0, time.UTC), nil
+	}
+	if m := ageRE.FindStringSubmatch(ls); m != nil {
+		n, err := strconv.Atoi(m[1])
+		if err == nil && n <= 100000 {
+			unit := map[string]time.Duration{"m": time.Minute, "h": time.Hour, "d": 24 * time.Hour, "w": 7 * 24 * time.Hour}[m[2]]
+			return now.Add(-time.Duration(n) * unit), nil
+		}
+	}
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04Z07:00", "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, parseErr("", "%q is not a time I can read: use a date like 2026-11-20, a time like 2026-11-20T14:00Z, or an age like 2d, 12h, 30m.", s)
+}
+
+var ageRE = regexp.MustCompile(`^(\d{1,6})(m|h|d|w)$`)
+
+func unknownVerb(words []string) error {
+	first := words[0]
+	if _, err := ParseUser(first); err == nil && strings.ContainsAny(first, `\/@<`) {
+		return parseErr("list "+strings.Join(words, " "), "Commands start with a verb.")
+	}
+	best, bestDist := Verb(""), 3
+	for _, v := range verbs {
+		if d := editDistance(strings.ToLower(first), string(v)); d < bestDist {
+			best, bestDist = v, d
+		}
+	}
+	shown := first
+	if utf8.RuneCountInString(shown) > 40 {
+		shown = string([]rune(shown)[:40]) + "…"
+	}
+	if best != "" {
+		return parseErr(strings.TrimSpace(string(best)+" "+strings.Join(words[1:], " ")), "I don't know the command %q.", shown)
+	}
+	return parseErr("help", "I don't know the command %q. The commands are `list`, `show`, `vendors` and `help`.", shown)
+}
+
+// editDistance is Levenshtein distance over runes, for "did you mean".
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}

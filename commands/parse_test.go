@@ -1,0 +1,129 @@
+package commands
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+var now = time.Date(2026, 11, 23, 19, 40, 0, 0, time.UTC)
+
+func TestParseAcceptsEveryForm(t *testing.T) {
+	tests := []struct {
+		name string
+		text string
+		want Command
+	}{
+		{"empty text asks for help", "", Command{Verb: Help}},
+		{"blank text asks for help", "   \t ", Command{Verb: Help}},
+		{"help with a topic", "help list", Command{Verb: Help, Topic: "list"}},
+		{"a backslash account", `list CORP\marc`, Command{Verb: List, User: UserRef{Form: Account, Directory: "CORP", Name: "marc"}}},
+		{"a slash account", `list CORP/marc`, Command{Verb: List, User: UserRef{Form: Account, Directory: "CORP", Name: "marc"}}},
+		{"the slash command typed in front", `/sessions list Domain\Marc`, Command{Verb: List, User: UserRef{Form: Account, Directory: "Domain", Name: "Marc"}}},
+		{"verbs are case-insensitive", `LIST Domain\Marc`, Command{Verb: List, User: UserRef{Form: Account, Directory: "Domain", Name: "Marc"}}},
+		{"an email", `list marc@contoso.com`, Command{Verb: List, User: UserRef{Form: Email, Email: "marc@contoso.com"}}},
+		{"a Slack mailto link", `list <mailto:marc@contoso.com|marc@contoso.com>`, Command{Verb: List, User: UserRef{Form: Email, Email: "marc@contoso.com"}}},
+		{"a Slack mention with a name", `list <@U0123ABC|marc>`, Command{Verb: List, User: UserRef{Form: Mention, SlackID: "U0123ABC"}}},
+		{"a Slack mention without a name", `list <@W0123ABC>`, Command{Verb: List, User: UserRef{Form: Mention, SlackID: "W0123ABC"}}},
+		{"a bare name", `list jsmith on commvault`, Command{Verb: List, User: UserRef{Form: Bare, Name: "jsmith"}, Targets: []string{"commvault"}}},
+		{"targets with commas and spaces", `list CORP\marc on qlik-prod, commvault,teams`, Command{Verb: List, User: UserRef{Form: Account, Directory: "CORP", Name: "marc"}, Targets: []string{"qlik-prod", "commvault", "teams"}}},
+		{"targets joined by and", `list CORP\marc on qlik-prod and qlik-test`, Command{Verb: List, User: UserRef{Form: Account, Directory: "CORP", Name: "marc"}, Targets: []string{"qlik-prod", "qlik-test"}}},
+		{"an age window", `list ken.myer@contoso.com on teams since 2d`, Command{Verb: List, User: UserRef{Form: Email, Email: "ken.myer@contoso.com"}, Targets: []string{"teams"}, Since: now.Add(-48 * time.Hour)}},
+		{"a date window", `list ken.myer@contoso.com since 2026-11-20 until 2026-11-21T12:00Z on teams`, Command{Verb: List, User: UserRef{Form: Email, Email: "ken.myer@contoso.com"}, Targets: []string{"teams"}, Since: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), Until: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}},
+		{"list all on one instance", `list all on qlik-prod`, Command{Verb: List, AllUsers: true, Targets: []string{"qlik-prod"}}},
+		{"show a session", `show 7b8ab85e-0c85-4fcb-8e56-4ead683153fb on qlik-prod`, Command{Verb: Show, SessionID: "7b8ab85e-0c85-4fcb-8e56-4ead683153fb", Targets: []string{"qlik-prod"}}},
+		{"vendors", `vendors`, Command{Verb: Vendors}},
+		{"Slack's escaped ampersand in a user id", `list CORP\a&amp;b`, Command{Verb: List, User: UserRef{Form: Account, Directory: "CORP", Name: "a&b"}}},
+		{"hostile characters stay in the user id", `list CORP\..%2F?x=1#"q"`, Command{Verb: List, User: UserRef{Form: Account, Directory: "CORP", Name: `..%2F?x=1#"q"`}}},
+		{"non-ASCII user id", `list CORP\jürgen`, Command{Verb: List, User: UserRef{Form: Account, Directory: "CORP", Name: "jürgen"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Parse(tt.text, now)
+			if err != nil {
+				t.Fatalf("Parse(%q): %v", tt.text, err)
+			}
+			if got.String() != tt.want.String() || got.User != tt.want.User || !got.Since.Equal(tt.want.Since) || !got.Until.Equal(tt.want.Until) || got.AllUsers != tt.want.AllUsers {
+				t.Errorf("Parse(%q) = %+v, want %+v", tt.text, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseRefusesBadInputClearly(t *testing.T) {
+	tests := []struct {
+		name       string
+		text       string
+		wantInMsg  string
+		suggestion string
+	}{
+		{"an unknown verb close to list", `lsit CORP\marc`, `don't know the command "lsit"`, `list CORP\marc`},
+		{"an unknown verb far from any", `frobnicate`, `The commands are`, "help"},
+		{"a user without a verb", `CORP\marc`, "start with a verb", `list CORP\marc`},
+		{"list without a user", `list`, "needs a person", `list CORP\marc [on qlik-prod] [since 2d]`},
+		{"list all without an instance", `list all`, "exactly one instance", "list all on qlik-prod"},
+		{"list all on two instances", `list all on a,b`, "exactly one instance", "list all on qlik-prod"},
+		{"show without an id", `show`, "needs a session id", ""},
+		{"on without a target", `list CORP\marc on`, "needs an instance", ""},
+		{"an empty directory", `list \marc`, "empty directory", ""},
+		{"a broken email", `list marc@`, "not an email", ""},
+		{"an unreadable time", `list a@b since someday`, `"someday" is not a time`, ""},
+		{"a window on show", `show x since 2d`, "applies only to `list <user>`", ""},
+		{"a stray word", `list CORP\marc please`, `don't understand "please"`, ""},
+		{"10 KB of text", strings.Repeat("x", 10*1024), "10240 characters", ""},
+		{"a control character", "list CORP\\ma\x00rc", "control character", ""},
+		{"a bidi override", "list CORP\\ma\u202erc", "control character", ""},
+		{"invalid UTF-8", "list CORP\\ma\xffrc", "not valid UTF-8", ""},
+		{"a channel mention", `list <#C123|general>`, "Channels and user groups", ""},
+		{"a user group mention", `list <!subteam^S123|oncall>`, "Channels and user groups", ""},
+		{"vendors with arguments", `vendors now`, "takes no arguments", "vendors"},
+		{"a fake mention", `list <@hello>`, "not a Slack user mention", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse(tt.text, now)
+			var pe *ParseError
+			if !errors.As(err, &pe) {
+				t.Fatalf("Parse(%q) error = %v, want a ParseError", tt.text, err)
+			}
+			if !strings.Contains(pe.Problem, tt.wantInMsg) {
+				t.Errorf("problem = %q, want it to contain %q", pe.Problem, tt.wantInMsg)
+			}
+			if tt.suggestion != "" && pe.Suggestion != tt.suggestion {
+				t.Errorf("suggestion = %q, want %q", pe.Suggestion, tt.suggestion)
+			}
+		})
+	}
+}
+
+func TestCommandStringParsesBackToItself(t *testing.T) {
+	for _, text := range []string{
+		`list CORP\marc on qlik-prod,commvault`,
+		`list marc@contoso.com on teams since 2026-11-20 until 2026-11-21T12:00Z`,
+		`list all on qlik-prod`,
+		`show 7b8ab85e-0c85-4fcb-8e56-4ead683153fb on qlik-prod`,
+		`vendors`,
+		`help list`,
+	} {
+		c, err := Parse(text, now)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", text, err)
+		}
+		if c.String() != text {
+			t.Errorf("String() = %q, want %q", c.String(), text)
+		}
+	}
+}
+
+func FuzzParseNeverPanics(f *testing.F) {
+	for _, s := range []string{`list CORP\marc on a,b since 2d`, `<@U1|x>`, `show &lt;x&gt;`, "\x00", `list all on`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := Parse(s, now)
+		if err == nil && c.Verb == "" {
+			t.Fatalf("Parse(%q) gave no verb and no error", s)
+		}
+	})
+}

@@ -1,0 +1,97 @@
+package commands
+
+import (
+	"errors"
+	"time"
+
+	"github.com/sessionbot/sessionbot/vendors"
+)
+
+// Reply is what a command has to say, neutral of how it is shown. The Slack
+// renderer and the console renderer both read it.
+type Reply struct {
+	// Command is what ran, in its typed form.
+	Command Command
+	// Title is a one-line summary ("Sessions of CORP\marc").
+	Title string
+	// Groups hold sessions per instance, in configuration order.
+	Groups []Group
+	// Instances is the answer to "vendors".
+	Instances []InstanceStatus
+	// Help is the answer to "help".
+	Help []HelpEntry
+	// Problem is set when the command could not run at all.
+	Problem *Problem
+	// Notes are remarks that apply to the whole reply.
+	Notes []string
+	// Window is the time range a history query covered, if any.
+	Window vendors.Window
+}
+
+// Group is one instance's part of a list or show.
+type Group struct {
+	Vendor   vendors.Type
+	Instance string
+	// Identity is who was asked for on this instance, after mapping.
+	Identity string
+	Sessions []vendors.Session
+	// Err is set when the instance could not answer; Sessions is then empty.
+	Err error
+	// Warnings are partial failures (one proxy of a site down).
+	Warnings []error
+	// Note explains a skip ("cannot list all sessions").
+	Note    string
+	Elapsed time.Duration
+}
+
+// InstanceStatus is one line of "vendors".
+type InstanceStatus struct {
+	Name         string
+	Type         vendors.Type
+	Capabilities vendors.Capability
+	Err          error
+	Elapsed      time.Duration
+}
+
+// HelpEntry is one command form and what it does.
+type HelpEntry struct {
+	Usage       string
+	Description string
+	Example     string
+}
+
+// Problem says why a command could not run and what to type instead.
+type Problem struct {
+	Message    string
+	Suggestion string
+	// ShowUsage asks the renderer to add the command summary.
+	ShowUsage bool
+}
+
+// SessionCount counts sessions across groups.
+func (r Reply) SessionCount() int {
+	n := 0
+	for _, g := range r.Groups {
+		n += len(g.Sessions)
+	}
+	return n
+}
+
+// Hint adds what a person can do about a vendor error, by its kind.
+func Hint(err error) string {
+	switch {
+	case errors.Is(err, vendors.ErrTimeout):
+		return "The instance may be down or overloaded: try again, or raise its timeout."
+	case errors.Is(err, vendors.ErrForbidden):
+		return "Check the bot's certificate, key or role on that system."
+	case errors.Is(err, vendors.ErrUnauthorized):
+		return "Check the bot's credentials for that system."
+	case errors.Is(err, vendors.ErrBadAnswer):
+		return "Check the instance's URL and port in the bot's config."
+	case errors.Is(err, vendors.ErrUnavailable):
+		return "Check that the service is running and reachable from the bot."
+	case errors.Is(err, vendors.ErrInvalidInput):
+		return "Check what you typed."
+	}
+	return ""
+}

@@ -1,0 +1,437 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sessionbot/sessionbot/vendors"
+)
+
+// DefaultTimeout bounds one instance's answer when its config says nothing.
+const DefaultTimeout = 10 * time.Second
+
+// Caller is who asked, as the front end knows them.
+type Caller struct {
+	// SlackID identifies the person. Never a display name.
+	SlackID string
+	Channel string
+}
+
+// InstanceOptions are the per-instance settings the service needs.
+type InstanceOptions struct {
+	Identity IdentityRule
+	Timeout  time.Duration
+}
+
+// Service runs commands against the configured instances.
+type Service struct {
+	registry  *vendors.Registry
+	options   map[string]InstanceOptions // by lower-case instance name
+	directory Directory
+	clock     func() time.Time
+	logger    *slog.Logger
+}
+
+// Config is what New needs.
+type Config struct {
+	Registry *vendors.Registry
+	// Options by instance name; a missing entry gets DefaultTimeout and no
+	// email mapping.
+	Options   map[string]InstanceOptions
+	Directory Directory
+	Clock     func() time.Time
+	Logger    *slog.Logger
+}
+
+// New makes a Service.
+func New(cfg Config) *Service {
+	s := &Service{
+		registry:  cfg.Registry,
+		options:   map[string]InstanceOptions{},
+		directory: cfg.Directory,
+		clock:     cfg.Clock,
+		logger:    cfg.Logger,
+	}
+	for name, o := range cfg.Options {
+		s.options[strings.ToLower(name)] = o
+	}
+	if s.clock == nil {
+		s.clock = time.Now
+	}
+	if s.logger == nil {
+		s.logger = slog.Default()
+	}
+	return s
+}
+
+// Registry gives the instances the service runs against.
+func (s *Service) Registry() *vendors.Registry { return s.registry }
+
+// Now is the service's clock.
+func (s *Service) Now() time.Time { return s.clock() }
+
+func (s *Service) opts(name string) InstanceOptions {
+	o := s.options[strings.ToLower(name)]
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	return o
+}
+
+// Handle parses text and runs it.
+func (s *Service) Handle(ctx context.Context, caller Caller, text string) Reply {
+	cmd, err := Parse(text, s.clock())
+	if err != nil {
+		return problemReply(cmd, err)
+	}
+	return s.Execute(ctx, caller, cmd)
+}
+
+// Execute runs a parsed command. It never panics on a vendor's answer and
+// never waits longer than the slowest instance's timeout.
+func (s *Service) Execute(ctx context.Context, caller Caller, cmd Command) Reply {
+	switch cmd.Verb {
+	case Help:
+		return s.help(cmd)
+	case Vendors:
+		return s.vendors(ctx, cmd)
+	case List:
+		if cmd.AllUsers {
+			return s.listAll(ctx, cmd)
+		}
+		return s.listUser(ctx, cmd)
+	case Show:
+		return s.show(ctx, cmd)
+	}
+	return problemReply(cmd, parseErr("help", "I don't know the command %q.", cmd.Verb))
+}
+
+func problemReply(cmd Command, err error) Reply {
+	p := &Problem{Message: err.Error(), ShowUsage: true}
+	var pe *ParseError
+	if errors.As(err, &pe) {
+		p.Message, p.Suggestion = pe.Problem, pe.Suggestion
+	}
+	return Reply{Command: cmd, Title: "I couldn't run that", Problem: p}
+}
+
+// selectInstances resolves the "on" targets to instances that can do what is
+// asked. Unknown names are an error; known ones that lack the capability
+// come back as skips.
+func (s *Service) selectInstances(cmd Command, need vendors.Capability, what string) (chosen []vendors.Instance, skipped []Group, err error) {
+	candidates := s.registry.All()
+	if len(cmd.Targets) > 0 {
+		candidates = nil
+		seen := map[string]bool{}
+		for _, t := range cmd.Targets {
+			matched := s.registry.OfType(vendors.Type(strings.ToLower(t)))
+			if in, ok := s.registry.Get(t); ok {
+				matched = []vendors.Instance{in}
+			}
+			if len(matched) == 0 {
+				return nil, nil, s.unknownTarget(cmd, t)
+			}
+			for _, in := range matched {
+				if !seen[in.Name()] {
+					seen[in.Name()] = true
+					candidates = append(candidates, in)
+				}
+			}
+		}
+	}
+	for _, in := range candidates {
+		if vendors.Capabilities(in).Has(need) {
+			chosen = append(chosen, in)
+		} else if len(cmd.Targets) > 0 {
+			skipped = append(skipped, Group{Vendor: in.Type(), Instance: in.Name(), Note: fmt.Sprintf("%s (%s) cannot %s.", in.Name(), in.Type(), what)})
+		}
+	}
+	return chosen, skipped, nil
+}
+
+func (s *Service) unknownTarget(cmd Command, t string) error {
+	names := s.registry.Names()
+	var types []string
+	for _, ty := range s.registry.Types() {
+		types = append(types, string(ty))
+	}
+	best, bestDist := "", 3
+	for _, n := range append(names, types...) {
+		if d := editDistance(strings.ToLower(t), strings.ToLower(n)); d < bestDist {
+			best, bestDist = n, d
+		}
+	}
+	suggestion := ""
+	if best != "" {
+		fixed := cmd
+		fixed.Targets = nil
+		for _, x := range cmd.Targets {
+			if x == t {
+				x = best
+			}
+			fixed.Targets = append(fixed.Targets, x)
+		}
+		suggestion = fixed.String()
+	}
+	return parseErr(suggestion, "There is no instance or vendor type %q. Instances: %s; types: %s.", t, strings.Join(names, ", "), strings.Join(types, ", "))
+}
+
+// fanOut runs f on each instance in parallel, each under its own timeout,
+// and returns the groups in the instances' order.
+func (s *Service) fanOut(ctx context.Context, instances []vendors.Instance, f func(ctx context.Context, in vendors.Instance, g *Group)) []Group {
+	groups := make([]Group, len(instances))
+	var wg sync.WaitGroup
+	for i, in := range instances {
+		groups[i] = Group{Vendor: in.Type(), Instance: in.Name()}
+		wg.Add(1)
+		go func(g *Group) {
+			defer wg.Done()
+			defer func() {
+				if p := recover(); p != nil {
+					s.logger.Error("vendor adapter panicked", "instance", in.Name(), "panic", p)
+					g.Err = fmt.Errorf("%s: internal error in the %s adapter", in.Name(), in.Type())
+				}
+			}()
+			timeout := s.opts(in.Name()).Timeout
+			ictx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			start := time.Now()
+			f(ictx, in, g)
+			g.Elapsed = time.Since(start)
+			if g.Err != nil && ictx.Err() == context.DeadlineExceeded && !errors.Is(g.Err, vendors.ErrTimeout) {
+				g.Err = fmt.Errorf("%s: no answer within %s: %w (%v)", in.Name(), timeout, vendors.ErrTimeout, g.Err)
+			}
+		}(&groups[i])
+	}
+	wg.Wait()
+	return groups
+}
+
+func (s *Service) listUser(ctx context.Context, cmd Command) Reply {
+	reply := Reply{Command: cmd, Title: "Sessions of " + cmd.User.String()}
+	instances, skipped, err := s.selectInstances(cmd, vendors.CanListUser, "list a person's sessions")
+	if err != nil {
+		return problemReply(cmd, err)
+	}
+	if len(instances) == 0 {
+		return s.nothingCan(cmd, skipped, "list a person's sessions")
+	}
+	user := cmd.User
+	if user.Form == Mention {
+		email, err := s.resolveMention(ctx, user.SlackID)
+		if err != nil {
+			return problemReply(cmd, err)
+		}
+		user.Email = email
+		reply.Title = fmt.Sprintf("Sessions of %s (%s)", cmd.User, email)
+	}
+	now := s.clock()
+	window, windowNote, err := s.window(cmd, instances, now)
+	if err != nil {
+		return problemReply(cmd, err)
+	}
+	if windowNote != "" {
+		reply.Notes = append(reply.Notes, windowNote)
+	}
+	reply.Groups = s.fanOut(ctx, instances, func(ctx context.Context, in vendors.Instance, g *Group) {
+		id, err := s.opts(in.Name()).Identity.MapUser(user, in.Name())
+		if err != nil {
+			g.Note = err.Error()
+			return
+		}
+		g.Identity = id.String()
+		q := vendors.UserQuery{User: id}
+		if _, ok := in.(vendors.WindowedLister); ok {
+			q.Window = window
+		}
+		l, err := in.(vendors.UserSessionLister).ListUserSessions(ctx, q)
+		g.Sessions, g.Warnings, g.Err = sortSessions(l.Sessions), l.Warnings, err
+	})
+	reply.Groups = append(reply.Groups, skipped...)
+	if hasWindowed(instances) {
+		reply.Window = window
+	}
+	return reply
+}
+
+func (s *Service) resolveMention(ctx context.Context, slackID string) (string, error) {
+	if s.directory == nil {
+		return "", parseErr("", "I can't look up Slack users here: write the person as `DIR\\user` or `user@domain`.")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	email, err := s.directory.Email(ctx, slackID)
+	if err != nil {
+		return "", parseErr("", "I couldn't find the email of <@%s> in Slack (%v). Write the person as `DIR\\user` or `user@domain`.", slackID, err)
+	}
+	if email == "" {
+		return "", parseErr("", "Slack has no email for <@%s> (is the bot missing the users:read.email scope?). Write the person as `DIR\\user` or `user@domain`.", slackID)
+	}
+	return email, nil
+}
+
+// window checks since/until against what the selected history-keeping
+// instances allow, and defaults to the last 24 hours.
+func (s *Service) window(cmd Command, instances []vendors.Instance, now time.Time) (vendors.Window, string, error) {
+	w := vendors.Window{Since: cmd.Since, Until: cmd.Until}
+	asked := !w.IsZero()
+	if !hasWindowed(instances) {
+		if asked {
+			return vendors.Window{}, "`since` and `until` apply to call history (Teams, Skype) only; the instances asked show the sessions open now.", nil
+		}
+		return vendors.Window{}, "", nil
+	}
+	if w.Until.IsZero() {
+		w.Until = now
+	}
+	if w.Since.IsZero() {
+		w.Since = w.Until.Add(-24 * time.Hour)
+	}
+	for _, in := range instances {
+		wl, ok := in.(vendors.WindowedLister)
+		if !ok {
+			continue
+		}
+		oldest := now.Add(-wl.MaxLookback())
+		if w.Since.Before(oldest) {
+			return w, "", parseErr("", "%s keeps %s of history: `since` must be after %s (you asked for %s).", in.Name(), humanDuration(wl.MaxLookback()), oldest.UTC().Format("2006-01-02 15:04 MST"), w.Since.UTC().Format("2006-01-02 15:04 MST"))
+		}
+	}
+	if !w.Until.After(w.Since) {
+		return w, "", parseErr("", "`until` (%s) must come after `since` (%s).", w.Until.UTC().Format("2006-01-02 15:04 MST"), w.Since.UTC().Format("2006-01-02 15:04 MST"))
+	}
+	if w.Until.After(now.Add(time.Minute)) {
+		w.Until = now
+	}
+	return w, "", nil
+}
+
+func hasWindowed(instances []vendors.Instance) bool {
+	for _, in := range instances {
+		if _, ok := in.(vendors.WindowedLister); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func humanDuration(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%d days", d/(24*time.Hour))
+	}
+	return d.String()
+}
+
+func (s *Service) listAll(ctx context.Context, cmd Command) Reply {
+	reply := Reply{Command: cmd, Title: "All sessions on " + strings.Join(cmd.Targets, ", ")}
+	instances, skipped, err := s.selectInstances(cmd, vendors.CanListAll, "list all sessions")
+	if err != nil {
+		return problemReply(cmd, err)
+	}
+	if len(instances) == 0 {
+		return s.nothingCan(cmd, skipped, "list all sessions")
+	}
+	reply.Groups = s.fanOut(ctx, instances, func(ctx context.Context, in vendors.Instance, g *Group) {
+		l, err := in.(vendors.AllSessionLister).ListAllSessions(ctx)
+		g.Sessions, g.Warnings, g.Err = sortSessions(l.Sessions), l.Warnings, err
+	})
+	reply.Groups = append(reply.Groups, skipped...)
+	return reply
+}
+
+func (s *Service) show(ctx context.Context, cmd Command) Reply {
+	reply := Reply{Command: cmd, Title: "Session " + cmd.SessionID}
+	instances, skipped, err := s.selectInstances(cmd, vendors.CanGet, "show a session by id")
+	if err != nil {
+		return problemReply(cmd, err)
+	}
+	if len(instances) == 0 {
+		return s.nothingCan(cmd, skipped, "show a session by id")
+	}
+	groups := s.fanOut(ctx, instances, func(ctx context.Context, in vendors.Instance, g *Group) {
+		sess, err := in.(vendors.SessionGetter).GetSession(ctx, cmd.SessionID)
+		switch {
+		case err == nil:
+			g.Sessions = []vendors.Session{sess}
+		case errors.Is(err, vendors.ErrNotFound):
+			g.Note = "not found"
+		case errors.Is(err, vendors.ErrInvalidInput) && len(cmd.Targets) == 0:
+			// Not this vendor's id format: say nothing unless asked for.
+			g.Note = "not found"
+		default:
+			g.Err = err
+		}
+	})
+	var found, asked []string
+	for _, g := range groups {
+		asked = append(asked, g.Instance)
+		if g.Note == "not found" {
+			continue
+		}
+		reply.Groups = append(reply.Groups, g)
+		if len(g.Sessions) > 0 {
+			found = append(found, g.Instance)
+		}
+	}
+	reply.Groups = append(reply.Groups, skipped...)
+	if len(found) == 0 && len(reply.Groups) == 0 {
+		reply.Problem = &Problem{Message: fmt.Sprintf("No session %s on %s. It may have ended; `list <user>` shows what is open.", cmd.SessionID, strings.Join(asked, ", "))}
+	}
+	return reply
+}
+
+func (s *Service) nothingCan(cmd Command, skipped []Group, what string) Reply {
+	var lines []string
+	for _, g := range skipped {
+		lines = append(lines, g.Note)
+	}
+	msg := "No configured instance can " + what + "."
+	if len(lines) > 0 {
+		msg = strings.Join(lines, " ")
+	}
+	return Reply{Command: cmd, Title: "I couldn't run that", Problem: &Problem{Message: msg}}
+}
+
+func (s *Service) vendors(ctx context.Context, cmd Command) Reply {
+	reply := Reply{Command: cmd, Title: "Configured instances"}
+	instances := s.registry.All()
+	groups := s.fanOut(ctx, instances, func(ctx context.Context, in vendors.Instance, g *Group) {
+		g.Err = in.Probe(ctx)
+	})
+	for i, in := range instances {
+		reply.Instances = append(reply.Instances, InstanceStatus{
+			Name: in.Name(), Type: in.Type(), Capabilities: vendors.Capabilities(in),
+			Err: groups[i].Err, Elapsed: groups[i].Elapsed,
+		})
+	}
+	if len(instances) == 0 {
+		reply.Notes = append(reply.Notes, "No instances are configured.")
+	}
+	return reply
+}
+
+// sortSessions puts open sessions first, newest first, then by node and id,
+// so a reply reads the same way every time.
+func sortSessions(in []vendors.Session) []vendors.Session {
+	out := append([]vendors.Session(nil), in...)
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Active() != b.Active() {
+			return a.Active()
+		}
+		if !a.Started.Equal(b.Started) {
+			return a.Started.After(b.Started)
+		}
+		if a.Node != b.Node {
+			return a.Node < b.Node
+		}
+		return a.ID < b.ID
+	})
+	return out
+}
