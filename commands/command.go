@@ -17,10 +17,20 @@ const (
 	List    Verb = "list"
 	Show    Verb = "show"
 	Vendors Verb = "vendors"
+	Kill    Verb = "kill"
+	Logout  Verb = "logout"
+	Approve Verb = "approve"
+	Deny    Verb = "deny"
+	Pending Verb = "pending"
+	Audit   Verb = "audit"
 )
 
 // verbs lists the verbs the grammar knows, for "did you mean".
-var verbs = []Verb{Help, List, Show, Vendors}
+var verbs = []Verb{Help, List, Show, Vendors, Kill, Logout, Approve, Deny, Pending, Audit}
+
+// Destructive reports whether the verb asks for something to be ended, so
+// it must be confirmed and approved before anything happens.
+func (v Verb) Destructive() bool { return v == Kill || v == Logout }
 
 // UserForm is how a person was written.
 type UserForm int
@@ -79,6 +89,13 @@ type Command struct {
 	Since, Until time.Time
 	// Topic is what "help <topic>" asked about.
 	Topic string
+	// Reason says why a kill or logout is asked for, or why a request is
+	// denied.
+	Reason string
+	// RequestID names an approval request (approve, deny).
+	RequestID string
+	// AuditTarget narrows the audit log to a person, session or request.
+	AuditTarget string
 }
 
 // String writes the command in the typed grammar, so a person can learn it
@@ -95,6 +112,16 @@ func (c Command) String() string {
 		}
 	case Show:
 		b.WriteString(" " + c.SessionID)
+	case Kill:
+		b.WriteString(" " + c.SessionID)
+	case Logout:
+		b.WriteString(" " + c.User.String())
+	case Approve, Deny:
+		b.WriteString(" " + c.RequestID)
+	case Audit:
+		if c.AuditTarget != "" {
+			b.WriteString(" " + c.AuditTarget)
+		}
 	case Help:
 		if c.Topic != "" {
 			b.WriteString(" " + c.Topic)
@@ -108,6 +135,12 @@ func (c Command) String() string {
 	}
 	if !c.Until.IsZero() {
 		b.WriteString(" until " + formatWhen(c.Until))
+	}
+	if c.Verb == Kill && c.User.Form != 0 {
+		b.WriteString(" user " + c.User.String())
+	}
+	if c.Reason != "" {
+		b.WriteString(" reason " + c.Reason)
 	}
 	return b.String()
 }

@@ -68,6 +68,19 @@ func Parse(text string, now time.Time) (Command, error) {
 		return parseList(args, now)
 	case Show, "get":
 		return parseShow(args)
+	case Kill, "end":
+		return parseKill(args)
+	case Logout:
+		return parseLogout(args)
+	case Approve, Deny:
+		return parseDecision(verb, args)
+	case Pending:
+		if len(args) > 0 {
+			return Command{}, parseErr("pending", "`pending` takes no arguments.")
+		}
+		return Command{Verb: Pending}, nil
+	case Audit:
+		return parseAudit(args)
 	}
 	return Command{}, unknownVerb(words)
 }
@@ -159,6 +172,111 @@ func parseShow(args []string) (Command, error) {
 		return c, parseErr("", "That session id is %d characters long; session ids are far shorter.", len(c.SessionID))
 	}
 	return c, parseClauses(&c, args[1:], time.Time{})
+}
+
+// cutReason splits off "reason <text...>": the reason is the rest of the
+// line, whatever words it holds.
+func cutReason(words []string) (rest []string, reason string) {
+	for i, w := range words {
+		if strings.EqualFold(w, "reason") || strings.EqualFold(w, "because") {
+			return words[:i], strings.Join(words[i+1:], " ")
+		}
+	}
+	return words, ""
+}
+
+const maxReason = 500
+
+func parseKill(args []string) (Command, error) {
+	const form = "kill 7b8ab85e-0c85-4fcb-8e56-4ead683153fb on qlik-prod reason stuck session"
+	c := Command{Verb: Kill}
+	args, c.Reason = cutReason(args)
+	if len(c.Reason) > maxReason {
+		return c, parseErr("", "The reason is %d characters long; keep it under %d.", len(c.Reason), maxReason)
+	}
+	if len(args) == 0 || isKeyword(args[0]) {
+		return c, parseErr(form, "`kill` needs a session id (from `list`).")
+	}
+	c.SessionID = args[0]
+	if len(c.SessionID) > 200 {
+		return c, parseErr("", "That session id is %d characters long; session ids are far shorter.", len(c.SessionID))
+	}
+	rest := args[1:]
+	// "user <person>" names whose session it is, for vendors that find
+	// sessions by person (Commvault).
+	for i := 0; i+1 < len(rest); i++ {
+		if strings.EqualFold(rest[i], "user") {
+			u, err := ParseUser(rest[i+1])
+			if err != nil {
+				return c, err
+			}
+			c.User = u
+			rest = append(append([]string{}, rest[:i]...), rest[i+2:]...)
+			break
+		}
+	}
+	if err := parseClauses(&c, rest, time.Time{}); err != nil {
+		return c, err
+	}
+	if len(c.Targets) > 1 {
+		return c, parseErr(form, "`kill` ends one session on one instance: name at most one after `on`.")
+	}
+	return c, nil
+}
+
+func parseLogout(args []string) (Command, error) {
+	const form = `logout CORP\marc on qlik-prod reason account compromised`
+	c := Command{Verb: Logout}
+	args, c.Reason = cutReason(args)
+	if len(c.Reason) > maxReason {
+		return c, parseErr("", "The reason is %d characters long; keep it under %d.", len(c.Reason), maxReason)
+	}
+	if len(args) == 0 || isKeyword(args[0]) {
+		return c, parseErr(form, "`logout` needs a person and an instance.")
+	}
+	u, err := ParseUser(args[0])
+	if err != nil {
+		return c, err
+	}
+	c.User = u
+	if err := parseClauses(&c, args[1:], time.Time{}); err != nil {
+		return c, err
+	}
+	if len(c.Targets) != 1 {
+		return c, parseErr(c.String()+" on qlik-prod", "`logout` ends every session of a person on one instance: name exactly one instance after `on`.")
+	}
+	return c, nil
+}
+
+func parseDecision(verb Verb, args []string) (Command, error) {
+	c := Command{Verb: verb}
+	args, c.Reason = cutReason(args)
+	if len(args) != 1 {
+		return c, parseErr(string(verb)+" R7K2M9QX", "`%s` needs one request id (from the approval message or `pending`).", verb)
+	}
+	c.RequestID = strings.ToUpper(args[0])
+	if len(c.RequestID) > 40 {
+		return c, parseErr("", "%q is not a request id.", args[0])
+	}
+	if verb == Approve && c.Reason != "" {
+		return c, parseErr("approve "+c.RequestID, "`approve` takes no reason.")
+	}
+	return c, nil
+}
+
+func parseAudit(args []string) (Command, error) {
+	c := Command{Verb: Audit}
+	switch len(args) {
+	case 0:
+	case 1:
+		c.AuditTarget = args[0]
+		if len(c.AuditTarget) > 200 {
+			return c, parseErr("", "That is too long for a person, session or request id.")
+		}
+	default:
+		return c, parseErr("audit CORP\\marc", "`audit` takes at most one person, session id or request id.")
+	}
+	return c, nil
 }
 
 // parseClauses reads "on a,b", "since X" and "until Y" in any order.
@@ -322,7 +440,7 @@ func unknownVerb(words []string) error {
 	if best != "" {
 		return parseErr(strings.TrimSpace(string(best)+" "+strings.Join(words[1:], " ")), "I don't know the command %q.", shown)
 	}
-	return parseErr("help", "I don't know the command %q. The commands are `list`, `show`, `vendors` and `help`.", shown)
+	return parseErr("help", "I don't know the command %q. The commands are `list`, `show`, `kill`, `logout`, `approve`, `deny`, `pending`, `audit`, `vendors` and `help`.", shown)
 }
 
 // editDistance is Levenshtein distance over runes, for "did you mean".

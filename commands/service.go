@@ -108,6 +108,8 @@ func (s *Service) Execute(ctx context.Context, caller Caller, cmd Command) Reply
 		return s.listUser(ctx, cmd)
 	case Show:
 		return s.show(ctx, cmd)
+	case Kill, Logout, Approve, Deny, Pending, Audit:
+		return Reply{Command: cmd, Title: "I couldn't run that", Problem: &Problem{Message: "Ending sessions needs the approval store, which this bot does not have configured."}}
 	}
 	return problemReply(cmd, parseErr("help", "I don't know the command %q.", cmd.Verb))
 }

@@ -1,0 +1,314 @@
+// Package bot is sessionbot's Slack edge: the Socket Mode connection, the
+// Block Kit rendering of neutral replies, button clicks, and the terminal
+// console that drives the same commands. It is the only package that
+// imports slack-go.
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/sessionbot/sessionbot/commands"
+)
+
+// Config is what a Bot needs.
+type Config struct {
+	BotToken string
+	AppToken string
+	// APIURL is Slack's Web API base, with its trailing slash; empty means
+	// Slack's own.
+	APIURL string
+	// Command is the slash command this bot answers ("/sessions").
+	Command string
+	// InChannel posts replies for the whole channel instead of only the
+	// person who asked.
+	InChannel bool
+	Service   *commands.Service
+	Logger    *slog.Logger
+	// MaxInFlight bounds commands being worked on at once; past it a person
+	// is told to retry instead of queueing without limit.
+	MaxInFlight int
+	// ReplyTimeout bounds one command's work, vendors and reply included.
+	ReplyTimeout time.Duration
+	// DrainTimeout is how long a stop waits for in-flight replies.
+	DrainTimeout time.Duration
+	// HTTPClient is used for the Web API and response_url posts; nil
+	// means a client with a 15 s timeout.
+	HTTPClient *http.Client
+}
+
+// Bot answers /sessions over Socket Mode.
+type Bot struct {
+	cfg       Config
+	api       *slack.Client
+	socket    *socketmode.Client
+	logger    *slog.Logger
+	seen      *recentSet
+	directory *userDirectory
+	inFlight  chan struct{}
+	work      sync.WaitGroup
+	// workCtx outlives the connection, so a stop lets replies finish.
+	workCtx    context.Context
+	cancelWork context.CancelFunc
+}
+
+// ErrFatalAuth marks a Slack refusal that reconnecting cannot fix.
+var ErrFatalAuth = errors.New("slack refused the bot's credentials")
+
+// New makes a Bot; Run connects it.
+func New(cfg Config) *Bot {
+	if cfg.Command == "" {
+		cfg.Command = "/sessions"
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = 256
+	}
+	if cfg.ReplyTimeout <= 0 {
+		cfg.ReplyTimeout = 60 * time.Second
+	}
+	if cfg.DrainTimeout <= 0 {
+		cfg.DrainTimeout = 25 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	opts := []slack.Option{slack.OptionAppLevelToken(cfg.AppToken)}
+	if cfg.APIURL != "" {
+		opts = append(opts, slack.OptionAPIURL(cfg.APIURL))
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+	}
+	opts = append(opts, slack.OptionHTTPClient(cfg.HTTPClient))
+	api := slack.New(cfg.BotToken, opts...)
+	b := &Bot{
+		cfg:       cfg,
+		api:       api,
+		socket:    socketmode.New(api),
+		logger:    cfg.Logger,
+		seen:      newRecentSet(4096, 10*time.Minute),
+		directory: newUserDirectory(api, 10*time.Minute),
+		inFlight:  make(chan struct{}, cfg.MaxInFlight),
+	}
+	return b
+}
+
+// Directory is the Slack user directory, for the commands service.
+func (b *Bot) Directory() commands.Directory { return b.directory }
+
+// Run connects and answers until ctx ends or Slack refuses the tokens. On a
+// stop it waits up to DrainTimeout for replies already being worked on.
+func (b *Bot) Run(ctx context.Context) error {
+	if _, err := b.api.AuthTestContext(ctx); err != nil {
+		return b.authError("bot token (slack.bot_token)", err)
+	}
+	b.workCtx, b.cancelWork = context.WithCancel(context.WithoutCancel(ctx))
+	defer b.cancelWork()
+
+	runErr := make(chan error, 1)
+	go func() { runErr <- b.socket.RunContext(ctx) }()
+
+	var err error
+loop:
+	for {
+		select {
+		case evt := <-b.socket.Events:
+			b.dispatch(evt)
+		case err = <-runErr:
+			break loop
+		}
+	}
+	b.drain()
+	if ctx.Err() != nil {
+		return nil
+	}
+	return b.authError("app-level token (slack.app_token)", err)
+}
+
+// drain waits for in-flight replies, then cancels what is left.
+func (b *Bot) drain() {
+	done := make(chan struct{})
+	go func() { b.work.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(b.cfg.DrainTimeout):
+		b.logger.Warn("stopping with replies still in flight", "waited", b.cfg.DrainTimeout)
+		b.cancelWork()
+		<-done
+	}
+}
+
+func (b *Bot) authError(which string, err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	switch msg {
+	case "invalid_auth", "not_authed", "token_revoked", "account_inactive", "token_expired":
+		return fmt.Errorf("%w: Slack answered %q for the %s: check the token, and that the app is installed in the workspace", ErrFatalAuth, msg, which)
+	}
+	return fmt.Errorf("slack: %s: %w", which, err)
+}
+
+// dispatch acks first, always, then hands the work to a goroutine. Nothing
+// here waits on a vendor or on Slack's Web API.
+func (b *Bot) dispatch(evt socketmode.Event) {
+	switch evt.Type {
+	case socketmode.EventTypeConnecting:
+		b.logger.Debug("connecting to Slack")
+	case socketmode.EventTypeConnected:
+		b.logger.Info("connected to Slack")
+	case socketmode.EventTypeConnectionError:
+		b.logger.Warn("Slack connection failed; retrying", "error", evt.Data)
+	case socketmode.EventTypeDisconnect:
+		b.logger.Info("Slack asked to reconnect")
+	case socketmode.EventTypeSlashCommand, socketmode.EventTypeInteractive, socketmode.EventTypeEventsAPI:
+		if evt.Request == nil {
+			return
+		}
+		b.ack(evt.Request.EnvelopeID)
+		if !b.seen.add(evt.Request.EnvelopeID) {
+			b.logger.Info("ignoring a redelivered envelope", "envelope", evt.Request.EnvelopeID, "retry", evt.Request.RetryAttempt)
+			return
+		}
+		b.spawn(evt)
+	}
+}
+
+func (b *Bot) ack(envelopeID string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := b.socket.AckCtx(ctx, envelopeID, nil); err != nil {
+		b.logger.Warn("could not ack an envelope", "envelope", envelopeID, "error", err)
+	}
+}
+
+func (b *Bot) spawn(evt socketmode.Event) {
+	b.work.Add(1)
+	go func() {
+		defer b.work.Done()
+		defer func() {
+			if p := recover(); p != nil {
+				b.logger.Error("handler panicked", "panic", p, "type", evt.Type)
+			}
+		}()
+		select {
+		case b.inFlight <- struct{}{}:
+			defer func() { <-b.inFlight }()
+		default:
+			b.busy(evt)
+			return
+		}
+		ctx, cancel := context.WithTimeout(b.workCtx, b.cfg.ReplyTimeout)
+		defer cancel()
+		switch evt.Type {
+		case socketmode.EventTypeSlashCommand:
+			if cmd, ok := evt.Data.(slack.SlashCommand); ok {
+				b.onSlashCommand(ctx, cmd)
+			}
+		case socketmode.EventTypeInteractive:
+			if cb, ok := evt.Data.(slack.InteractionCallback); ok {
+				b.onInteraction(ctx, cb)
+			}
+		}
+	}()
+}
+
+func (b *Bot) busy(evt socketmode.Event) {
+	url := ""
+	switch d := evt.Data.(type) {
+	case slack.SlashCommand:
+		url = d.ResponseURL
+	case slack.InteractionCallback:
+		url = d.ResponseURL
+	}
+	if url == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(b.workCtx, 5*time.Second)
+	defer cancel()
+	b.respond(ctx, url, Message{Text: "I'm answering too many requests right now. Try again in a minute.", Blocks: nil}, false)
+}
+
+func (b *Bot) onSlashCommand(ctx context.Context, sc slack.SlashCommand) {
+	if !strings.EqualFold(sc.Command, b.cfg.Command) {
+		b.logger.Warn("slash command not ours", "command", sc.Command)
+		return
+	}
+	caller := commands.Caller{SlackID: sc.UserID, Channel: sc.ChannelID}
+	start := time.Now()
+	reply := b.cfg.Service.Handle(ctx, caller, sc.Text)
+	b.logger.Info("command", "user", sc.UserID, "channel", sc.ChannelID, "verb", reply.Command.Verb,
+		"sessions", reply.SessionCount(), "problem", reply.Problem != nil, "took", time.Since(start).Round(time.Millisecond))
+	b.respond(ctx, sc.ResponseURL, Render(reply, 1), false)
+}
+
+func (b *Bot) onInteraction(ctx context.Context, cb slack.InteractionCallback) {
+	if cb.Type != slack.InteractionTypeBlockActions {
+		return
+	}
+	for _, action := range cb.ActionCallback.BlockActions {
+		switch action.ActionID {
+		case ActionNextPage:
+			tok, err := decodePageToken(action.Value)
+			if err != nil {
+				b.respond(ctx, cb.ResponseURL, Message{Text: err.Error()}, false)
+				return
+			}
+			caller := commands.Caller{SlackID: cb.User.ID, Channel: cb.Channel.ID}
+			reply := b.cfg.Service.Handle(ctx, caller, tok.Command)
+			b.respond(ctx, cb.ResponseURL, Render(reply, tok.Page), true)
+		}
+	}
+}
+
+// respond posts to a response_url. If Slack rejects the blocks, it posts
+// the fallback text so the person still gets an answer.
+func (b *Bot) respond(ctx context.Context, responseURL string, msg Message, replace bool) {
+	if responseURL == "" {
+		b.logger.Warn("no response_url to answer on")
+		return
+	}
+	respType := slack.ResponseTypeEphemeral
+	if b.cfg.InChannel {
+		respType = slack.ResponseTypeInChannel
+	}
+	opts := []slack.MsgOption{
+		slack.MsgOptionResponseURL(responseURL, respType),
+		slack.MsgOptionText(msg.Text, false),
+	}
+	if len(msg.Blocks) > 0 {
+		opts = append(opts, slack.MsgOptionBlocks(msg.Blocks...))
+	}
+	if replace {
+		opts = append(opts, slack.MsgOptionReplaceOriginal(responseURL))
+	}
+	_, _, err := b.api.PostMessageContext(ctx, "", opts...)
+	if err == nil {
+		return
+	}
+	b.logger.Error("reply refused by Slack", "error", err)
+	if len(msg.Blocks) == 0 {
+		return
+	}
+	fallback := []slack.MsgOption{
+		slack.MsgOptionResponseURL(responseURL, respType),
+		slack.MsgOptionText(msg.Text+" (the full reply could not be shown: "+err.Error()+")", false),
+	}
+	if _, _, err := b.api.PostMessageContext(ctx, "", fallback...); err != nil {
+		b.logger.Error("fallback reply refused by Slack", "error", err)
+	}
+}
+
+// SetService sets the commands service; it needs the bot's Directory, so
+// it comes after New.
+func (b *Bot) SetService(s *commands.Service) { b.cfg.Service = s }
