@@ -1,0 +1,205 @@
+package microsoft
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessionbot/sessionbot/vendors"
+)
+
+var now = time.Date(2026, 11, 23, 19, 40, 0, 0, time.UTC)
+
+func TestCheckWindow(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      vendors.Window
+		want    vendors.Window
+		wantErr string
+	}{
+		{
+			name: "no window means the last 24 hours",
+			want: vendors.Window{Since: now.Add(-24 * time.Hour), Until: now},
+		},
+		{
+			name: "a since alone runs until now",
+			in:   vendors.Window{Since: now.Add(-72 * time.Hour)},
+			want: vendors.Window{Since: now.Add(-72 * time.Hour), Until: now},
+		},
+		{
+			name: "an until alone covers the 24 hours before it",
+			in:   vendors.Window{Until: now.Add(-48 * time.Hour)},
+			want: vendors.Window{Since: now.Add(-72 * time.Hour), Until: now.Add(-48 * time.Hour)},
+		},
+		{
+			name: "exactly 30 days back is allowed",
+			in:   vendors.Window{Since: now.Add(-Lookback)},
+			want: vendors.Window{Since: now.Add(-Lookback), Until: now},
+		},
+		{
+			name: "30 days back read a few seconds late is clamped, not refused",
+			in:   vendors.Window{Since: now.Add(-Lookback - 5*time.Second)},
+			want: vendors.Window{Since: now.Add(-Lookback), Until: now},
+		},
+		{
+			name:    "31 days back is refused, naming the oldest allowed time",
+			in:      vendors.Window{Since: now.Add(-31 * 24 * time.Hour)},
+			wantErr: "call records are kept 30 days: since must be after 2026-10-24 19:40 UTC",
+		},
+		{
+			name:    "an until before the since is refused",
+			in:      vendors.Window{Since: now.Add(-time.Hour), Until: now.Add(-2 * time.Hour)},
+			wantErr: "until (2026-11-23 17:40 UTC) is before since (2026-11-23 18:40 UTC)",
+		},
+		{
+			name:    "an until an hour ahead is refused",
+			in:      vendors.Window{Since: now.Add(-time.Hour), Until: now.Add(time.Hour)},
+			wantErr: "until must not be after 2026-11-23 19:40 UTC",
+		},
+		{
+			name: "an until seconds ahead is taken as now",
+			in:   vendors.Window{Since: now.Add(-time.Hour), Until: now.Add(30 * time.Second)},
+			want: vendors.Window{Since: now.Add(-time.Hour), Until: now},
+		},
+		{
+			name: "an empty window (since equals until) is allowed",
+			in:   vendors.Window{Since: now.Add(-time.Hour), Until: now.Add(-time.Hour)},
+			want: vendors.Window{Since: now.Add(-time.Hour), Until: now.Add(-time.Hour)},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := CheckWindow(tt.in, now)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
+				}
+				if !errors.Is(err, vendors.ErrInvalidInput) {
+					t.Fatalf("error %v does not wrap ErrInvalidInput", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.Since.Equal(tt.want.Since) || !got.Until.Equal(tt.want.Until) {
+				t.Fatalf("window %v..%v, want %v..%v", got.Since, got.Until, tt.want.Since, tt.want.Until)
+			}
+		})
+	}
+}
+
+func TestNewRefusesIncompleteConfigs(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		typ  vendors.Type
+		want []string
+	}{
+		{
+			name: "graph lists every missing credential",
+			cfg:  Config{Name: "teams-prod"},
+			typ:  vendors.Teams,
+			want: []string{"client_id: missing", "client_secret: missing", "tenant_id: missing"},
+		},
+		{
+			name: "powershell lists every missing setting",
+			cfg:  Config{Name: "skype-old", Backend: "PowerShell"},
+			typ:  vendors.Skype,
+			want: []string{"app_id: missing", "certificate_thumbprint: missing", "tenant_id: missing"},
+		},
+		{
+			name: "an unknown backend is named",
+			cfg:  Config{Name: "x", Backend: "ews"},
+			typ:  vendors.Teams,
+			want: []string{`backend: "ews" is not one of graph, powershell`},
+		},
+		{
+			name: "a graph URL that is not http(s) is refused",
+			cfg:  Config{Name: "x", TenantID: "t", ClientID: "c", ClientSecret: "s", GraphURL: "ftp://graph"},
+			typ:  vendors.Teams,
+			want: []string{`graph_url: "ftp://graph/" is not an http(s) URL`},
+		},
+		{
+			name: "a type other than teams or skype is refused",
+			cfg:  Config{Name: "x", TenantID: "t", ClientID: "c", ClientSecret: "s"},
+			typ:  vendors.Qlik,
+			want: []string{`type "qlik" is not teams or skype`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(tt.cfg, tt.typ, nil, nil)
+			if err == nil {
+				t.Fatal("New accepted the config")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestConfigNeverPrintsTheSecret(t *testing.T) {
+	cfg := Config{Name: "teams", TenantID: "t", ClientID: "c", ClientSecret: "hunter2-very-secret"}
+	var logged strings.Builder
+	logger := slog.New(slog.NewTextHandler(&logged, nil))
+	logger.Info("config", "cfg", cfg)
+	for _, text := range []string{fmt.Sprint(cfg), fmt.Sprintf("%v %+v %s", cfg, cfg, cfg), logged.String()} {
+		if strings.Contains(text, "hunter2") {
+			t.Fatalf("the secret is printed: %s", text)
+		}
+		if !strings.Contains(text, "[redacted]") {
+			t.Fatalf("no sign of the secret being there: %s", text)
+		}
+	}
+}
+
+func TestVendorClaimsLogoutOnlyWithGraph(t *testing.T) {
+	graph, err := New(Config{Name: "teams", TenantID: "t", ClientID: "c", ClientSecret: "s"}, vendors.Teams, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := New(Config{Name: "skype", Backend: BackendPowerShell, TenantID: "t", AppID: "a", CertificateThumbprint: "AB12"}, vendors.Skype, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		in   vendors.Instance
+		want vendors.Capability
+	}{
+		{"a graph instance lists users, takes windows and logs out", graph.Vendor(), vendors.CanListUser | vendors.CanWindow | vendors.CanLogout},
+		{"a powershell instance lists users and takes windows only", ps.Vendor(), vendors.CanListUser | vendors.CanWindow},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := vendors.Capabilities(tt.in); got != tt.want {
+				t.Fatalf("capabilities %q, want %q", got, tt.want)
+			}
+		})
+	}
+	if _, err := ps.LogoutUser(context.Background(), vendors.Identity{ID: "marc@contoso.com"}); !errors.Is(err, vendors.ErrInvalidInput) {
+		t.Fatalf("LogoutUser on powershell: %v, want ErrInvalidInput", err)
+	}
+	if ps.Vendor().Name() != "skype" || ps.Vendor().Type() != vendors.Skype {
+		t.Fatal("the wrapper does not keep name and type")
+	}
+}
+
+func TestListingRefusesDirectoryStyleNames(t *testing.T) {
+	in, err := New(Config{Name: "teams", TenantID: "t", ClientID: "c", ClientSecret: "s"}, vendors.Teams, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = in.ListUserSessions(context.Background(), vendors.UserQuery{User: vendors.Identity{Directory: "CORP", ID: "marc"}})
+	if !errors.Is(err, vendors.ErrInvalidInput) || !strings.Contains(err.Error(), "named by UPN") {
+		t.Fatalf("error %v, want one saying users are named by UPN", err)
+	}
+}

@@ -1,0 +1,14 @@
+package qlik
+
+import "time"
+
+// Test hooks: the clock, and the helpers whose rules are tested one by one.
+var (
+	EscapeSegment         = escapeSegment
+	NormalizeVirtualProxy = normalizeVirtualProxy
+	HostPort              = hostPort
+	NewXrfkey             = newXrfkey
+)
+
+// SetClock replaces the instance's clock, for discovery's TTL.
+func SetClock(in *Instance, now func() time.Time) { in.now = now }

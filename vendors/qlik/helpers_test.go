@@ -1,0 +1,86 @@
+package qlik_test
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessionbot/sessionbot/vendors/qlik"
+	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
+)
+
+func TestMain(m *testing.M) {
+	// The adapter logs through slog.Default; keep test output to failures.
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	os.Exit(m.Run())
+}
+
+// newSite starts a fake site that stops with the test.
+func newSite(t testing.TB, opts qliktest.Options) *qliktest.Site {
+	t.Helper()
+	site, err := qliktest.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(site.Close)
+	return site
+}
+
+// configFor is a configuration that lists the site's proxies, with the
+// client files written to a temporary directory.
+func configFor(t testing.TB, site *qliktest.Site) qlik.Config {
+	t.Helper()
+	files, err := site.ClientFiles(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return qlik.Config{
+		Name:           "qlik-test",
+		Proxies:        site.Proxies(),
+		VirtualProxy:   site.VirtualProxy(),
+		CertFile:       files.Cert,
+		KeyFile:        files.Key,
+		CAFile:         files.CA,
+		RequestTimeout: 2 * time.Second,
+	}
+}
+
+// newInstance makes an adapter for cfg that closes with the test.
+func newInstance(t testing.TB, cfg qlik.Config) *qlik.Instance {
+	t.Helper()
+	in, err := qlik.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = in.Close() })
+	return in
+}
+
+func testContext(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// fakeClock is a clock the test moves by hand.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: time.Date(2025, 3, 4, 9, 0, 0, 0, time.UTC)} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
