@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/sessionbot/sessionbot/commands"
@@ -41,6 +42,11 @@ type Config struct {
 	ReplyTimeout time.Duration
 	// DrainTimeout is how long a stop waits for in-flight replies.
 	DrainTimeout time.Duration
+	// ApprovalChannel says where an instance's approval requests go.
+	ApprovalChannel func(instance string) string
+	// Dedup, when set, makes envelope de-duplication hold across replicas
+	// (a shared store); the in-memory set always applies too.
+	Dedup func(ctx context.Context, key string) (first bool, err error)
 	// HTTPClient is used for the Web API and response_url posts; nil
 	// means a client with a 15 s timeout.
 	HTTPClient *http.Client
@@ -59,6 +65,8 @@ type Bot struct {
 	// workCtx outlives the connection, so a stop lets replies finish.
 	workCtx    context.Context
 	cancelWork context.CancelFunc
+	// selfID is the bot's own user id, to strip its mention from text.
+	selfID string
 }
 
 // ErrFatalAuth marks a Slack refusal that reconnecting cannot fix.
@@ -108,16 +116,17 @@ func (b *Bot) Directory() commands.Directory { return b.directory }
 // Run connects and answers until ctx ends or Slack refuses the tokens. On a
 // stop it waits up to DrainTimeout for replies already being worked on.
 func (b *Bot) Run(ctx context.Context) error {
-	if _, err := b.api.AuthTestContext(ctx); err != nil {
+	auth, err := b.api.AuthTestContext(ctx)
+	if err != nil {
 		return b.authError("bot token (slack.bot_token)", err)
 	}
+	b.selfID = auth.UserID
 	b.workCtx, b.cancelWork = context.WithCancel(context.WithoutCancel(ctx))
 	defer b.cancelWork()
 
 	runErr := make(chan error, 1)
 	go func() { runErr <- b.socket.RunContext(ctx) }()
 
-	var err error
 loop:
 	for {
 		select {
@@ -210,6 +219,16 @@ func (b *Bot) spawn(evt socketmode.Event) {
 		}
 		ctx, cancel := context.WithTimeout(b.workCtx, b.cfg.ReplyTimeout)
 		defer cancel()
+		if b.cfg.Dedup != nil {
+			// Another replica may have been handed the same envelope.
+			first, err := b.cfg.Dedup(ctx, "envelope:"+evt.Request.EnvelopeID)
+			if err != nil {
+				b.logger.Warn("envelope de-duplication unavailable", "error", err)
+			} else if !first {
+				b.logger.Info("envelope already handled by another replica", "envelope", evt.Request.EnvelopeID)
+				return
+			}
+		}
 		switch evt.Type {
 		case socketmode.EventTypeSlashCommand:
 			if cmd, ok := evt.Data.(slack.SlashCommand); ok {
@@ -218,6 +237,10 @@ func (b *Bot) spawn(evt socketmode.Event) {
 		case socketmode.EventTypeInteractive:
 			if cb, ok := evt.Data.(slack.InteractionCallback); ok {
 				b.onInteraction(ctx, cb)
+			}
+		case socketmode.EventTypeEventsAPI:
+			if ev, ok := evt.Data.(slackevents.EventsAPIEvent); ok {
+				b.onEvent(ctx, ev)
 			}
 		}
 	}()
@@ -246,18 +269,39 @@ func (b *Bot) onSlashCommand(ctx context.Context, sc slack.SlashCommand) {
 	}
 	caller := commands.Caller{SlackID: sc.UserID, Channel: sc.ChannelID}
 	start := time.Now()
-	reply := b.cfg.Service.Handle(ctx, caller, sc.Text)
+	reply := b.cfg.Service.Interpret(ctx, caller, sc.Text)
 	b.logger.Info("command", "user", sc.UserID, "channel", sc.ChannelID, "verb", reply.Command.Verb,
 		"sessions", reply.SessionCount(), "problem", reply.Problem != nil, "took", time.Since(start).Round(time.Millisecond))
 	b.respond(ctx, sc.ResponseURL, Render(reply, 1), false)
 }
 
 func (b *Bot) onInteraction(ctx context.Context, cb slack.InteractionCallback) {
+	if cb.Type == slack.InteractionTypeViewSubmission {
+		switch cb.View.CallbackID {
+		case CallbackReason:
+			b.onReasonSubmitted(ctx, cb)
+		case CallbackEdit:
+			b.onEditSubmitted(ctx, cb)
+		}
+		return
+	}
 	if cb.Type != slack.InteractionTypeBlockActions {
 		return
 	}
 	for _, action := range cb.ActionCallback.BlockActions {
 		switch action.ActionID {
+		case ActionKill, ActionUnderstood:
+			b.onKillClick(ctx, cb, action)
+		case ActionEditUnderstood:
+			b.onEditUnderstood(ctx, cb, action)
+		case ActionConfirm:
+			b.onConfirm(ctx, cb, action)
+		case ActionCancel:
+			b.respond(ctx, cb.ResponseURL, Message{Text: "Cancelled: nothing was requested."}, true)
+		case ActionApprove:
+			b.onDecision(ctx, cb, action, true)
+		case ActionDeny:
+			b.onDecision(ctx, cb, action, false)
 		case ActionNextPage:
 			tok, err := decodePageToken(action.Value)
 			if err != nil {
@@ -268,6 +312,22 @@ func (b *Bot) onInteraction(ctx context.Context, cb slack.InteractionCallback) {
 			reply := b.cfg.Service.Handle(ctx, caller, tok.Command)
 			b.respond(ctx, cb.ResponseURL, Render(reply, tok.Page), true)
 		}
+	}
+}
+
+// respondEphemeral answers only the person who clicked, leaving the
+// message they clicked (an approval request) as it is.
+func (b *Bot) respondEphemeral(ctx context.Context, responseURL string, msg Message) {
+	if responseURL == "" {
+		return
+	}
+	opts := []slack.MsgOption{
+		slack.MsgOptionResponseURL(responseURL, slack.ResponseTypeEphemeral),
+		slack.MsgOptionText(msg.Text, false),
+		slack.MsgOptionBlocks(msg.Blocks...),
+	}
+	if _, _, err := b.api.PostMessageContext(ctx, "", opts...); err != nil {
+		b.logger.Warn("ephemeral reply refused by Slack", "error", err)
 	}
 }
 

@@ -5,14 +5,20 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sessionbot/sessionbot/commands"
+	"github.com/sessionbot/sessionbot/store"
 )
 
 // Console runs commands typed one per line and prints each reply as text:
-// the same commands and replies as Slack, for a terminal.
+// the same commands and replies as Slack, for a terminal. Besides the
+// grammar it knows `as <slack-user-id>` (act as another person, to approve
+// in a demo), `confirm [reason]` and `cancel` for the last kill or logout
+// shown.
 type Console struct {
 	Service *commands.Service
 	// As is the Slack user id the commands run as.
@@ -21,20 +27,27 @@ type Console struct {
 	Prompt string
 	// Location is the time zone times are printed in.
 	Location *time.Location
+
+	mu  sync.Mutex
+	out io.Writer
 }
+
+var slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
 
 // Run reads in until it ends or ctx is cancelled.
 func (c *Console) Run(ctx context.Context, in io.Reader, out io.Writer) error {
-	loc := c.Location
-	if loc == nil {
-		loc = time.UTC
+	c.mu.Lock()
+	c.out = out
+	c.mu.Unlock()
+	if c.Location == nil {
+		c.Location = time.UTC
 	}
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	caller := commands.Caller{SlackID: c.As, Channel: "console"}
+	var proposal string // the last kill or logout shown, as typed text
 	for {
 		if c.Prompt != "" {
-			fmt.Fprint(out, c.Prompt)
+			c.print(c.Prompt)
 		}
 		if !sc.Scan() {
 			return sc.Err()
@@ -43,13 +56,83 @@ func (c *Console) Run(ctx context.Context, in io.Reader, out io.Writer) error {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		if line == "quit" || line == "exit" {
-			return nil
-		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		word, rest, _ := strings.Cut(line, " ")
+		caller := commands.Caller{SlackID: c.As, Channel: "console"}
+		switch strings.ToLower(word) {
+		case "quit", "exit":
+			return nil
+		case "as":
+			if !slackUserID.MatchString(strings.TrimSpace(rest)) {
+				c.print("! `as` takes a Slack user id such as U0APPROVER\n\n")
+				continue
+			}
+			c.As = strings.TrimSpace(rest)
+			c.print(fmt.Sprintf("(now acting as %s)\n\n", c.As))
+			continue
+		case "confirm":
+			if proposal == "" {
+				c.print("! Nothing to confirm: type a kill or logout first.\n\n")
+				continue
+			}
+			text := proposal
+			if r := strings.TrimSpace(rest); r != "" {
+				text += " reason " + r
+			}
+			proposal = ""
+			c.print(RenderText(c.Service.Submit(ctx, caller, text, ""), c.Location) + "\n")
+			continue
+		case "cancel":
+			proposal = ""
+			c.print("Cancelled: nothing was requested.\n\n")
+			continue
+		}
 		reply := c.Service.Handle(ctx, caller, line)
-		fmt.Fprintln(out, RenderText(reply, loc))
+		if reply.Proposal != nil {
+			proposal = reply.Proposal.Command.String()
+		}
+		c.print(RenderText(reply, c.Location) + "\n")
 	}
+}
+
+func (c *Console) print(s string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.out != nil {
+		io.WriteString(c.out, s)
+	}
+}
+
+// Notifier prints approval news to the console, standing in for the
+// approval channel.
+func (c *Console) Notifier() commands.Notifier { return consoleNotifier{c} }
+
+type consoleNotifier struct{ c *Console }
+
+func (n consoleNotifier) PostApproval(_ context.Context, req store.Request, approvers []string) (string, string, error) {
+	n.c.print(fmt.Sprintf("[approvals] request %s: %s on %s, asked by %s: %s\n[approvals] needs %d approval(s) from %s; type `as <their id>` then `approve %s` or `deny %s`\n",
+		req.ID, requestVerb(req), req.Instance, req.Requester, printable(req.Reason), req.ApprovalsNeeded, strings.Join(approvers, ", "), req.ID, req.ID))
+	return "console", req.ID, nil
+}
+
+func (n consoleNotifier) UpdateApproval(_ context.Context, req store.Request, votes []store.Vote) error {
+	var b strings.Builder
+	renderRequestText(&b, commands.RequestView{Request: req, Votes: votes}, n.c.Location)
+	n.c.print("[approvals] updated:\n" + b.String())
+	return nil
+}
+
+func (n consoleNotifier) TellRequester(_ context.Context, req store.Request, _ []store.Vote) error {
+	msg := fmt.Sprintf("[to %s] your request %s is %s", req.Requester, req.ID, req.State)
+	if req.Outcome != "" {
+		msg += ": " + printable(req.Outcome)
+	}
+	n.c.print(msg + "\n")
+	return nil
+}
+
+func (n consoleNotifier) MirrorAudit(_ context.Context, channel string, e store.Event) error {
+	return nil
 }

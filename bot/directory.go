@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+
+	"github.com/sessionbot/sessionbot/commands"
 )
 
 // userDirectory finds Slack users' email addresses (users.info, scope
@@ -48,3 +50,18 @@ func (d *userDirectory) Email(ctx context.Context, userID string) (string, error
 	d.mu.Unlock()
 	return u.Profile.Email, nil
 }
+
+// userGroups expands Slack user groups (usergroups.users.list, scope
+// usergroups:read). The commands service caches the answers.
+type userGroups struct{ api *slack.Client }
+
+func (g userGroups) Members(ctx context.Context, groupID string) ([]string, error) {
+	ids, err := g.api.GetUserGroupMembersContext(ctx, groupID)
+	if err != nil {
+		return nil, fmt.Errorf("usergroups.users.list %s: %w", groupID, err)
+	}
+	return ids, nil
+}
+
+// Groups expands approver and requester user groups through Slack.
+func (b *Bot) Groups() commands.Groups { return userGroups{api: b.api} }

@@ -97,6 +97,13 @@ func Render(r commands.Reply, page int) Message {
 	var b builder
 	title := clip(r.Title, maxHeaderText)
 	b.add(slack.NewHeaderBlock(plain(title)), len(title))
+	if r.NeedsConfirmation {
+		renderUnderstood(&b, r)
+		return Message{Blocks: b.blocks, Text: r.Title, Page: 1, Pages: 1}
+	}
+	if r.Understood != "" {
+		b.context("I understood: `/sessions " + code(r.Understood) + "`")
+	}
 	switch {
 	case r.Problem != nil:
 		renderProblem(&b, r)
@@ -106,6 +113,21 @@ func Render(r commands.Reply, page int) Message {
 		return Message{Blocks: b.blocks, Text: r.Title, Page: 1, Pages: 1}
 	case r.Command.Verb == commands.Vendors:
 		renderInstances(&b, r)
+		return Message{Blocks: b.blocks, Text: r.Title, Page: 1, Pages: 1}
+	case r.Proposal != nil:
+		renderProposal(&b, r)
+		return Message{Blocks: b.blocks, Text: r.Title, Page: 1, Pages: 1}
+	case r.Request != nil:
+		renderRequest(&b, *r.Request)
+		for _, n := range r.Notes {
+			b.context(esc(n))
+		}
+		return Message{Blocks: b.blocks, Text: r.Title, Page: 1, Pages: 1}
+	case r.Command.Verb == commands.Pending:
+		renderRequests(&b, r)
+		return Message{Blocks: b.blocks, Text: r.Title, Page: 1, Pages: 1}
+	case r.Command.Verb == commands.Audit:
+		renderEvents(&b, r)
 		return Message{Blocks: b.blocks, Text: r.Title, Page: 1, Pages: 1}
 	}
 	return renderSessions(&b, r, page)
@@ -162,11 +184,16 @@ type unit struct {
 	session int // -1 for a group heading
 	texts   []string
 	isCtx   []bool
+	// kill is the command a Kill button beside the session runs.
+	kill string
 }
 
 func (u unit) cost() (blocks, chars int) {
 	for _, t := range u.texts {
 		chars += len(t)
+	}
+	if u.kill != "" {
+		chars += 10
 	}
 	return len(u.texts), chars
 }
@@ -198,9 +225,13 @@ func renderSessions(b *builder, r commands.Reply, page int) Message {
 			b.context(fmt.Sprintf("*%s* (continued)", esc(r.Groups[u.group].Instance)))
 		}
 		for j, t := range u.texts {
-			if u.isCtx[j] {
+			switch {
+			case u.isCtx[j]:
 				b.context(t)
-			} else {
+			case u.kill != "" && len(u.kill) <= 2000:
+				button := slack.NewButtonBlockElement(ActionKill, u.kill, plain("Kill…")).WithStyle(slack.StyleDanger)
+				b.add(slack.NewSectionBlock(mrkdwn(t), nil, slack.NewAccessory(button)), len(t)+10)
+			default:
 				b.section(t)
 			}
 		}
@@ -298,6 +329,9 @@ func sessionUnits(r commands.Reply) []unit {
 		for si, s := range g.Sessions {
 			u := unit{group: gi, session: si}
 			u.add(sessionText(s), false)
+			if g.CanKill && s.Active() {
+				u.kill = killCommand(g.Instance, s.ID, s.User.String())
+			}
 			units = append(units, u)
 		}
 	}

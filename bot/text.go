@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sessionbot/sessionbot/commands"
+	"github.com/sessionbot/sessionbot/store"
 	"github.com/sessionbot/sessionbot/vendors"
 )
 
@@ -14,7 +15,12 @@ import (
 func RenderText(r commands.Reply, loc *time.Location) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "== %s ==\n", r.Title)
+	if r.Understood != "" {
+		fmt.Fprintf(&b, "(understood as: %s)\n", r.Understood)
+	}
 	switch {
+	case r.NeedsConfirmation:
+		b.WriteString("Nothing happens until you confirm: type the command above to go on.\n")
 	case r.Problem != nil:
 		fmt.Fprintf(&b, "! %s\n", r.Problem.Message)
 		if r.Problem.Suggestion != "" {
@@ -29,6 +35,35 @@ func RenderText(r commands.Reply, loc *time.Location) string {
 	case r.Help != nil:
 		for _, e := range r.Help {
 			fmt.Fprintf(&b, "  %s\n      %s\n      e.g. %s\n", e.Usage, e.Description, e.Example)
+		}
+	case r.Proposal != nil:
+		p := r.Proposal
+		fmt.Fprintf(&b, "This would %s on %s (%s):\n", proposalVerb(p), p.Instance, p.Vendor)
+		for _, s := range p.Sessions {
+			renderSessionText(&b, s, loc)
+		}
+		if p.NoApproval {
+			b.WriteString("  WARNING: this instance ends sessions without approval.\n")
+		} else {
+			fmt.Fprintf(&b, "  Needs %s from: %s\n", countNoun(p.ApprovalsNeeded, "approval"), strings.Join(p.Approvers, ", "))
+		}
+		if p.Reason == "" {
+			fmt.Fprintf(&b, "  To request it, type: confirm <reason>\n")
+		} else {
+			fmt.Fprintf(&b, "  Reason: %s\n  To request it, type: confirm\n", printable(p.Reason))
+		}
+	case r.Request != nil:
+		renderRequestText(&b, *r.Request, loc)
+	case r.Command.Verb == commands.Pending:
+		if len(r.Requests) == 0 {
+			b.WriteString("Nothing is waiting for approval.\n")
+		}
+		for _, v := range r.Requests {
+			renderRequestText(&b, v, loc)
+		}
+	case r.Command.Verb == commands.Audit:
+		for _, e := range r.Events {
+			fmt.Fprintf(&b, "  %s %s %s %s %s %s %s\n", textTime(e.At, loc), e.Actor, e.Action, e.Instance, printable(e.Target), e.RequestID, printable(e.Result))
 		}
 	case r.Command.Verb == commands.Vendors:
 		for _, in := range r.Instances {
@@ -123,4 +158,31 @@ func printable(s string) string {
 		}
 		return r
 	}, s)
+}
+
+func proposalVerb(p *commands.Proposal) string {
+	if p.Action == store.ActionLogoutUser {
+		return "log " + p.User.String() + " out, ending " + countNoun(len(p.Sessions), "session")
+	}
+	return "end this session"
+}
+
+func renderRequestText(b *strings.Builder, v commands.RequestView, loc *time.Location) {
+	r := v.Request
+	fmt.Fprintf(b, "  request %s: %s on %s, asked by %s at %s: %s\n", r.ID, requestVerb(r), r.Instance, r.Requester, textTime(r.CreatedAt, loc), printable(r.Reason))
+	fmt.Fprintf(b, "    state %s", r.State)
+	if r.State == store.StatePending {
+		fmt.Fprintf(b, " (needs %d, expires %s)", r.ApprovalsNeeded, textTime(r.ExpiresAt, loc))
+	}
+	if r.Outcome != "" {
+		fmt.Fprintf(b, ": %s", printable(r.Outcome))
+	}
+	b.WriteString("\n")
+	for _, vote := range v.Votes {
+		verb := "approved"
+		if !vote.Approve {
+			verb = "denied"
+		}
+		fmt.Fprintf(b, "    %s by %s at %s %s\n", verb, vote.Voter, textTime(vote.At, loc), printable(vote.Reason))
+	}
 }

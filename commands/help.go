@@ -37,6 +37,11 @@ func Usage(instance string) []HelpEntry {
 		{"list <user> [on <instance|type>,...] [since <time>] [until <time>]", "A person's sessions on every instance, or the ones named.", `list CORP\marc on ` + instance},
 		{"list all on <instance>", "Every session on every node of one instance.", "list all on " + instance},
 		{"show <session-id> [on <instance>]", "One session, found on whichever node holds it.", "show 7b8ab85e-0c85-4fcb-8e56-4ead683153fb"},
+		{"kill <session-id> [on <instance>] [user <user>] reason <why>", "Ask to end one session. You confirm, a second person approves, then it ends.", "kill 7b8ab85e-0c85-4fcb-8e56-4ead683153fb on " + instance + " reason stuck after deploy"},
+		{"logout <user> on <instance> reason <why>", "Ask to end every session of a person on one instance, with approval.", `logout CORP\marc on ` + instance + " reason laptop stolen"},
+		{"approve <request-id> | deny <request-id> [reason <why>]", "Decide on a request, as its buttons do.", "approve R7K2M9QX"},
+		{"pending", "Requests waiting for approval.", "pending"},
+		{"audit [<user> | <session-id> | <request-id>]", "The audit log (approvers only).", `audit CORP\marc`},
 		{"vendors", "The configured instances, what each can do, and whether each answers now.", "vendors"},
 		{"help [command]", "This summary.", "help list"},
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/sessionbot/sessionbot/store"
 	"github.com/sessionbot/sessionbot/vendors"
 )
 
@@ -26,6 +27,19 @@ type Reply struct {
 	Notes []string
 	// Window is the time range a history query covered, if any.
 	Window vendors.Window
+	// Proposal is a kill or logout waiting for the person's confirmation.
+	Proposal *Proposal
+	// Request is the approval request a command made or voted on.
+	Request *RequestView
+	// Requests answers "pending".
+	Requests []RequestView
+	// Events answers "audit".
+	Events []store.Event
+	// Understood is the typed form of a request written in plain words.
+	Understood string
+	// NeedsConfirmation: Understood is a destructive command the person must
+	// confirm before it is even proposed.
+	NeedsConfirmation bool
 }
 
 // Group is one instance's part of a list or show.
@@ -42,6 +56,9 @@ type Group struct {
 	// Note explains a skip ("cannot list all sessions").
 	Note    string
 	Elapsed time.Duration
+	// CanKill says the person who asked may request ending these sessions
+	// (the instance can, and they are a requester there).
+	CanKill bool
 }
 
 // InstanceStatus is one line of "vendors".

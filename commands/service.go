@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sessionbot/sessionbot/store"
 	"github.com/sessionbot/sessionbot/vendors"
 )
 
@@ -31,11 +32,15 @@ type InstanceOptions struct {
 
 // Service runs commands against the configured instances.
 type Service struct {
-	registry  *vendors.Registry
-	options   map[string]InstanceOptions // by lower-case instance name
-	directory Directory
-	clock     func() time.Time
-	logger    *slog.Logger
+	registry   *vendors.Registry
+	options    map[string]InstanceOptions // by lower-case instance name
+	directory  Directory
+	clock      func() time.Time
+	logger     *slog.Logger
+	approvals  *Approvals
+	access     *Access
+	members    *membership
+	translator Translator
 }
 
 // Config is what New needs.
@@ -47,6 +52,12 @@ type Config struct {
 	Directory Directory
 	Clock     func() time.Time
 	Logger    *slog.Logger
+	// Access says who may list; nil lets everyone.
+	Access *Access
+	// Approvals enables kill, logout, approve, deny, pending and audit.
+	Approvals *Approvals
+	// Translator, when set, reads requests written in plain words.
+	Translator Translator
 }
 
 // New makes a Service.
@@ -67,6 +78,18 @@ func New(cfg Config) *Service {
 	if s.logger == nil {
 		s.logger = slog.Default()
 	}
+	s.approvals, s.access, s.translator = cfg.Approvals, cfg.Access, cfg.Translator
+	if s.access == nil && s.approvals != nil {
+		s.access = s.approvals.Access
+	}
+	if s.access == nil {
+		s.access = &Access{}
+	}
+	var groups Groups
+	if s.approvals != nil {
+		groups = s.approvals.Groups
+	}
+	s.members = newMembership(groups, 5*time.Minute, s.clock)
 	return s
 }
 
@@ -99,19 +122,74 @@ func (s *Service) Execute(ctx context.Context, caller Caller, cmd Command) Reply
 	switch cmd.Verb {
 	case Help:
 		return s.help(cmd)
-	case Vendors:
-		return s.vendors(ctx, cmd)
-	case List:
-		if cmd.AllUsers {
-			return s.listAll(ctx, cmd)
+	case Vendors, List, Show:
+		if len(s.access.Listers) > 0 {
+			if ok, _ := s.members.in(ctx, caller.SlackID, s.access.Listers); !ok {
+				return Reply{Command: cmd, Title: "Not allowed", Problem: &Problem{Message: "You are not on this bot's list of people who may look up sessions. Ask an admin to add you."}}
+			}
 		}
-		return s.listUser(ctx, cmd)
-	case Show:
-		return s.show(ctx, cmd)
-	case Kill, Logout, Approve, Deny, Pending, Audit:
-		return Reply{Command: cmd, Title: "I couldn't run that", Problem: &Problem{Message: "Ending sessions needs the approval store, which this bot does not have configured."}}
+		reply := s.read(ctx, caller, cmd)
+		if cmd.Verb != Vendors {
+			s.audit(ctx, store.Event{Actor: caller.SlackID, Channel: caller.Channel, Action: string(cmd.Verb), Command: cmd.String(),
+				Target: readTarget(cmd), Result: readResult(reply)})
+		}
+		return reply
+	case Kill, Logout:
+		return s.propose(ctx, caller, cmd)
+	case Approve, Deny:
+		return s.decide(ctx, caller, cmd)
+	case Pending:
+		return s.pending(ctx, caller, cmd)
+	case Audit:
+		return s.auditLog(ctx, caller, cmd)
 	}
 	return problemReply(cmd, parseErr("help", "I don't know the command %q.", cmd.Verb))
+}
+
+func (s *Service) read(ctx context.Context, caller Caller, cmd Command) Reply {
+	var reply Reply
+	switch {
+	case cmd.Verb == Vendors:
+		return s.vendors(ctx, cmd)
+	case cmd.Verb == Show:
+		reply = s.show(ctx, cmd)
+	case cmd.AllUsers:
+		reply = s.listAll(ctx, cmd)
+	default:
+		reply = s.listUser(ctx, cmd)
+	}
+	for i := range reply.Groups {
+		g := &reply.Groups[i]
+		in, ok := s.registry.Get(g.Instance)
+		if !ok || len(g.Sessions) == 0 || !vendors.Capabilities(in).Has(vendors.CanEnd) {
+			continue
+		}
+		g.CanKill, _ = s.canRequest(ctx, caller, g.Instance)
+	}
+	return reply
+}
+
+func readTarget(cmd Command) string {
+	switch {
+	case cmd.Verb == Show:
+		return cmd.SessionID
+	case cmd.AllUsers:
+		return "all"
+	}
+	return cmd.User.String()
+}
+
+func readResult(r Reply) string {
+	if r.Problem != nil {
+		return "problem: " + r.Problem.Message
+	}
+	failed := 0
+	for _, g := range r.Groups {
+		if g.Err != nil {
+			failed++
+		}
+	}
+	return fmt.Sprintf("%d sessions, %d instances failed", r.SessionCount(), failed)
 }
 
 func problemReply(cmd Command, err error) Reply {

@@ -26,7 +26,10 @@ type Config struct {
 	Slack Slack `mapstructure:"slack"`
 	Log   Log   `mapstructure:"log"`
 	// Timeout is the default per-instance answer time.
-	Timeout time.Duration `mapstructure:"timeout"`
+	Timeout   time.Duration `mapstructure:"timeout"`
+	Store     Store         `mapstructure:"store"`
+	Access    Access        `mapstructure:"access"`
+	Approvals Approvals     `mapstructure:"approvals"`
 	// Instances are decoded per type by the caller (see Instance).
 	Instances map[string]Instance `mapstructure:"-"`
 
@@ -49,6 +52,34 @@ type Slack struct {
 	InChannel bool `mapstructure:"in_channel"`
 }
 
+// Store is where approval requests and the audit log live.
+type Store struct {
+	// Driver is sqlite (one replica) or postgres (several).
+	Driver  string `mapstructure:"driver"`
+	Path    string `mapstructure:"path"`
+	DSN     string `mapstructure:"dsn"`
+	DSNFile string `mapstructure:"dsn_file"`
+}
+
+// Access says who may read.
+type Access struct {
+	// Listers may list and show; empty means everyone in the workspace.
+	Listers      []string `mapstructure:"listers"`
+	AuditChannel string   `mapstructure:"audit_channel"`
+}
+
+// Approvals are the default approval policy; instances may override each
+// key.
+type Approvals struct {
+	Channel           string        `mapstructure:"channel"`
+	Requesters        []string      `mapstructure:"requesters"`
+	Approvers         []string      `mapstructure:"approvers"`
+	ApprovalsNeeded   int           `mapstructure:"approvals_needed"`
+	TTL               time.Duration `mapstructure:"ttl"`
+	AllowSelfApproval bool          `mapstructure:"allow_self_approval"`
+	SweepInterval     time.Duration `mapstructure:"sweep_interval"`
+}
+
 // Log sets logging.
 type Log struct {
 	Level  string `mapstructure:"level"`
@@ -58,11 +89,20 @@ type Log struct {
 // Instance is one vendor instance: the keys every type shares, and the rest
 // left raw for the type's own decoder.
 type Instance struct {
-	Name           string
-	Type           string        `mapstructure:"type"`
-	Timeout        time.Duration `mapstructure:"timeout"`
-	EmailTemplate  string        `mapstructure:"email_template"`
-	DefaultDir     string        `mapstructure:"default_directory"`
+	Name          string
+	Type          string        `mapstructure:"type"`
+	Timeout       time.Duration `mapstructure:"timeout"`
+	EmailTemplate string        `mapstructure:"email_template"`
+	DefaultDir    string        `mapstructure:"default_directory"`
+	// Approval policy overrides; empty or zero means the approvals default.
+	Requesters        []string      `mapstructure:"requesters"`
+	Approvers         []string      `mapstructure:"approvers"`
+	ApprovalChannel   string        `mapstructure:"approval_channel"`
+	ApprovalsNeeded   int           `mapstructure:"approvals_needed"`
+	ApprovalTTL       time.Duration `mapstructure:"approval_ttl"`
+	AllowSelfApproval *bool         `mapstructure:"allow_self_approval"`
+	// NoApproval ends sessions without a second person: only when written.
+	NoApproval     bool `mapstructure:"no_approval"`
 	Settings       map[string]any
 	settingsPrefix string
 }
@@ -70,7 +110,8 @@ type Instance struct {
 var instanceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
 // InstanceKeys are the keys every instance may have.
-var InstanceKeys = []string{"type", "timeout", "email_template", "default_directory"}
+var InstanceKeys = []string{"type", "timeout", "email_template", "default_directory",
+	"requesters", "approvers", "approval_channel", "approvals_needed", "approval_ttl", "allow_self_approval", "no_approval"}
 
 // Key names a setting of this instance as it is written in the file.
 func (in Instance) Key(k string) string { return in.settingsPrefix + k }
@@ -96,12 +137,17 @@ func plural(n int, s string) string {
 
 // Defaults applied before the file is read.
 var defaults = map[string]any{
-	"slack.command":    "/sessions",
-	"slack.api_url":    "https://slack.com/api/",
-	"slack.in_channel": false,
-	"log.level":        "info",
-	"log.format":       "text",
-	"timeout":          "10s",
+	"slack.command":              "/sessions",
+	"slack.api_url":              "https://slack.com/api/",
+	"slack.in_channel":           false,
+	"log.level":                  "info",
+	"log.format":                 "text",
+	"timeout":                    "10s",
+	"store.driver":               "sqlite",
+	"store.path":                 "sessionbot.db",
+	"approvals.approvals_needed": 1,
+	"approvals.ttl":              "15m",
+	"approvals.sweep_interval":   "30s",
 }
 
 // SearchPaths are where the file is looked for when none is named.
@@ -174,6 +220,7 @@ func Load(path string, types Types, required bool) (*Config, error) {
 	}
 	problems = append(problems, resolveSecret(&cfg.Slack.BotToken, cfg.Slack.BotTokenFile, "slack.bot_token")...)
 	problems = append(problems, resolveSecret(&cfg.Slack.AppToken, cfg.Slack.AppTokenFile, "slack.app_token")...)
+	problems = append(problems, resolveSecret(&cfg.Store.DSN, cfg.Store.DSNFile, "store.dsn")...)
 	problems = append(problems, cfg.checkCommon()...)
 	if len(problems) > 0 {
 		return cfg, onePerKey(problems)
@@ -307,6 +354,51 @@ func (c *Config) checkCommon() Problems {
 	}
 	if c.Timeout <= 0 {
 		problems = append(problems, "timeout: must be a positive duration such as 10s")
+	}
+	switch c.Store.Driver {
+	case "sqlite":
+		if c.Store.Path == "" {
+			problems = append(problems, "store.path: the SQLite file is missing (default sessionbot.db)")
+		}
+	case "postgres":
+		if c.Store.DSN == "" {
+			problems = append(problems, "store.dsn: missing: a PostgreSQL DSN such as postgres://sessionbot@db:5432/sessionbot (or store.dsn_file, or SESSIONBOT_STORE_DSN)")
+		}
+	default:
+		problems = append(problems, fmt.Sprintf("store.driver: %q: sqlite or postgres", c.Store.Driver))
+	}
+	if c.Approvals.ApprovalsNeeded < 1 {
+		problems = append(problems, "approvals.approvals_needed: must be at least 1")
+	}
+	if c.Approvals.TTL <= 0 {
+		problems = append(problems, "approvals.ttl: must be a positive duration such as 15m")
+	}
+	if c.Approvals.SweepInterval <= 0 {
+		problems = append(problems, "approvals.sweep_interval: must be a positive duration such as 30s")
+	}
+	problems = append(problems, checkPeople("access.listers", c.Access.Listers)...)
+	problems = append(problems, checkPeople("approvals.requesters", c.Approvals.Requesters)...)
+	problems = append(problems, checkPeople("approvals.approvers", c.Approvals.Approvers)...)
+	for _, in := range c.Instances {
+		problems = append(problems, checkPeople(in.Key("requesters"), in.Requesters)...)
+		problems = append(problems, checkPeople(in.Key("approvers"), in.Approvers)...)
+		if in.ApprovalsNeeded < 0 {
+			problems = append(problems, in.Key("approvals_needed")+": must be at least 1")
+		}
+	}
+	return problems
+}
+
+var slackID = regexp.MustCompile(`^[UWS][A-Z0-9]{2,20}$`)
+
+// checkPeople refuses names: access lists hold Slack ids, which their
+// owners cannot change.
+func checkPeople(key string, ids []string) Problems {
+	var problems Problems
+	for _, id := range ids {
+		if !slackID.MatchString(id) {
+			problems = append(problems, fmt.Sprintf("%s: %q is not a Slack user id (U…/W…) or user group id (S…); names can be changed by their owners, so access lists take ids", key, id))
+		}
 	}
 	return problems
 }

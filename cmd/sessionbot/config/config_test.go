@@ -105,6 +105,10 @@ slack:
 log:
   level: loud
 timeout: soon
+store:
+  driver: mysql
+approvals:
+  approvers: [marc.smith, S0ONCALL]
 instances:
   qlik-prod:
     proxies: [a]
@@ -130,6 +134,8 @@ instances:
 		"log.level:",
 		"timeout:",
 		"instances.qlik-prod.type: missing",
+		`approvals.approvers: "marc.smith" is not a Slack user id`,
+		`store.driver: "mysql"`,
 		"instances.cv.passwd: unknown key for type commvault",
 		`instances.tfs.type: unknown type "tfs"`,
 	} {

@@ -1,0 +1,115 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+
+	"github.com/sessionbot/sessionbot/commands"
+)
+
+// Action and callback ids for requests written in plain words.
+const (
+	ActionUnderstood     = "understood_confirm"
+	ActionEditUnderstood = "understood_edit"
+	CallbackEdit         = "understood_edit"
+	blockEdit            = "command"
+	actionEditText       = "command_text"
+)
+
+// renderUnderstood shows what a plain-words request was read as, for the
+// person to confirm before anything is proposed.
+func renderUnderstood(b *builder, r commands.Reply) {
+	b.section("I understood: `/sessions " + code(r.Understood) + "`")
+	b.context("Nothing happens until you confirm; a kill or logout then still needs approval.")
+	value := clip(r.Understood, 1900)
+	b.add(slack.NewActionBlock("understood",
+		slack.NewButtonBlockElement(ActionUnderstood, value, plain("Confirm")).WithStyle(slack.StylePrimary),
+		slack.NewButtonBlockElement(ActionEditUnderstood, value, plain("Edit")),
+		slack.NewButtonBlockElement(ActionCancel, "cancel", plain("Cancel")),
+	), 40)
+}
+
+// onEditUnderstood opens a dialog with the understood command to correct.
+func (b *Bot) onEditUnderstood(ctx context.Context, cb slack.InteractionCallback, action *slack.BlockAction) {
+	meta, _ := json.Marshal(reasonMetadata{ResponseURL: cb.ResponseURL, Channel: cb.Channel.ID})
+	input := slack.NewPlainTextInputBlockElement(nil, actionEditText)
+	input.InitialValue = action.Value
+	input.MaxLength = commands.MaxCommandLength
+	view := slack.ModalViewRequest{
+		Type:            slack.VTModal,
+		CallbackID:      CallbackEdit,
+		Title:           plain("Edit the command"),
+		Submit:          plain("Run"),
+		Close:           plain("Cancel"),
+		PrivateMetadata: string(meta),
+		Blocks: slack.Blocks{BlockSet: []slack.Block{
+			slack.NewInputBlock(blockEdit, plain("/sessions"), plain("In the typed grammar; `help` lists it."), input),
+		}},
+	}
+	if _, err := b.api.OpenViewContext(ctx, cb.TriggerID, view); err != nil {
+		b.logger.Warn("views.open", "error", err)
+		b.respond(ctx, cb.ResponseURL, Message{Text: "I couldn't open the editor (" + err.Error() + "). Type the command instead."}, false)
+	}
+}
+
+// onEditSubmitted runs the edited command as typed text: the grammar only,
+// no second translation.
+func (b *Bot) onEditSubmitted(ctx context.Context, cb slack.InteractionCallback) {
+	var meta reasonMetadata
+	if err := json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta); err != nil {
+		return
+	}
+	text := ""
+	if blk, ok := cb.View.State.Values[blockEdit]; ok {
+		text = strings.TrimSpace(blk[actionEditText].Value)
+	}
+	reply := b.cfg.Service.Handle(ctx, commands.Caller{SlackID: cb.User.ID, Channel: meta.Channel}, text)
+	b.respond(ctx, meta.ResponseURL, Render(reply, 1), true)
+}
+
+// onEvent answers an @mention (ephemerally, to the person) or a direct
+// message, with the same interpretation as the slash command.
+func (b *Bot) onEvent(ctx context.Context, ev slackevents.EventsAPIEvent) {
+	var user, channel, text, thread string
+	im := false
+	switch e := ev.InnerEvent.Data.(type) {
+	case *slackevents.AppMentionEvent:
+		if e.BotID != "" {
+			return
+		}
+		user, channel, text, thread = e.User, e.Channel, e.Text, e.ThreadTimeStamp
+	case *slackevents.MessageEvent:
+		// Only what a person typed to the bot directly; never our own or
+		// another bot's messages, edits or joins.
+		if e.ChannelType != "im" || e.BotID != "" || e.SubType != "" || e.User == "" || e.User == b.selfID {
+			return
+		}
+		user, channel, text, thread, im = e.User, e.Channel, e.Text, e.ThreadTimeStamp, true
+	default:
+		return
+	}
+	if b.selfID != "" {
+		// "@sessionbot who is on qlik as marc": the bot's own mention is
+		// not part of the request.
+		text = strings.ReplaceAll(text, "<@"+b.selfID+">", " ")
+	}
+	reply := b.cfg.Service.Interpret(ctx, commands.Caller{SlackID: user, Channel: channel}, strings.TrimSpace(text))
+	msg := Render(reply, 1)
+	opts := []slack.MsgOption{slack.MsgOptionBlocks(msg.Blocks...), slack.MsgOptionText(msg.Text, false)}
+	if thread != "" {
+		opts = append(opts, slack.MsgOptionTS(thread))
+	}
+	var err error
+	if im {
+		_, _, err = b.api.PostMessageContext(ctx, channel, opts...)
+	} else {
+		_, err = b.api.PostEphemeralContext(ctx, channel, user, opts...)
+	}
+	if err != nil {
+		b.logger.Warn("answering a mention or message", "channel", channel, "error", err)
+	}
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sessionbot/sessionbot/bot"
+	"github.com/sessionbot/sessionbot/commands"
+)
+
+func newConsoleCommand(g *globals) *cobra.Command {
+	var (
+		demo bool
+		as   string
+	)
+	cmd := &cobra.Command{
+		Use:   "console",
+		Short: "Run the same commands in a terminal, one per line (--demo: against built-in fake vendors)",
+		Long: "Reads commands from standard input, one per line (`list Domain\\Marc` or `/sessions list Domain\\Marc`),\n" +
+			"and prints each reply as text. Also: `as <slack-user-id>` to act as someone else, `confirm [reason]`\n" +
+			"and `cancel` for the last kill or logout shown, `quit`.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			console := &bot.Console{As: as, Location: time.UTC}
+			var (
+				env *environment
+				err error
+			)
+			if demo {
+				if !cmd.Flags().Changed("as") {
+					console.As = demoRequester
+				}
+				env, err = startDemo(ctx, g, console)
+			} else {
+				env, err = configuredEnvironment(ctx, g, console)
+			}
+			if err != nil {
+				return err
+			}
+			defer env.close()
+			console.Service = env.service
+			if f, ok := g.stdin.(*os.File); ok && isTerminal(f) {
+				console.Prompt = "sessions> "
+				console.Location = time.Local
+			}
+			return console.Run(ctx, g.stdin, g.stdout)
+		},
+	}
+	cmd.Flags().BoolVar(&demo, "demo", false, "start fake vendors in-process on loopback, with sample sessions; needs no config")
+	cmd.Flags().StringVar(&as, "as", "U0CONSOLE", "the Slack user id the commands run as")
+	return cmd
+}
+
+// environment is a service with what it needs to shut down.
+type environment struct {
+	service *commands.Service
+	closers []func()
+}
+
+func (e *environment) close() {
+	for i := len(e.closers) - 1; i >= 0; i-- {
+		e.closers[i]()
+	}
+}
+
+// configuredEnvironment runs the console against the configured vendors
+// and store; approval news is printed instead of posted.
+func configuredEnvironment(ctx context.Context, g *globals, console *bot.Console) (*environment, error) {
+	cfg, err := g.loadConfig(true)
+	if err != nil {
+		return nil, err
+	}
+	logger := newLogger(g.stderr, cfg.Log)
+	reg, options, err := buildInstances(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	env := &environment{}
+	env.closers = append(env.closers, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		reg.Close(ctx)
+	})
+	st, err := openStore(ctx, cfg.Store)
+	if err != nil {
+		env.close()
+		return nil, err
+	}
+	env.closers = append(env.closers, func() { st.Close() })
+	access := accessFromConfig(cfg, logger)
+	env.service = commands.New(commands.Config{
+		Registry: reg, Options: options, Clock: time.Now, Logger: logger, Access: access,
+		Approvals: &commands.Approvals{Store: st, Access: access, Notifier: console.Notifier(), ReplicaID: replicaID()},
+	})
+	return env, nil
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

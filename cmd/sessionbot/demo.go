@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/sessionbot/sessionbot/bot"
+	"github.com/sessionbot/sessionbot/cmd/sessionbot/config"
+	"github.com/sessionbot/sessionbot/commands"
+	"github.com/sessionbot/sessionbot/store/sqlite"
+	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
+)
+
+// Demo people, by Slack user id.
+const (
+	demoRequester = "U0ONCALL"
+	demoApprover  = "U0APPROVER"
+	demoMarc      = "U0MARC"
+)
+
+// demoDirectory stands in for Slack's users.info in the demo.
+type demoDirectory map[string]string
+
+func (d demoDirectory) Email(_ context.Context, id string) (string, error) {
+	if e, ok := d[id]; ok {
+		return e, nil
+	}
+	return "", fmt.Errorf("users_not_found")
+}
+
+// startDemo starts fake vendors on loopback, with sample sessions, and
+// wires the real adapters, the real store (a SQLite file in a temporary
+// folder) and the real approval flow to them. The console prints what
+// Slack would show.
+func startDemo(ctx context.Context, g *globals, console *bot.Console) (*environment, error) {
+	logger := slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	slog.SetDefault(logger) // adapters log through the default logger
+	env := &environment{}
+	dir, err := os.MkdirTemp("", "sessionbot-demo-")
+	if err != nil {
+		return nil, err
+	}
+	env.closers = append(env.closers, func() { os.RemoveAll(dir) })
+
+	site, err := qliktest.New(qliktest.Options{Proxies: 3, Demo: true})
+	if err != nil {
+		env.close()
+		return nil, fmt.Errorf("start the fake Qlik site: %w", err)
+	}
+	env.closers = append(env.closers, site.Close)
+	files, err := site.ClientFiles(dir)
+	if err != nil {
+		env.close()
+		return nil, err
+	}
+
+	cfg := &config.Config{Timeout: 10 * time.Second, Instances: map[string]config.Instance{
+		"qlik-demo": {Name: "qlik-demo", Type: "qlik", EmailTemplate: `Domain\{local}`, Settings: map[string]any{
+			"repository": site.Repository(),
+			"cert_file":  files.Cert,
+			"key_file":   files.Key,
+			"ca_file":    files.CA,
+		}},
+	}}
+	reg, options, err := buildInstances(cfg, logger)
+	if err != nil {
+		env.close()
+		return nil, err
+	}
+	env.closers = append(env.closers, func() { reg.Close(context.Background()) })
+
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "sessionbot.db"))
+	if err != nil {
+		env.close()
+		return nil, fmt.Errorf("open the demo store: %w", err)
+	}
+	env.closers = append(env.closers, func() { st.Close() })
+
+	access := &commands.Access{Default: commands.Policy{
+		Requesters:      []string{demoRequester},
+		Approvers:       []string{demoApprover},
+		ApprovalChannel: "console",
+		ApprovalsNeeded: 1,
+		TTL:             15 * time.Minute,
+	}}
+	env.service = commands.New(commands.Config{
+		Registry: reg, Options: options, Logger: logger, Clock: time.Now,
+		Directory: demoDirectory{demoMarc: "marc@contoso.com"},
+		Access:    access,
+		Approvals: &commands.Approvals{Store: st, Access: access, Notifier: console.Notifier(), ReplicaID: "demo"},
+	})
+	fmt.Fprintf(g.stderr, "demo: fake Qlik site with %d proxies on %s; you are %s (may request kills), %s approves; try `help`\n",
+		len(site.Proxies()), strings.Join(site.Proxies(), ", "), demoRequester, demoApprover)
+	return env, nil
+}

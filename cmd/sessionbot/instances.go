@@ -1,0 +1,142 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/sessionbot/sessionbot/cmd/sessionbot/config"
+	"github.com/sessionbot/sessionbot/commands"
+	"github.com/sessionbot/sessionbot/vendors"
+	"github.com/sessionbot/sessionbot/vendors/microsoft"
+	"github.com/sessionbot/sessionbot/vendors/qlik"
+)
+
+// adapter knows how to build one vendor type from its settings.
+type adapter struct {
+	// keys are the settings the type accepts besides the shared ones.
+	keys []string
+	// identity is the type's default mapping from a typed person.
+	identity commands.IdentityRule
+	build    func(in config.Instance, logger *slog.Logger) (vendors.Instance, error)
+}
+
+// secretFiles adds a "<key>_file" variant for each secret key.
+func secretFiles(keys []string, secrets ...string) []string {
+	out := append([]string{}, keys...)
+	for _, s := range secrets {
+		out = append(out, s+"_file")
+	}
+	return out
+}
+
+// microsoftAdapter builds teams and skype instances: both read call
+// history, by UPN.
+func microsoftAdapter(t vendors.Type) adapter {
+	return adapter{
+		keys:     secretFiles(config.KeysOf(microsoft.Config{}), "client_secret"),
+		identity: commands.IdentityRule{EmailTemplate: "{email}", EmailOnly: true},
+		build: func(in config.Instance, logger *slog.Logger) (vendors.Instance, error) {
+			var c microsoft.Config
+			if err := config.Decode(in.Settings, &c); err != nil {
+				return nil, err
+			}
+			c.Name = in.Name
+			inst, err := microsoft.New(c, t, logger, time.Now)
+			if err != nil {
+				return nil, err
+			}
+			// Vendor hides log-out where the backend cannot do it.
+			return inst.Vendor(), nil
+		},
+	}
+}
+
+var adapters = map[string]adapter{
+	string(vendors.Teams): microsoftAdapter(vendors.Teams),
+	string(vendors.Skype): microsoftAdapter(vendors.Skype),
+	string(vendors.Qlik): {
+		keys:     config.KeysOf(qlik.Config{}),
+		identity: commands.IdentityRule{RequireDirectory: true},
+		build: func(in config.Instance, _ *slog.Logger) (vendors.Instance, error) {
+			var c qlik.Config
+			if err := config.Decode(in.Settings, &c); err != nil {
+				return nil, err
+			}
+			c.Name = in.Name
+			return qlik.New(c)
+		},
+	},
+}
+
+func instanceTypes() config.Types {
+	t := config.Types{}
+	for name, a := range adapters {
+		t[name] = a.keys
+	}
+	return t
+}
+
+// buildInstances makes every configured instance, in name order, and the
+// service options for each. Every failure is listed with its key.
+func buildInstances(cfg *config.Config, logger *slog.Logger) (*vendors.Registry, map[string]commands.InstanceOptions, error) {
+	names := make([]string, 0, len(cfg.Instances))
+	for name := range cfg.Instances {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var (
+		built    []vendors.Instance
+		problems config.Problems
+		options  = map[string]commands.InstanceOptions{}
+	)
+	for _, name := range names {
+		in := cfg.Instances[name]
+		a, ok := adapters[in.Type]
+		if !ok {
+			problems = append(problems, fmt.Sprintf("%s: unknown type %q", in.Key("type"), in.Type))
+			continue
+		}
+		inst, err := a.build(in, logger)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("instances.%s: %v", name, err))
+			continue
+		}
+		rule := a.identity
+		if in.EmailTemplate != "" {
+			if err := commands.CheckTemplate(in.EmailTemplate); err != nil {
+				problems = append(problems, fmt.Sprintf("%s: %v", in.Key("email_template"), err))
+			}
+			rule.EmailTemplate = in.EmailTemplate
+		}
+		if in.DefaultDir != "" {
+			rule.DefaultDirectory = in.DefaultDir
+		}
+		timeout := in.Timeout
+		if timeout <= 0 {
+			timeout = cfg.Timeout
+		}
+		options[name] = commands.InstanceOptions{Identity: rule, Timeout: timeout}
+		built = append(built, inst)
+	}
+	if len(problems) > 0 {
+		return nil, nil, problems
+	}
+	reg, err := vendors.NewRegistry(built...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return reg, options, nil
+}
+
+// newService wires the commands service.
+func newService(reg *vendors.Registry, options map[string]commands.InstanceOptions, dir commands.Directory, logger *slog.Logger) *commands.Service {
+	return commands.New(commands.Config{
+		Registry:  reg,
+		Options:   options,
+		Directory: dir,
+		Clock:     time.Now,
+		Logger:    logger,
+	})
+}

@@ -1,0 +1,434 @@
+// Package sqldb is the SQL both storage engines share. Queries are written
+// with $1-style placeholders, which SQLite and PostgreSQL both accept, and
+// times are stored as Unix microseconds so comparisons are exact on both.
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sessionbot/sessionbot/store"
+)
+
+// Dialect holds what differs between engines.
+type Dialect struct {
+	Name string
+	// ForUpdate is appended to a SELECT that must lock its row for the
+	// rest of the transaction ("" where the transaction already holds the
+	// database's write lock, as SQLite's BEGIN IMMEDIATE does).
+	ForUpdate string
+	// LockMigrations serialises migrations of replicas starting at once.
+	LockMigrations string
+}
+
+// DB implements store.Store over database/sql.
+type DB struct {
+	db *sql.DB
+	d  Dialect
+}
+
+var _ store.Store = (*DB)(nil)
+
+// New wraps an open database and applies migrations from fsys (files
+// NNN_name.sql, applied in order, each once).
+func New(ctx context.Context, db *sql.DB, d Dialect, migrations fs.FS) (*DB, error) {
+	s := &DB{db: db, d: d}
+	if err := s.migrate(ctx, migrations); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *DB) migrate(ctx context.Context, fsys fs.FS) error {
+	names, err := fs.Glob(fsys, "*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin migrations: %w", err)
+	}
+	defer tx.Rollback()
+	if s.d.LockMigrations != "" {
+		if _, err := tx.ExecContext(ctx, s.d.LockMigrations); err != nil {
+			return fmt.Errorf("lock migrations: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	for _, name := range names {
+		num, _, ok := strings.Cut(name, "_")
+		version, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return fmt.Errorf("migration %s: name must start with a number and _", name)
+		}
+		var seen int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, version).Scan(&seen); err != nil {
+			return fmt.Errorf("read schema_migrations: %w", err)
+		}
+		if seen > 0 {
+			continue
+		}
+		body, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return err
+		}
+		for _, stmt := range strings.Split(string(body), ";") {
+			if strings.TrimSpace(stmt) == "" {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("migration %s: %w", name, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, version, micros(time.Now())); err != nil {
+			return fmt.Errorf("record migration %s: %w", name, err)
+		}
+	}
+	return tx.Commit()
+}
+
+// Close closes the database.
+func (s *DB) Close() error { return s.db.Close() }
+
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}
+
+const requestColumns = `id, action, vendor, instance, session_id, target_directory, target_user, node, session_started,
+	reason, requester, requester_channel, response_url, approvals_needed, allow_self_approval, state,
+	created_at, expires_at, decided_at, execution_started, lease_until, finished_at, executor, outcome,
+	approval_channel, approval_ts`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanRequest(row scanner) (store.Request, error) {
+	var r store.Request
+	var started, created, expires, decided, execStarted, lease, finished int64
+	var self int
+	err := row.Scan(&r.ID, &r.Action, &r.Vendor, &r.Instance, &r.SessionID, &r.TargetDirectory, &r.TargetUser, &r.Node, &started,
+		&r.Reason, &r.Requester, &r.RequesterChannel, &r.ResponseURL, &r.ApprovalsNeeded, &self, &r.State,
+		&created, &expires, &decided, &execStarted, &lease, &finished, &r.Executor, &r.Outcome,
+		&r.ApprovalChannel, &r.ApprovalTS)
+	if err != nil {
+		return r, err
+	}
+	r.AllowSelfApproval = self != 0
+	r.SessionStarted, r.CreatedAt, r.ExpiresAt = fromMicros(started), fromMicros(created), fromMicros(expires)
+	r.DecidedAt, r.ExecutionStarted, r.ExecutionLeaseUntil, r.FinishedAt = fromMicros(decided), fromMicros(execStarted), fromMicros(lease), fromMicros(finished)
+	return r, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// CreateRequest stores a new request.
+func (s *DB) CreateRequest(ctx context.Context, r store.Request) error {
+	if r.ID == "" || r.ApprovalsNeeded < 1 || r.State == "" {
+		return fmt.Errorf("request needs an id, a state and at least one approval")
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO requests (`+requestColumns+`) VALUES
+		($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26)`,
+		r.ID, r.Action, r.Vendor, r.Instance, r.SessionID, r.TargetDirectory, r.TargetUser, r.Node, micros(r.SessionStarted),
+		r.Reason, r.Requester, r.RequesterChannel, r.ResponseURL, r.ApprovalsNeeded, boolInt(r.AllowSelfApproval), r.State,
+		micros(r.CreatedAt), micros(r.ExpiresAt), micros(r.DecidedAt), micros(r.ExecutionStarted), micros(r.ExecutionLeaseUntil), micros(r.FinishedAt), r.Executor, r.Outcome,
+		r.ApprovalChannel, r.ApprovalTS)
+	if err != nil {
+		return fmt.Errorf("store request %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func getRequest(ctx context.Context, q querier, id, suffix string) (store.Request, error) {
+	r, err := scanRequest(q.QueryRowContext(ctx, `SELECT `+requestColumns+` FROM requests WHERE id = $1`+suffix, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("request %s: %w", id, store.ErrNotFound)
+	}
+	return r, err
+}
+
+func votes(ctx context.Context, q querier, id string) ([]store.Vote, error) {
+	rows, err := q.QueryContext(ctx, `SELECT request_id, voter, approve, reason, at FROM votes WHERE request_id = $1 ORDER BY at, voter`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Vote
+	for rows.Next() {
+		var v store.Vote
+		var approve int
+		var at int64
+		if err := rows.Scan(&v.RequestID, &v.Voter, &approve, &v.Reason, &at); err != nil {
+			return nil, err
+		}
+		v.Approve, v.At = approve != 0, fromMicros(at)
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// GetRequest reads a request and its votes.
+func (s *DB) GetRequest(ctx context.Context, id string) (store.Request, []store.Vote, error) {
+	r, err := getRequest(ctx, s.db, id, "")
+	if err != nil {
+		return r, nil, err
+	}
+	v, err := votes(ctx, s.db, id)
+	return r, v, err
+}
+
+// Vote records a vote and decides the request when it should, in one
+// transaction that holds the request's row.
+func (s *DB) Vote(ctx context.Context, v store.Vote, now time.Time) (store.VoteResult, error) {
+	var res store.VoteResult
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return res, err
+	}
+	defer tx.Rollback()
+	r, err := getRequest(ctx, tx, v.RequestID, s.d.ForUpdate)
+	if err != nil {
+		return res, err
+	}
+	switch {
+	case r.State != store.StatePending:
+		return res, &store.NotPendingError{State: r.State}
+	case !now.Before(r.ExpiresAt):
+		return res, fmt.Errorf("request %s: %w", r.ID, store.ErrExpired)
+	case v.Voter == r.Requester && v.Approve && !r.AllowSelfApproval:
+		return res, fmt.Errorf("request %s: %w", r.ID, store.ErrSelfApproval)
+	}
+	if v.At.IsZero() {
+		v.At = now
+	}
+	ins, err := tx.ExecContext(ctx, `INSERT INTO votes (request_id, voter, approve, reason, at) VALUES ($1,$2,$3,$4,$5)
+		ON CONFLICT (request_id, voter) DO NOTHING`, v.RequestID, v.Voter, boolInt(v.Approve), v.Reason, micros(v.At))
+	if err != nil {
+		return res, fmt.Errorf("record vote: %w", err)
+	}
+	if n, _ := ins.RowsAffected(); n == 1 {
+		res.Recorded = true
+		decide := !v.Approve
+		next := store.StateDenied
+		if v.Approve {
+			var approvals int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM votes WHERE request_id = $1 AND approve = 1`, r.ID).Scan(&approvals); err != nil {
+				return res, err
+			}
+			decide, next = approvals >= r.ApprovalsNeeded, store.StateApproved
+		}
+		if decide {
+			up, err := tx.ExecContext(ctx, `UPDATE requests SET state = $1, decided_at = $2 WHERE id = $3 AND state = $4`,
+				next, micros(now), r.ID, store.StatePending)
+			if err != nil {
+				return res, err
+			}
+			n, _ := up.RowsAffected()
+			res.Decided = n == 1
+		}
+	}
+	if res.Request, err = getRequest(ctx, tx, r.ID, ""); err != nil {
+		return res, err
+	}
+	if res.Votes, err = votes(ctx, tx, r.ID); err != nil {
+		return res, err
+	}
+	return res, tx.Commit()
+}
+
+// ClaimExecution moves approved to executing for exactly one caller.
+func (s *DB) ClaimExecution(ctx context.Context, id, executor string, now time.Time, lease time.Duration) (store.Request, error) {
+	up, err := s.db.ExecContext(ctx, `UPDATE requests SET state = $1, executor = $2, execution_started = $3, lease_until = $4
+		WHERE id = $5 AND state = $6`, store.StateExecuting, executor, micros(now), micros(now.Add(lease)), id, store.StateApproved)
+	if err != nil {
+		return store.Request{}, fmt.Errorf("claim request %s: %w", id, err)
+	}
+	if n, _ := up.RowsAffected(); n != 1 {
+		return store.Request{}, fmt.Errorf("claim request %s: %w", id, store.ErrConflict)
+	}
+	return getRequest(ctx, s.db, id, "")
+}
+
+// FinishExecution records the outcome, for the executor that claimed it.
+func (s *DB) FinishExecution(ctx context.Context, id, executor string, state store.State, outcome string, now time.Time) error {
+	if state != store.StateDone && state != store.StateFailed {
+		return fmt.Errorf("an execution finishes done or failed, not %s", state)
+	}
+	up, err := s.db.ExecContext(ctx, `UPDATE requests SET state = $1, outcome = $2, finished_at = $3
+		WHERE id = $4 AND state = $5 AND executor = $6`, state, outcome, micros(now), id, store.StateExecuting, executor)
+	if err != nil {
+		return fmt.Errorf("finish request %s: %w", id, err)
+	}
+	if n, _ := up.RowsAffected(); n != 1 {
+		return fmt.Errorf("finish request %s: %w", id, store.ErrConflict)
+	}
+	return nil
+}
+
+func (s *DB) updateReturning(ctx context.Context, query string, args ...any) ([]store.Request, error) {
+	rows, err := s.db.QueryContext(ctx, query+` RETURNING `+requestColumns, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Request
+	for rows.Next() {
+		r, err := scanRequest(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ExpirePending expires what is due.
+func (s *DB) ExpirePending(ctx context.Context, now time.Time) ([]store.Request, error) {
+	return s.updateReturning(ctx, `UPDATE requests SET state = $1, decided_at = $2 WHERE state = $3 AND expires_at <= $2`,
+		store.StateExpired, micros(now), store.StatePending)
+}
+
+// RecoverInterrupted marks executions whose lease ran out.
+func (s *DB) RecoverInterrupted(ctx context.Context, now time.Time) ([]store.Request, error) {
+	return s.updateReturning(ctx, `UPDATE requests SET state = $1, finished_at = $2,
+		outcome = 'interrupted: the bot stopped while ending this (executor ' || executor || '); check the vendor before asking again'
+		WHERE state = $3 AND lease_until <= $2`, store.StateInterrupted, micros(now), store.StateExecuting)
+}
+
+// SetApprovalMessage records where the approval message is.
+func (s *DB) SetApprovalMessage(ctx context.Context, id, channel, ts string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE requests SET approval_channel = $1, approval_ts = $2 WHERE id = $3`, channel, ts, id)
+	return err
+}
+
+// ListRequests lists requests in the given states, newest first.
+func (s *DB) ListRequests(ctx context.Context, states ...store.State) ([]store.Request, error) {
+	query := `SELECT ` + requestColumns + ` FROM requests`
+	var args []any
+	if len(states) > 0 {
+		var marks []string
+		for i, st := range states {
+			marks = append(marks, "$"+strconv.Itoa(i+1))
+			args = append(args, st)
+		}
+		query += ` WHERE state IN (` + strings.Join(marks, ",") + `)`
+	}
+	rows, err := s.db.QueryContext(ctx, query+` ORDER BY created_at DESC, id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Request
+	for rows.Next() {
+		r, err := scanRequest(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// AppendEvent adds to the audit log.
+func (s *DB) AppendEvent(ctx context.Context, e store.Event) (int64, error) {
+	var id int64
+	err := s.db.QueryRowContext(ctx, `INSERT INTO events (at, actor, channel, action, command, vendor, instance, target, request_id, result, detail)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) RETURNING id`,
+		micros(e.At), e.Actor, e.Channel, e.Action, e.Command, e.Vendor, e.Instance, e.Target, e.RequestID, e.Result, e.Detail).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("append audit event: %w", err)
+	}
+	return id, nil
+}
+
+// Events reads the audit log, oldest first.
+func (s *DB) Events(ctx context.Context, f store.EventFilter) ([]store.Event, error) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
+	}
+	if !f.Since.IsZero() {
+		add("at >= ?", micros(f.Since))
+	}
+	if !f.Until.IsZero() {
+		add("at <= ?", micros(f.Until))
+	}
+	if f.Actor != "" {
+		add("actor = ?", f.Actor)
+	}
+	if f.Target != "" {
+		add("lower(target) = lower(?)", f.Target)
+	}
+	if f.RequestID != "" {
+		add("request_id = ?", f.RequestID)
+	}
+	query := `SELECT id, at, actor, channel, action, command, vendor, instance, target, request_id, result, detail FROM events`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += " ORDER BY id"
+	if f.Limit > 0 {
+		// The newest Limit events, still oldest first.
+		query = `SELECT * FROM (` + strings.Replace(query, "ORDER BY id", "ORDER BY id DESC", 1) + ` LIMIT ` + strconv.Itoa(f.Limit) + `) newest ORDER BY id`
+	}
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read audit log: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Event
+	for rows.Next() {
+		var e store.Event
+		var at int64
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Channel, &e.Action, &e.Command, &e.Vendor, &e.Instance, &e.Target, &e.RequestID, &e.Result, &e.Detail); err != nil {
+			return nil, err
+		}
+		e.At = fromMicros(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// ClaimOnce is true for the first caller with a key until ttl passes.
+func (s *DB) ClaimOnce(ctx context.Context, key string, now time.Time, ttl time.Duration) (bool, error) {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM once_keys WHERE expires_at <= $1`, micros(now)); err != nil {
+		return false, err
+	}
+	res, err := s.db.ExecContext(ctx, `INSERT INTO once_keys (key, expires_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`,
+		key, micros(now.Add(ttl)))
+	if err != nil {
+		return false, fmt.Errorf("claim %s: %w", key, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}

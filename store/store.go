@@ -1,0 +1,186 @@
+// Package store is the durable state of approval-gated kills: requests,
+// votes, the audit log and envelope de-duplication. Every state change is a
+// compare-and-set in the database, so double clicks, redelivered envelopes
+// and several replicas never act twice. Engines: store/sqlite (one replica)
+// and store/postgres (several).
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// State is where a request is in its life.
+type State string
+
+const (
+	StatePending     State = "pending"
+	StateApproved    State = "approved"
+	StateExecuting   State = "executing"
+	StateDone        State = "done"
+	StateFailed      State = "failed"
+	StateDenied      State = "denied"
+	StateExpired     State = "expired"
+	StateInterrupted State = "interrupted"
+)
+
+// Final reports whether nothing more can happen to a request.
+func (s State) Final() bool {
+	switch s {
+	case StateDone, StateFailed, StateDenied, StateExpired, StateInterrupted:
+		return true
+	}
+	return false
+}
+
+// Action is what a request asks for.
+type Action string
+
+const (
+	ActionEndSession Action = "end_session"
+	ActionLogoutUser Action = "logout_user"
+)
+
+// Request is one approval-gated kill or logout.
+type Request struct {
+	ID              string
+	Action          Action
+	Vendor          string
+	Instance        string
+	SessionID       string
+	TargetDirectory string
+	TargetUser      string
+	Node            string
+	SessionStarted  time.Time
+	Reason          string
+	// Requester is a Slack user id.
+	Requester         string
+	RequesterChannel  string
+	ResponseURL       string
+	ApprovalsNeeded   int
+	AllowSelfApproval bool
+	State             State
+	CreatedAt         time.Time
+	ExpiresAt         time.Time
+	DecidedAt         time.Time
+	ExecutionStarted  time.Time
+	// ExecutionLeaseUntil is when an execution that has not finished is
+	// taken to have been interrupted.
+	ExecutionLeaseUntil time.Time
+	FinishedAt          time.Time
+	Executor            string
+	Outcome             string
+	ApprovalChannel     string
+	ApprovalTS          string
+}
+
+// Vote is one person's approve or deny.
+type Vote struct {
+	RequestID string
+	Voter     string
+	Approve   bool
+	Reason    string
+	At        time.Time
+}
+
+// VoteResult is what a vote did.
+type VoteResult struct {
+	Request Request
+	Votes   []Vote
+	// Recorded is false when this person had already voted.
+	Recorded bool
+	// Decided is true when this vote moved the request to approved or
+	// denied.
+	Decided bool
+}
+
+// Event is one row of the audit log.
+type Event struct {
+	ID        int64     `json:"id"`
+	At        time.Time `json:"at"`
+	Actor     string    `json:"actor"`
+	Channel   string    `json:"channel,omitempty"`
+	Action    string    `json:"action"`
+	Command   string    `json:"command,omitempty"`
+	Vendor    string    `json:"vendor,omitempty"`
+	Instance  string    `json:"instance,omitempty"`
+	Target    string    `json:"target,omitempty"`
+	RequestID string    `json:"request_id,omitempty"`
+	Result    string    `json:"result,omitempty"`
+	Detail    string    `json:"detail,omitempty"`
+}
+
+// EventFilter narrows an audit query; zero fields match everything.
+type EventFilter struct {
+	Since, Until time.Time
+	Actor        string
+	Target       string
+	RequestID    string
+	Limit        int
+}
+
+// Errors callers tell apart with errors.Is.
+var (
+	ErrNotFound     = errors.New("no such request")
+	ErrConflict     = errors.New("the request is not in the state this needs")
+	ErrSelfApproval = errors.New("a requester cannot approve their own request")
+	ErrExpired      = errors.New("the request has expired")
+	ErrNotPending   = errors.New("the request is no longer pending")
+)
+
+// NotPendingError says what state a request is in instead.
+type NotPendingError struct{ State State }
+
+func (e *NotPendingError) Error() string { return "already " + string(e.State) }
+func (e *NotPendingError) Is(target error) bool {
+	return target == ErrNotPending
+}
+
+// Store is what the approval flow needs from an engine.
+type Store interface {
+	CreateRequest(ctx context.Context, r Request) error
+	GetRequest(ctx context.Context, id string) (Request, []Vote, error)
+	// Vote records one person's vote and moves pending to approved or
+	// denied when it decides, in one transaction.
+	Vote(ctx context.Context, v Vote, now time.Time) (VoteResult, error)
+	// ClaimExecution moves approved to executing; exactly one caller wins,
+	// the others get ErrConflict.
+	ClaimExecution(ctx context.Context, id, executor string, now time.Time, lease time.Duration) (Request, error)
+	// FinishExecution moves executing to done or failed, for the executor
+	// that claimed it.
+	FinishExecution(ctx context.Context, id, executor string, state State, outcome string, now time.Time) error
+	// ExpirePending moves every pending request due by now to expired and
+	// returns them.
+	ExpirePending(ctx context.Context, now time.Time) ([]Request, error)
+	// RecoverInterrupted moves executions whose lease ran out to
+	// interrupted and returns them.
+	RecoverInterrupted(ctx context.Context, now time.Time) ([]Request, error)
+	SetApprovalMessage(ctx context.Context, id, channel, ts string) error
+	// ListRequests returns requests in the given states, newest first.
+	ListRequests(ctx context.Context, states ...State) ([]Request, error)
+	AppendEvent(ctx context.Context, e Event) (int64, error)
+	// Events returns audit events, oldest first.
+	Events(ctx context.Context, f EventFilter) ([]Event, error)
+	// ClaimOnce is true for the first caller with key, across replicas,
+	// until ttl passes.
+	ClaimOnce(ctx context.Context, key string, now time.Time, ttl time.Duration) (bool, error)
+	Close() error
+}
+
+// crockford is Crockford's base32: no I, L, O or U to misread.
+const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// NewID makes a request id people can type: 8 characters, 40 random bits.
+func NewID() string {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("crypto/rand: %v", err)) // does not fail on supported platforms
+	}
+	for i := range b {
+		b[i] = crockford[int(b[i])%32]
+	}
+	return string(b)
+}
