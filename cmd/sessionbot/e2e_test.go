@@ -1,0 +1,362 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessionbot/sessionbot/bot"
+	"github.com/sessionbot/sessionbot/bot/slacktest"
+	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
+)
+
+const (
+	botToken = "xoxb-test-bot-token"
+	appToken = "xapp-test-app-token"
+	oncall   = "U0ONCALL"
+	lead     = "U0LEAD"
+	lead2    = "U0LEAD2"
+)
+
+// world is a fake Slack and a fake Qlik site, with a config file for the
+// real serve wiring to run against.
+type world struct {
+	slack  *slacktest.Server
+	site   *qliktest.Site
+	config string
+}
+
+func newWorld(t *testing.T, storeYAML string) *world {
+	t.Helper()
+	site, err := qliktest.New(qliktest.Options{Proxies: 2, Demo: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(site.Close)
+	dir := t.TempDir()
+	files, err := site.ClientFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := slacktest.New(slacktest.Options{
+		BotToken: botToken, AppToken: appToken, PingInterval: 200 * time.Millisecond,
+		Users: []slacktest.User{
+			{ID: oncall, Name: "oncall", Email: "oncall@contoso.com"},
+			{ID: "U0MARC", Name: "marc", Email: "marc@contoso.com"},
+		},
+		UserGroups: map[string][]string{"S0LEADS": {lead, lead2}},
+	})
+	t.Cleanup(fake.Close)
+	if storeYAML == "" {
+		storeYAML = "driver: sqlite\n  path: " + filepath.Join(dir, "sessionbot.db")
+	}
+	cfg := fmt.Sprintf(`
+slack:
+  bot_token: %s
+  app_token: %s
+  api_url: %s
+log:
+  level: warn
+store:
+  %s
+approvals:
+  channel: C0APPROVALS
+  requesters: [%s]
+  approvers: [S0LEADS]
+instances:
+  qlik-prod:
+    type: qlik
+    proxies: [%s]
+    cert_file: %s
+    key_file: %s
+    ca_file: %s
+    email_template: 'Domain\{local}'
+`, botToken, appToken, fake.APIURL(), storeYAML, oncall, strings.Join(site.Proxies(), ", "), files.Cert, files.Key, files.CA)
+	path := filepath.Join(dir, "sessionbot.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return &world{slack: fake, site: site, config: path}
+}
+
+// serve runs `sessionbot serve` until the test ends and returns a channel
+// with its result.
+func (w *world) serve(t *testing.T) (stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var stderr bytes.Buffer
+	var mu sync.Mutex
+	done := make(chan error, 1)
+	go func() {
+		root := newRootCommand(strings.NewReader(""), &bytes.Buffer{}, &lockedWriter{w: &stderr, mu: &mu})
+		root.SetArgs([]string{"serve", "--config", w.config})
+		done <- root.ExecuteContext(ctx)
+	}()
+	stopped := false
+	stop = func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(30 * time.Second):
+			return fmt.Errorf("serve did not stop within 30s")
+		}
+	}
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("serve: %v", err)
+		}
+		if t.Failed() {
+			mu.Lock()
+			t.Logf("serve's log:\n%s", stderr.String())
+			mu.Unlock()
+		}
+	})
+	return stop
+}
+
+type lockedWriter struct {
+	w  *bytes.Buffer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func (w *world) command(t *testing.T, user, text string) []slacktest.Response {
+	t.Helper()
+	sent, err := w.slack.SendSlashCommand(slacktest.SlashCommand{Command: "/sessions", Text: text, UserID: user, ChannelID: "C0OPS"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.slack.WaitAck(sent.EnvelopeID, 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	got, err := w.slack.WaitResponses(sent.ResponseID, 1, 15*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// button finds a button's value in a response's blocks.
+func button(t *testing.T, blocks json.RawMessage, actionID string) string {
+	t.Helper()
+	var found string
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if x["type"] == "button" && x["action_id"] == actionID {
+				found, _ = x["value"].(string)
+			}
+			for _, c := range x {
+				walk(c)
+			}
+		case []any:
+			for _, c := range x {
+				walk(c)
+			}
+		}
+	}
+	var v any
+	json.Unmarshal(blocks, &v)
+	walk(v)
+	if found == "" {
+		t.Fatalf("no %s button in %s", actionID, blocks)
+	}
+	return found
+}
+
+func TestServeAnswersOverSocketModeAndReconnects(t *testing.T) {
+	w := newWorld(t, "")
+	w.serve(t)
+	if err := w.slack.WaitConnections(1, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+
+	got := w.command(t, oncall, `list Domain\Marc`)
+	blocks := string(got[0].Blocks)
+	for _, want := range []string{qliktest.MarcSessionOnProxy0, qliktest.MarcSessionOnProxy1, w.site.Proxies()[0], w.site.Proxies()[1]} {
+		if !strings.Contains(blocks, want) {
+			t.Errorf("reply lacks %s:\n%s", want, blocks)
+		}
+	}
+	if got[0].ResponseType != "ephemeral" {
+		t.Errorf("response_type = %q, want ephemeral", got[0].ResponseType)
+	}
+
+	// The websocket drops; the bot reconnects and the next command works.
+	opened := w.slack.ConnectionsOpened()
+	w.slack.DropConnections()
+	if err := w.slack.WaitConnections(1, 15*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if w.slack.ConnectionsOpened() <= opened {
+		t.Errorf("no new apps.connections.open after the drop")
+	}
+	got = w.command(t, oncall, "vendors")
+	if !strings.Contains(string(got[0].Blocks), "qlik-prod") {
+		t.Errorf("vendors after reconnect: %s", got[0].Blocks)
+	}
+
+	// A redelivered envelope is not answered twice.
+	sent, _ := w.slack.SendSlashCommand(slacktest.SlashCommand{Command: "/sessions", Text: "help", UserID: oncall, ChannelID: "C0OPS"})
+	w.slack.WaitResponses(sent.ResponseID, 1, 10*time.Second)
+	w.slack.Redeliver(sent.EnvelopeID)
+	time.Sleep(300 * time.Millisecond)
+	if n := len(w.slack.Responses(sent.ResponseID)); n != 1 {
+		t.Errorf("a redelivered envelope was answered %d times", n)
+	}
+}
+
+func TestKillFlowThroughButtonsAndApproval(t *testing.T) {
+	w := newWorld(t, "")
+	w.serve(t)
+	if err := w.slack.WaitConnections(1, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	list := w.command(t, oncall, `list Domain\Marc on qlik-prod`)
+	kill := button(t, list[0].Blocks, bot.ActionKill)
+
+	click := func(user, action, value, ts string) []slacktest.Response {
+		t.Helper()
+		sent, err := w.slack.SendBlockAction(slacktest.BlockAction{UserID: user, ChannelID: "C0OPS", ActionID: action, Value: value, MessageTS: ts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.slack.WaitAck(sent.EnvelopeID, 3*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := w.slack.WaitResponses(sent.ResponseID, 1, 15*time.Second)
+		return got
+	}
+	proposal := click(oncall, bot.ActionKill, kill, "")
+	if len(proposal) == 0 || !strings.Contains(string(proposal[0].Blocks), "Request approval") {
+		t.Fatalf("no proposal: %+v", proposal)
+	}
+	confirm := button(t, proposal[0].Blocks, bot.ActionConfirm)
+
+	// Confirming without a reason asks for one in a modal.
+	sent, _ := w.slack.SendBlockAction(slacktest.BlockAction{UserID: oncall, ChannelID: "C0OPS", ActionID: bot.ActionConfirm, Value: confirm})
+	w.slack.WaitAck(sent.EnvelopeID, 3*time.Second)
+	var view struct {
+		CallbackID      string `json:"callback_id"`
+		PrivateMetadata string `json:"private_metadata"`
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(w.slack.Views()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(w.slack.Views()) == 0 {
+		t.Fatal("no reason modal opened")
+	}
+	json.Unmarshal(w.slack.Views()[0], &view)
+	w.slack.SendViewSubmission(slacktest.ViewSubmission{UserID: oncall, CallbackID: view.CallbackID, PrivateMetadata: view.PrivateMetadata,
+		Values: map[string]map[string]string{"reason": {"reason_text": "stuck after the deploy"}}})
+
+	approval := waitPost(t, w.slack, func(p slacktest.Post) bool { return p.Method == "chat.postMessage" && p.Channel == "C0APPROVALS" })
+	requestID := button(t, approval.Blocks, bot.ActionApprove)
+
+	// The requester cannot approve; a member of the approvers' group can.
+	click(oncall, bot.ActionApprove, requestID, approval.TS)
+	if w.site.Deletes() != 0 {
+		t.Fatal("the requester's own click ended the session")
+	}
+	click(lead, bot.ActionApprove, requestID, approval.TS)
+	if w.site.Deletes() != 1 {
+		t.Fatalf("%d deletes after approval, want 1", w.site.Deletes())
+	}
+	for _, s := range w.site.Sessions(0) {
+		if s.SessionID == qliktest.MarcSessionOnProxy0 {
+			t.Fatal("Marc's session is still there")
+		}
+	}
+	updated := waitPost(t, w.slack, func(p slacktest.Post) bool {
+		return p.Method == "chat.update" && p.TS == approval.TS && strings.Contains(string(p.Blocks), "done")
+	})
+	if !strings.Contains(string(updated.Blocks), lead) {
+		t.Errorf("updated approval message does not say who approved: %s", updated.Blocks)
+	}
+}
+
+func waitPost(t *testing.T, fake *slacktest.Server, match func(slacktest.Post) bool) slacktest.Post {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, p := range fake.Posts() {
+			if match(p) {
+				return p
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no matching post; posts: %+v", fake.Posts())
+	return slacktest.Post{}
+}
+
+func TestTwoReplicasOnOnePostgresDeleteOnce(t *testing.T) {
+	dsn := os.Getenv("SESSIONBOT_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		t.Skip("needs SESSIONBOT_TEST_POSTGRES_DSN (.ci/run sets it)")
+	}
+	w := newWorld(t, "driver: postgres\n  dsn: "+freshSchemaDSN(t, dsn))
+	w.serve(t)
+	w.serve(t)
+	if err := w.slack.WaitConnections(2, 15*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// Ask through the typed grammar, as one on-call engineer would.
+	reply := w.command(t, oncall, "kill "+qliktest.MarcSessionOnProxy0+" on qlik-prod reason compromised laptop")
+	confirm := button(t, reply[0].Blocks, bot.ActionConfirm)
+	sent, _ := w.slack.SendBlockAction(slacktest.BlockAction{UserID: oncall, ChannelID: "C0OPS", ActionID: bot.ActionConfirm, Value: confirm})
+	w.slack.WaitAck(sent.EnvelopeID, 3*time.Second)
+	approval := waitPost(t, w.slack, func(p slacktest.Post) bool { return p.Channel == "C0APPROVALS" })
+	requestID := button(t, approval.Blocks, bot.ActionApprove)
+
+	// 100 clicks by two approvers, spread by Slack over both replicas.
+	var wg sync.WaitGroup
+	for i := range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			who := []string{lead, lead2}[i%2]
+			w.slack.SendBlockAction(slacktest.BlockAction{UserID: who, ChannelID: "C0APPROVALS", ActionID: bot.ActionApprove, Value: requestID, MessageTS: approval.TS, Connection: i%2 + 1})
+		}()
+	}
+	wg.Wait()
+	waitPost(t, w.slack, func(p slacktest.Post) bool {
+		return p.Method == "chat.update" && strings.Contains(string(p.Blocks), "done")
+	})
+	time.Sleep(500 * time.Millisecond) // let any late click finish
+	if n := w.site.Deletes(); n != 1 {
+		t.Fatalf("%d DELETEs reached Qlik, want exactly 1", n)
+	}
+}
+
+func TestServeExitsOnRevokedToken(t *testing.T) {
+	w := newWorld(t, "")
+	w.slack.FailConnections("token_revoked")
+	root := newRootCommand(strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
+	root.SetArgs([]string{"serve", "--config", w.config})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err := root.ExecuteContext(ctx)
+	if err == nil || !strings.Contains(err.Error(), "token_revoked") || !strings.Contains(err.Error(), "slack.app_token") {
+		t.Fatalf("err = %v, want a fatal auth error naming slack.app_token", err)
+	}
+}
