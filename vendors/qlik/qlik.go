@@ -50,10 +50,15 @@ func New(cfg Config) (*Instance, error) {
 		sessions: tls.NewLRUClientSessionCache(64),
 		timeout:  s.timeout,
 	}
+	const maxConnsPerProxy = 32
 	transport := &http.Transport{
-		DialTLSContext:        tlsDialer.dial,
-		MaxIdleConns:          64,
-		MaxIdleConnsPerHost:   8,
+		DialTLSContext:      tlsDialer.dial,
+		MaxIdleConns:        64,
+		MaxIdleConnsPerHost: 8,
+		// A burst of commands shares at most this many connections per
+		// proxy instead of opening (and TLS-handshaking) one each: it
+		// spares the proxy, and the bot's CPU for acking Slack.
+		MaxConnsPerHost:       maxConnsPerProxy,
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: s.timeout,
 		ExpectContinueTimeout: time.Second,

@@ -1,0 +1,111 @@
+package bot_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/sessionbot/sessionbot/bot"
+	"github.com/sessionbot/sessionbot/bot/slacktest"
+	"github.com/sessionbot/sessionbot/commands"
+	"github.com/sessionbot/sessionbot/vendors"
+	"github.com/sessionbot/sessionbot/vendors/qlik"
+	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
+)
+
+// slowBot runs the real bot against the fake Slack, with a Qlik site whose
+// proxies take delay to answer.
+func slowBot(tb testing.TB, delay time.Duration) *slacktest.Server {
+	tb.Helper()
+	site, err := qliktest.New(qliktest.Options{Proxies: 2, Demo: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(site.Close)
+	site.SetDelay(0, delay)
+	site.SetDelay(1, delay)
+	files, err := site.ClientFiles(tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	in, err := qlik.New(qlik.Config{Name: "qlik-prod", Proxies: site.Proxies(), CertFile: files.Cert, KeyFile: files.Key, CAFile: files.CA, RequestTimeout: time.Minute})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	reg, _ := vendors.NewRegistry(in)
+	fake := slacktest.New(slacktest.Options{BotToken: "xoxb-b", AppToken: "xapp-a"})
+	tb.Cleanup(fake.Close)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	b := bot.New(bot.Config{BotToken: "xoxb-b", AppToken: "xapp-a", APIURL: fake.APIURL(), Logger: logger, MaxInFlight: 1000, DrainTimeout: 200 * time.Millisecond})
+	b.SetService(commands.New(commands.Config{Registry: reg, Logger: logger,
+		Options: map[string]commands.InstanceOptions{"qlik-prod": {Timeout: time.Minute}}}))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	tb.Cleanup(func() { cancel(); <-done })
+	if err := fake.WaitConnections(1, 10*time.Second); err != nil {
+		tb.Fatal(err)
+	}
+	return fake
+}
+
+// ackLatencies sends n slash commands at once and returns each ack's
+// latency, sorted.
+func ackLatencies(tb testing.TB, fake *slacktest.Server, n int) []time.Duration {
+	tb.Helper()
+	sent := make([]slacktest.Sent, n)
+	for i := range n {
+		s, err := fake.SendSlashCommand(slacktest.SlashCommand{Command: "/sessions", Text: `list Domain\Marc`, UserID: "U0ONCALL", ChannelID: "C0OPS"})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		sent[i] = s
+	}
+	lat := make([]time.Duration, n)
+	for i, s := range sent {
+		a, err := fake.WaitAck(s.EnvelopeID, 5*time.Second)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		lat[i] = a.Latency
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	return lat
+}
+
+func p99(lat []time.Duration) time.Duration { return lat[(len(lat)*99)/100-1] }
+
+// TestAcksDoNotWaitForVendors: with every vendor call taking 2 s, all 200
+// commands are acked long before any vendor answers.
+func TestAcksDoNotWaitForVendors(t *testing.T) {
+	fake := slowBot(t, 2*time.Second)
+	start := time.Now()
+	lat := ackLatencies(t, fake, 200)
+	if el := time.Since(start); el > 1500*time.Millisecond {
+		t.Errorf("acking 200 commands took %s: acks waited for the 2 s vendors", el)
+	}
+	if max := lat[len(lat)-1]; max > time.Second {
+		t.Errorf("slowest ack %s", max)
+	}
+}
+
+// BenchmarkAckUnderLoad measures the ack latency of commands arriving
+// while 200 others are in flight, their vendors taking 2 s (target: p99
+// under 5 ms). Latency is from the fake writing the envelope to it reading
+// the ack, so it includes both websocket hops.
+func BenchmarkAckUnderLoad(b *testing.B) {
+	fake := slowBot(b, 2*time.Second)
+	var all []time.Duration
+	for b.Loop() {
+		ackLatencies(b, fake, 200) // the load: 200 commands now waiting on vendors
+		for range 100 {
+			all = append(all, ackLatencies(b, fake, 1)...)
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	b.ReportMetric(float64(p99(all).Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "p50-ms")
+}
