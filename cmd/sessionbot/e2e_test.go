@@ -153,16 +153,17 @@ func (w *world) command(t *testing.T, user, text string) []slacktest.Response {
 	return got
 }
 
-// button finds a button's value in a response's blocks.
-func button(t *testing.T, blocks json.RawMessage, actionID string) string {
+// button finds a button's value in a response's blocks; with want, the
+// button whose value contains it.
+func button(t *testing.T, blocks json.RawMessage, actionID string, want ...string) string {
 	t.Helper()
 	var found string
 	var walk func(v any)
 	walk = func(v any) {
 		switch x := v.(type) {
 		case map[string]any:
-			if x["type"] == "button" && x["action_id"] == actionID {
-				found, _ = x["value"].(string)
+			if value, _ := x["value"].(string); x["type"] == "button" && x["action_id"] == actionID && (len(want) == 0 || strings.Contains(value, want[0])) {
+				found = value
 			}
 			for _, c := range x {
 				walk(c)
@@ -231,7 +232,7 @@ func TestKillFlowThroughButtonsAndApproval(t *testing.T) {
 		t.Fatal(err)
 	}
 	list := w.command(t, oncall, `list Domain\Marc on qlik-prod`)
-	kill := button(t, list[0].Blocks, bot.ActionKill)
+	kill := button(t, list[0].Blocks, bot.ActionKill, qliktest.MarcSessionOnProxy0)
 
 	click := func(user, action, value, ts string) []slacktest.Response {
 		t.Helper()
