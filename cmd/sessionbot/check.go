@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sessionbot/sessionbot/cmd/sessionbot/config"
 	"github.com/sessionbot/sessionbot/commands"
 )
 
@@ -22,15 +23,19 @@ func newCheckCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			var problems config.Problems
 			if slackToo {
-				if p := cfg.CheckSlack(); len(p) > 0 {
-					return p
-				}
+				problems = cfg.CheckSlack()
 			}
 			logger := newLogger(g.stderr, cfg.Log)
 			reg, options, err := buildInstances(cfg, logger)
-			if err != nil {
+			if p, ok := err.(config.Problems); ok {
+				problems = append(problems, p...)
+			} else if err != nil {
 				return err
+			}
+			if len(problems) > 0 {
+				return problems
 			}
 			defer reg.Close(context.Background())
 			svc := newService(reg, options, nil, logger)

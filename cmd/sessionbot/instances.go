@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/sessionbot/sessionbot/cmd/sessionbot/config"
@@ -20,6 +21,9 @@ type adapter struct {
 	// identity is the type's default mapping from a typed person.
 	identity commands.IdentityRule
 	build    func(in config.Instance, logger *slog.Logger) (vendors.Instance, error)
+	// keyOf names the config key an adapter's error line is about, by the
+	// words the adapter uses for it.
+	keyOf map[string]string
 }
 
 // secretFiles adds a "<key>_file" variant for each secret key.
@@ -59,6 +63,8 @@ var adapters = map[string]adapter{
 	string(vendors.Qlik): {
 		keys:     config.KeysOf(qlik.Config{}),
 		identity: commands.IdentityRule{RequireDirectory: true},
+		keyOf: map[string]string{"client certificate file": "cert_file", "client key file": "key_file", "CA file": "ca_file",
+			"proxy": "proxies", "repository": "repository", "virtual proxy": "virtual_proxy"},
 		build: func(in config.Instance, _ *slog.Logger) (vendors.Instance, error) {
 			var c qlik.Config
 			if err := config.Decode(in.Settings, &c); err != nil {
@@ -100,7 +106,7 @@ func buildInstances(cfg *config.Config, logger *slog.Logger) (*vendors.Registry,
 		}
 		inst, err := a.build(in, logger)
 		if err != nil {
-			problems = append(problems, fmt.Sprintf("instances.%s: %v", name, err))
+			problems = append(problems, buildProblems(in, a, err)...)
 			continue
 		}
 		rule := a.identity
@@ -139,4 +145,28 @@ func newService(reg *vendors.Registry, options map[string]commands.InstanceOptio
 		Clock:     time.Now,
 		Logger:    logger,
 	})
+}
+
+// buildProblems splits an adapter's error into one problem per line, each
+// under the key it is about when the adapter's words say which.
+func buildProblems(in config.Instance, a adapter, err error) config.Problems {
+	var out config.Problems
+	for _, line := range strings.Split(err.Error(), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		key, best := "", 0
+		for words, k := range a.keyOf {
+			if i := strings.Index(line, words); i >= 0 && len(words) > best {
+				key, best = k, len(words)
+			}
+		}
+		if key == "" {
+			out = append(out, fmt.Sprintf("instances.%s: %s", in.Name, line))
+		} else {
+			out = append(out, fmt.Sprintf("%s: %s", in.Key(key), line))
+		}
+	}
+	return out
 }

@@ -24,9 +24,6 @@ func newServeCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if p := cfg.CheckSlack(); len(p) > 0 {
-				return p
-			}
 			return serve(cmd.Context(), g, cfg)
 		},
 	}
@@ -34,9 +31,15 @@ func newServeCommand(g *globals) *cobra.Command {
 
 func serve(ctx context.Context, g *globals, cfg *config.Config) error {
 	logger := newLogger(g.stderr, cfg.Log)
+	problems := cfg.CheckSlack()
 	reg, options, err := buildInstances(cfg, logger)
-	if err != nil {
+	if p, ok := err.(config.Problems); ok {
+		problems = append(problems, p...)
+	} else if err != nil {
 		return err
+	}
+	if len(problems) > 0 {
+		return problems
 	}
 	defer func() {
 		closeCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
