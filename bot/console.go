@@ -89,7 +89,7 @@ func (c *Console) Run(ctx context.Context, in io.Reader, out io.Writer) error {
 			c.print("Cancelled: nothing was requested.\n\n")
 			continue
 		}
-		reply := c.Service.Handle(ctx, caller, line)
+		reply := c.Service.Interpret(ctx, caller, line)
 		if reply.Proposal != nil {
 			proposal = reply.Proposal.Command.String()
 		}

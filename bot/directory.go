@@ -24,6 +24,7 @@ type userDirectory struct {
 
 type cachedEmail struct {
 	email string
+	tz    string
 	until time.Time
 }
 
@@ -32,23 +33,43 @@ func newUserDirectory(api *slack.Client, ttl time.Duration) *userDirectory {
 }
 
 func (d *userDirectory) Email(ctx context.Context, userID string) (string, error) {
+	c, err := d.lookup(ctx, userID)
+	return c.email, err
+}
+
+// TimeZone is the person's time zone from their Slack profile, UTC when
+// unknown, so "yesterday afternoon" means their afternoon.
+func (d *userDirectory) TimeZone(ctx context.Context, userID string) *time.Location {
+	c, err := d.lookup(ctx, userID)
+	if err != nil || c.tz == "" {
+		return time.UTC
+	}
+	loc, err := time.LoadLocation(c.tz)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+func (d *userDirectory) lookup(ctx context.Context, userID string) (cachedEmail, error) {
 	d.mu.Lock()
 	c, ok := d.emails[userID]
 	d.mu.Unlock()
 	if ok && time.Now().Before(c.until) {
-		return c.email, nil
+		return c, nil
 	}
 	u, err := d.api.GetUserInfoContext(ctx, userID)
 	if err != nil {
-		return "", fmt.Errorf("users.info: %w", err)
+		return c, fmt.Errorf("users.info: %w", err)
 	}
 	if u.Deleted {
-		return "", fmt.Errorf("<@%s> is deactivated", userID)
+		return c, fmt.Errorf("<@%s> is deactivated", userID)
 	}
+	c = cachedEmail{email: u.Profile.Email, tz: u.TZ, until: time.Now().Add(d.ttl)}
 	d.mu.Lock()
-	d.emails[userID] = cachedEmail{email: u.Profile.Email, until: time.Now().Add(d.ttl)}
+	d.emails[userID] = c
 	d.mu.Unlock()
-	return u.Profile.Email, nil
+	return c, nil
 }
 
 // userGroups expands Slack user groups (usergroups.users.list, scope
@@ -61,6 +82,11 @@ func (g userGroups) Members(ctx context.Context, groupID string) ([]string, erro
 		return nil, fmt.Errorf("usergroups.users.list %s: %w", groupID, err)
 	}
 	return ids, nil
+}
+
+// TimeZone finds a Slack user's time zone (users.info).
+func (b *Bot) TimeZone(ctx context.Context, userID string) *time.Location {
+	return b.directory.TimeZone(ctx, userID)
 }
 
 // Groups expands approver and requester user groups through Slack.

@@ -429,7 +429,8 @@ func voteRefusal(req store.Request, err error) string {
 func (s *Service) execute(ctx context.Context, req store.Request) store.Request {
 	in, ok := s.registry.Get(req.Instance)
 	timeout := s.opts(req.Instance).Timeout
-	lease := 2*timeout + 30*time.Second
+	// The execution is bounded by timeout; past the lease it was interrupted.
+	lease := 2*timeout + 5*time.Second
 	claimed, err := s.approvals.Store.ClaimExecution(ctx, req.ID, s.approvals.ReplicaID, s.clock(), lease)
 	if err != nil {
 		// Another click or replica is executing it, or it was decided

@@ -92,8 +92,13 @@ func configuredEnvironment(ctx context.Context, g *globals, console *bot.Console
 	}
 	env.closers = append(env.closers, func() { st.Close() })
 	access := accessFromConfig(cfg, logger)
+	tr, err := newTranslator(cfg.Language, reg, nil, logger)
+	if err != nil {
+		env.close()
+		return nil, err
+	}
 	env.service = commands.New(commands.Config{
-		Registry: reg, Options: options, Clock: time.Now, Logger: logger, Access: access,
+		Registry: reg, Options: options, Clock: time.Now, Logger: logger, Access: access, Translator: tr,
 		Approvals: &commands.Approvals{Store: st, Access: access, Notifier: console.Notifier(), ReplicaID: replicaID()},
 	})
 	return env, nil

@@ -81,9 +81,13 @@ func serve(ctx context.Context, g *globals, cfg *config.Config) error {
 		Groups:    b.Groups(),
 		ReplicaID: replicaID(),
 	}
+	tr, err := newTranslator(cfg.Language, reg, b.TimeZone, logger)
+	if err != nil {
+		return err
+	}
 	svc := commands.New(commands.Config{
 		Registry: reg, Options: options, Directory: b.Directory(), Clock: time.Now, Logger: logger,
-		Access: access, Approvals: approvals,
+		Access: access, Approvals: approvals, Translator: tr,
 	})
 	b.SetService(svc)
 	logger.Info("sessionbot starting", "version", buildVersion(), "instances", reg.Names(), "command", cfg.Slack.Command,

@@ -16,6 +16,8 @@ import (
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
+
+	"github.com/sessionbot/sessionbot/commands/nl"
 )
 
 // EnvPrefix starts every environment override.
@@ -30,6 +32,7 @@ type Config struct {
 	Store     Store         `mapstructure:"store"`
 	Access    Access        `mapstructure:"access"`
 	Approvals Approvals     `mapstructure:"approvals"`
+	Language  Language      `mapstructure:"language"`
 	// Instances are decoded per type by the caller (see Instance).
 	Instances map[string]Instance `mapstructure:"-"`
 
@@ -78,6 +81,13 @@ type Approvals struct {
 	TTL               time.Duration `mapstructure:"ttl"`
 	AllowSelfApproval bool          `mapstructure:"allow_self_approval"`
 	SweepInterval     time.Duration `mapstructure:"sweep_interval"`
+}
+
+// Language is the plain-words front end: an OpenAI-compatible model that
+// translates requests into the typed grammar.
+type Language struct {
+	nl.Config  `mapstructure:",squash"`
+	APIKeyFile string `mapstructure:"api_key_file"`
 }
 
 // Log sets logging.
@@ -221,6 +231,7 @@ func Load(path string, types Types, required bool) (*Config, error) {
 	problems = append(problems, resolveSecret(&cfg.Slack.BotToken, cfg.Slack.BotTokenFile, "slack.bot_token")...)
 	problems = append(problems, resolveSecret(&cfg.Slack.AppToken, cfg.Slack.AppTokenFile, "slack.app_token")...)
 	problems = append(problems, resolveSecret(&cfg.Store.DSN, cfg.Store.DSNFile, "store.dsn")...)
+	problems = append(problems, resolveSecret(&cfg.Language.APIKey, cfg.Language.APIKeyFile, "language.api_key")...)
 	problems = append(problems, cfg.checkCommon()...)
 	if len(problems) > 0 {
 		return cfg, onePerKey(problems)
@@ -375,6 +386,11 @@ func (c *Config) checkCommon() Problems {
 	}
 	if c.Approvals.SweepInterval <= 0 {
 		problems = append(problems, "approvals.sweep_interval: must be a positive duration such as 30s")
+	}
+	if c.Language.Enabled {
+		if err := c.Language.Validate(); err != nil {
+			problems = append(problems, "language: "+err.Error())
+		}
 	}
 	problems = append(problems, checkPeople("access.listers", c.Access.Listers)...)
 	problems = append(problems, checkPeople("approvals.requesters", c.Approvals.Requesters)...)

@@ -92,9 +92,10 @@ type Site struct {
 	proxies []*proxy
 	repo    *proxy // the repository keeps its own failure switch and counters
 
-	mu       sync.Mutex
-	requests []Request
-	deletes  int
+	mu          sync.Mutex
+	requests    []Request
+	deletes     int
+	hangDeletes bool
 }
 
 // proxy is one listener and what it holds.
@@ -234,6 +235,14 @@ func (s *Site) FailRepository(m Mode) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.repo.mode = m
+}
+
+// HangDeletes makes every DELETE wait, unanswered, until the client gives
+// up or the site closes: an execution caught halfway, for crash tests.
+func (s *Site) HangDeletes(hang bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hangDeletes = hang
 }
 
 // SetDelay makes proxy i wait d before each answer (0 for none).

@@ -65,8 +65,11 @@ func (s *Site) begin(p *proxy, r *http.Request, segments []string) func(status i
 // it answered (or dropped) the request, leaving nothing more to do.
 func (s *Site) misbehave(p *proxy, w http.ResponseWriter, r *http.Request) bool {
 	s.mu.Lock()
-	mode, delay := p.mode, p.delay
+	mode, delay, hang := p.mode, p.delay, s.hangDeletes && r.Method == http.MethodDelete
 	s.mu.Unlock()
+	if hang {
+		s.wait(r, 24*time.Hour)
+	}
 	if delay > 0 {
 		s.wait(r, delay)
 	}
