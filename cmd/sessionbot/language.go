@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -15,31 +14,6 @@ import (
 	"github.com/sessionbot/sessionbot/vendors"
 )
 
-// translator adapts the language model front end to the commands
-// service: plain words in, a typed command out.
-type translator struct {
-	t   *nl.Translator
-	reg *vendors.Registry
-	// tz finds the requester's time zone; nil means UTC.
-	tz func(ctx context.Context, slackID string) *time.Location
-}
-
-func (a translator) Translate(ctx context.Context, text string, caller commands.Caller, now time.Time) (string, error) {
-	loc := time.UTC
-	if a.tz != nil && caller.SlackID != "" {
-		loc = a.tz(ctx, caller.SlackID)
-	}
-	res, err := a.t.Translate(ctx, nl.Request{Text: text, Instances: nl.InstancesOf(a.reg), Now: now, TimeZone: loc, RequesterID: caller.SlackID})
-	var r *nl.Refusal
-	if errors.As(err, &r) {
-		return "", &commands.Refusal{Reason: r.Reason, Closest: r.Closest}
-	}
-	if err != nil {
-		return "", err
-	}
-	return res.Typed, nil
-}
-
 // newTranslator builds the language front end when the config enables it.
 func newTranslator(cfg config.Language, reg *vendors.Registry, tz func(context.Context, string) *time.Location, logger *slog.Logger) (commands.Translator, error) {
 	if !cfg.Enabled {
@@ -50,7 +24,7 @@ func newTranslator(cfg config.Language, reg *vendors.Registry, tz func(context.C
 		return nil, fmt.Errorf("language: %w", err)
 	}
 	logger.Info("plain-words requests enabled", "model", cfg.Model)
-	return translator{t: t, reg: reg, tz: tz}, nil
+	return nl.ForService{Translator: t, Instances: nl.InstancesOf(reg), TimeZone: tz}, nil
 }
 
 func newNLEvalCommand(g *globals) *cobra.Command {
@@ -76,15 +50,10 @@ func newNLEvalCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("language: %w", err)
 			}
-			report, err := nl.Eval(cmd.Context(), t, list, g.stdout)
-			if err != nil {
-				return err
-			}
-			_ = report
-			return nil
+			_, err = nl.Eval(cmd.Context(), t, list, g.stdout)
+			return err
 		},
 	}
 	cmd.Flags().StringVar(&cases, "cases", "examples/nl-cases.yaml", "the case file: phrasings and the commands they should become")
 	return cmd
 }
-
