@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"os"
@@ -12,7 +13,9 @@ import (
 	"github.com/sessionbot/sessionbot/bot"
 	"github.com/sessionbot/sessionbot/cmd/sessionbot/config"
 	"github.com/sessionbot/sessionbot/commands"
+	"github.com/sessionbot/sessionbot/internal/testpki"
 	"github.com/sessionbot/sessionbot/store/sqlite"
+	"github.com/sessionbot/sessionbot/vendors/microsoft/graphtest"
 	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
 )
 
@@ -59,7 +62,22 @@ func startDemo(ctx context.Context, g *globals, console *bot.Console) (*environm
 		return nil, err
 	}
 
+	graph, graphCA, err := startDemoGraph(dir)
+	if err != nil {
+		env.close()
+		return nil, err
+	}
+	env.closers = append(env.closers, graph.Close)
+
 	cfg := &config.Config{Timeout: 10 * time.Second, Instances: map[string]config.Instance{
+		"teams": {Name: "teams", Type: "teams", EmailTemplate: "{email}", Settings: map[string]any{
+			"tenant_id":     graphtest.TenantID,
+			"client_id":     graphtest.ClientID,
+			"client_secret": graphtest.ClientSecret,
+			"login_url":     graph.LoginURL(),
+			"graph_url":     graph.GraphURL(),
+			"ca_file":       graphCA,
+		}},
 		"qlik-demo": {Name: "qlik-demo", Type: "qlik", EmailTemplate: `Domain\{local}`, Settings: map[string]any{
 			"repository": site.Repository(),
 			"cert_file":  files.Cert,
@@ -94,7 +112,26 @@ func startDemo(ctx context.Context, g *globals, console *bot.Console) (*environm
 		Access:    access,
 		Approvals: &commands.Approvals{Store: st, Access: access, Notifier: console.Notifier(), ReplicaID: "demo"},
 	})
-	fmt.Fprintf(g.stderr, "demo: fake Qlik site with %d proxies on %s; you are %s (may request kills), %s approves; try `help`\n",
-		len(site.Proxies()), strings.Join(site.Proxies(), ", "), demoRequester, demoApprover)
+	fmt.Fprintf(g.stderr, "demo: fake Qlik site with %d proxies on %s, fake Microsoft Graph on %s; you are %s (may request kills), %s approves; try `help`\n",
+		len(site.Proxies()), strings.Join(site.Proxies(), ", "), graph.URL(), demoRequester, demoApprover)
 	return env, nil
+}
+
+// startDemoGraph runs the fake Microsoft login and Graph over TLS, with a
+// CA written to dir for the adapter to trust.
+func startDemoGraph(dir string) (*graphtest.Server, string, error) {
+	ca, err := testpki.NewCA("demo Graph CA")
+	if err != nil {
+		return nil, "", err
+	}
+	pair, err := ca.Server()
+	if err != nil {
+		return nil, "", err
+	}
+	caFile := filepath.Join(dir, "graph-ca.pem")
+	if err := os.WriteFile(caFile, ca.CertPEM, 0o600); err != nil {
+		return nil, "", err
+	}
+	graph := graphtest.New(graphtest.Options{TLS: &tls.Config{Certificates: []tls.Certificate{pair.TLS}, MinVersion: tls.VersionTLS12}})
+	return graph, caFile, nil
 }
