@@ -419,7 +419,12 @@ func voteRefusal(req store.Request, err error) string {
 	case errors.Is(err, store.ErrExpired):
 		return fmt.Sprintf("Request %s expired before it was approved; nothing was ended. Ask again if it is still needed.", req.ID)
 	case errors.Is(err, store.ErrNotPending):
-		return fmt.Sprintf("Request %s is %v; your vote changes nothing.", req.ID, err)
+		var np *store.NotPendingError
+		state := "decided"
+		if errors.As(err, &np) {
+			state = string(np.State)
+		}
+		return fmt.Sprintf("Request %s is already %s; your vote changes nothing.", req.ID, state)
 	}
 	return fmt.Sprintf("Your vote on %s could not be recorded: %v", req.ID, err)
 }

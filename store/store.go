@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -115,11 +116,14 @@ type Event struct {
 
 // EventFilter narrows an audit query; zero fields match everything.
 type EventFilter struct {
+	// Since and Until bound At, both inclusive.
 	Since, Until time.Time
 	Actor        string
-	Target       string
-	RequestID    string
-	Limit        int
+	// Target matches without regard to case (DOMAIN\marc is domain\Marc).
+	Target    string
+	RequestID string
+	// Limit keeps the newest Limit events (still returned oldest first).
+	Limit int
 }
 
 // Errors callers tell apart with errors.Is.
@@ -129,28 +133,46 @@ var (
 	ErrSelfApproval = errors.New("a requester cannot approve their own request")
 	ErrExpired      = errors.New("the request has expired")
 	ErrNotPending   = errors.New("the request is no longer pending")
+	// ErrInvalid is a request or vote the caller built wrong (a bug, not
+	// something a person in Slack can fix).
+	ErrInvalid = errors.New("invalid input")
 )
 
-// NotPendingError says what state a request is in instead.
-type NotPendingError struct{ State State }
-
-func (e *NotPendingError) Error() string { return "already " + string(e.State) }
-func (e *NotPendingError) Is(target error) bool {
-	return target == ErrNotPending
+// NotPendingError is ErrNotPending with the state the request is in
+// instead: "request R7K2ABCD is already denied".
+type NotPendingError struct {
+	ID    string
+	State State
 }
+
+func (e *NotPendingError) Error() string {
+	return "request " + e.ID + " is already " + string(e.State)
+}
+
+// Is makes errors.Is(err, ErrNotPending) true.
+func (e *NotPendingError) Is(target error) bool { return target == ErrNotPending }
+
+// InterruptedOutcome is the outcome of an execution found unfinished after
+// its lease: nobody knows whether the vendor ended the session.
+const InterruptedOutcome = "interrupted: the bot stopped while ending this session; check the vendor"
 
 // Store is what the approval flow needs from an engine.
 type Store interface {
 	CreateRequest(ctx context.Context, r Request) error
 	GetRequest(ctx context.Context, id string) (Request, []Vote, error)
 	// Vote records one person's vote and moves pending to approved or
-	// denied when it decides, in one transaction.
+	// denied when it decides, in one transaction. It fails with
+	// ErrNotPending (a *NotPendingError), ErrExpired, ErrSelfApproval (an
+	// approve by the requester, unless AllowSelfApproval) or ErrNotFound.
+	// The requester may deny their own request, which withdraws it. A
+	// second vote by one person changes nothing: Recorded is false.
 	Vote(ctx context.Context, v Vote, now time.Time) (VoteResult, error)
 	// ClaimExecution moves approved to executing; exactly one caller wins,
 	// the others get ErrConflict.
 	ClaimExecution(ctx context.Context, id, executor string, now time.Time, lease time.Duration) (Request, error)
 	// FinishExecution moves executing to done or failed, for the executor
-	// that claimed it.
+	// that claimed it; ErrConflict when it is no longer that executor's
+	// (for example, marked interrupted after its lease ran out).
 	FinishExecution(ctx context.Context, id, executor string, state State, outcome string, now time.Time) error
 	// ExpirePending moves every pending request due by now to expired and
 	// returns them.
@@ -180,7 +202,26 @@ func NewID() string {
 		panic(fmt.Sprintf("crypto/rand: %v", err)) // does not fail on supported platforms
 	}
 	for i := range b {
-		b[i] = crockford[int(b[i])%32]
+		b[i] = crockford[int(b[i])%32] // 256 is a multiple of 32: uniform
 	}
 	return string(b)
+}
+
+// NormalizeID reads an id as a person typed it: any case, spaces and dashes
+// ignored, and the letters Crockford's alphabet leaves out read as the
+// digits they look like (O as 0, I and L as 1).
+func NormalizeID(typed string) string {
+	var b strings.Builder
+	for _, c := range strings.ToUpper(typed) {
+		switch c {
+		case ' ', '-', '\t':
+		case 'O':
+			b.WriteByte('0')
+		case 'I', 'L':
+			b.WriteByte('1')
+		default:
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
 }

@@ -54,6 +54,13 @@ func newWorld(t *testing.T, storeYAML string) *world {
 		UserGroups: map[string][]string{"S0LEADS": {lead, lead2}},
 	})
 	t.Cleanup(fake.Close)
+	t.Cleanup(func() {
+		// Anything Slack itself would have refused (a late or oversized
+		// ack, an unknown envelope) fails the test.
+		for _, v := range fake.Violations() {
+			t.Errorf("Slack protocol violation: %v", v)
+		}
+	})
 	if storeYAML == "" {
 		storeYAML = "driver: sqlite\n  path: " + filepath.Join(dir, "sessionbot.db")
 	}

@@ -20,36 +20,57 @@ const dsnVar = "SESSIONBOT_TEST_POSTGRES_DSN"
 
 var schemas atomic.Int64
 
-// fresh gives each test a schema of its own on the shared test database,
-// dropped when the test ends.
-func fresh(t testing.TB) storetest.Opener {
+// testDSN is the test database's DSN, or skips the test.
+func testDSN(t testing.TB) string {
 	dsn := os.Getenv(dsnVar)
 	if dsn == "" {
-		t.Skip("PostgreSQL tests need " + dsnVar + ", e.g. postgres://postgres@127.0.0.1:5432/sessionbot_test?sslmode=disable (.ci/run creates the database and sets it)")
+		t.Skip("PostgreSQL tests need a database: psql -h 127.0.0.1 -U postgres -c 'create database sessionbot_test'; " +
+			dsnVar + "='postgres://postgres@127.0.0.1:5432/sessionbot_test?sslmode=disable' go test ./store/postgres/")
 	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
+	return dsn
+}
+
+// schemaDSN makes a schema for this test alone, dropped when it ends, and
+// returns a DSN whose search_path points at it.
+func schemaDSN(t testing.TB) (dsn, schema string) {
+	dsn = testDSN(t)
+	conn, err := pgx.Connect(t.Context(), dsn)
 	if err != nil {
 		t.Fatalf("connect with %s: %v", dsnVar, err)
 	}
-	defer conn.Close(ctx)
-	schema := fmt.Sprintf("storetest_%d_%d_%d", os.Getpid(), time.Now().UnixNano(), schemas.Add(1))
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+	defer conn.Close(context.Background())
+	schema = fmt.Sprintf("storetest_%d_%d_%d", os.Getpid(), time.Now().UnixNano(), schemas.Add(1))
+	if _, err := conn.Exec(t.Context(), "CREATE SCHEMA "+schema); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if c, err := pgx.Connect(context.Background(), dsn); err == nil {
-			c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(context.Background())
+		ctx := context.Background()
+		c, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
 		}
 	})
 	sep := "?"
 	if strings.Contains(dsn, "?") {
 		sep = "&"
 	}
-	schemaDSN := dsn + sep + "search_path=" + schema
+	return dsn + sep + "search_path=" + schema, schema
+}
+
+// fresh gives each test a schema of its own on the shared test database.
+func fresh(t testing.TB) storetest.Opener {
+	dsn, _ := schemaDSN(t)
+	return opener(dsn)
+}
+
+func opener(dsn string) storetest.Opener {
 	return func(t testing.TB) store.Store {
-		s, err := postgres.Open(context.Background(), schemaDSN)
+		s, err := postgres.Open(context.Background(), dsn)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,23 +79,78 @@ func fresh(t testing.TB) storetest.Opener {
 	}
 }
 
-func TestConformance(t *testing.T) { storetest.Run(t, fresh) }
+func TestConformance(t *testing.T) {
+	testDSN(t) // one skip, not one per case
+	storetest.Run(t, fresh)
+}
 
-func TestMigrationsAreAppliedOnce(t *testing.T) {
-	open := fresh(t)
+func TestReopeningAppliesNoMigrationTwiceAndKeepsData(t *testing.T) {
+	dsn, _ := schemaDSN(t)
+	open := opener(dsn)
+	r := storetest.NewRequest(1)
+	if err := open(t).CreateRequest(t.Context(), r); err != nil {
+		t.Fatal(err)
+	}
 	for range 3 {
-		open(t)
+		open(t) // each open migrates; a second apply would fail on CREATE TABLE
+	}
+	if _, _, err := open(t).GetRequest(t.Context(), r.ID); err != nil {
+		t.Errorf("the request is gone after reopening: %v", err)
+	}
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var versions, distinct int
+	if err := conn.QueryRow(t.Context(), `SELECT count(*), count(DISTINCT version) FROM schema_migrations`).Scan(&versions, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if versions == 0 || versions != distinct {
+		t.Errorf("schema_migrations has %d rows for %d versions", versions, distinct)
+	}
+}
+
+func TestReplicasStartingTogetherMigrateOnce(t *testing.T) {
+	dsn, _ := schemaDSN(t)
+	errs := make(chan error, 5)
+	for range 5 {
+		go func() {
+			s, err := postgres.Open(t.Context(), dsn)
+			if err == nil {
+				s.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 5 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }
 
 func TestConnectionErrorsHideThePassword(t *testing.T) {
-	_, err := postgres.Open(context.Background(), "postgres://bot:hunter2secret@127.0.0.1:1/x?sslmode=disable&connect_timeout=2")
-	if err == nil {
-		t.Fatal("connected to nothing")
-	}
-	if strings.Contains(err.Error(), "hunter2secret") {
-		t.Errorf("error shows the password: %v", err)
+	for _, tc := range []struct {
+		name string
+		dsn  string
+	}{
+		{"nothing listens", "postgres://bot:hunter2secret@127.0.0.1:1/x?sslmode=disable&connect_timeout=2"},
+		{"the DSN does not parse", "postgres://bot:hunter2secret@127.0.0.1:1/x?sslmode=sometimes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := postgres.Open(t.Context(), tc.dsn)
+			if err == nil {
+				t.Fatal("opened")
+			}
+			if strings.Contains(err.Error(), "hunter2secret") {
+				t.Errorf("error shows the password: %v", err)
+			}
+		})
 	}
 }
 
-func BenchmarkExpire1000(b *testing.B) { storetest.BenchmarkExpire(b, fresh) }
+func BenchmarkExpire1000(b *testing.B)    { storetest.BenchmarkExpire(b, fresh) }
+func BenchmarkVote(b *testing.B)          { storetest.BenchmarkVote(b, fresh) }
+func BenchmarkHundredVoters(b *testing.B) { storetest.BenchmarkHundredVoters(b, fresh) }
+func BenchmarkClaimOnce(b *testing.B)     { storetest.BenchmarkClaimOnce(b, fresh) }

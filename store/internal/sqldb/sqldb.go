@@ -4,12 +4,13 @@
 package sqldb
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,7 +20,6 @@ import (
 
 // Dialect holds what differs between engines.
 type Dialect struct {
-	Name string
 	// ForUpdate is appended to a SELECT that must lock its row for the
 	// rest of the transaction ("" where the transaction already holds the
 	// database's write lock, as SQLite's BEGIN IMMEDIATE does).
@@ -51,7 +51,7 @@ func (s *DB) migrate(ctx context.Context, fsys fs.FS) error {
 	if err != nil {
 		return err
 	}
-	sort.Strings(names)
+	slices.Sort(names) // zero-padded versions: 001, 002, ...
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin migrations: %w", err)
@@ -82,6 +82,7 @@ func (s *DB) migrate(ctx context.Context, fsys fs.FS) error {
 		if err != nil {
 			return err
 		}
+		// Statements end with ";"; migrations hold no ";" inside strings.
 		for _, stmt := range strings.Split(string(body), ";") {
 			if strings.TrimSpace(stmt) == "" {
 				continue
@@ -147,8 +148,8 @@ func boolInt(b bool) int {
 
 // CreateRequest stores a new request.
 func (s *DB) CreateRequest(ctx context.Context, r store.Request) error {
-	if r.ID == "" || r.ApprovalsNeeded < 1 || r.State == "" {
-		return fmt.Errorf("request needs an id, a state and at least one approval")
+	if err := validate(r); err != nil {
+		return fmt.Errorf("store request %s: %w", r.ID, err)
 	}
 	_, err := s.db.ExecContext(ctx, `INSERT INTO requests (`+requestColumns+`) VALUES
 		($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26)`,
@@ -158,6 +159,31 @@ func (s *DB) CreateRequest(ctx context.Context, r store.Request) error {
 		r.ApprovalChannel, r.ApprovalTS)
 	if err != nil {
 		return fmt.Errorf("store request %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+func validate(r store.Request) error {
+	var missing []string
+	for _, f := range []struct {
+		name string
+		ok   bool
+	}{
+		{"an id", r.ID != ""},
+		{"an action", r.Action != ""},
+		{"a vendor", r.Vendor != ""},
+		{"an instance", r.Instance != ""},
+		{"a requester", r.Requester != ""},
+		{"a state", r.State != ""},
+		{"at least one approval", r.ApprovalsNeeded >= 1},
+		{"an expiry time", !r.ExpiresAt.IsZero()},
+	} {
+		if !f.ok {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("a request needs %s: %w", strings.Join(missing, ", "), store.ErrInvalid)
 	}
 	return nil
 }
@@ -198,29 +224,44 @@ func votes(ctx context.Context, q querier, id string) ([]store.Vote, error) {
 // GetRequest reads a request and its votes.
 func (s *DB) GetRequest(ctx context.Context, id string) (store.Request, []store.Vote, error) {
 	r, err := getRequest(ctx, s.db, id, "")
-	if err != nil {
+	if errors.Is(err, store.ErrNotFound) {
 		return r, nil, err
 	}
+	if err != nil {
+		return r, nil, fmt.Errorf("read request %s: %w", id, err)
+	}
 	v, err := votes(ctx, s.db, id)
-	return r, v, err
+	if err != nil {
+		return r, nil, fmt.Errorf("read votes on request %s: %w", id, err)
+	}
+	return r, v, nil
 }
 
 // Vote records a vote and decides the request when it should, in one
 // transaction that holds the request's row.
 func (s *DB) Vote(ctx context.Context, v store.Vote, now time.Time) (store.VoteResult, error) {
 	var res store.VoteResult
+	if v.Voter == "" || v.RequestID == "" {
+		return res, fmt.Errorf("vote on request %q by %q: a vote needs a request and a voter: %w", v.RequestID, v.Voter, store.ErrInvalid)
+	}
+	failed := func(doing string, err error) error {
+		return fmt.Errorf("vote by %s on request %s: %s: %w", v.Voter, v.RequestID, doing, err)
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return res, err
+		return res, failed("begin", err)
 	}
 	defer tx.Rollback()
 	r, err := getRequest(ctx, tx, v.RequestID, s.d.ForUpdate)
-	if err != nil {
+	if errors.Is(err, store.ErrNotFound) {
 		return res, err
+	}
+	if err != nil {
+		return res, failed("read request", err)
 	}
 	switch {
 	case r.State != store.StatePending:
-		return res, &store.NotPendingError{State: r.State}
+		return res, &store.NotPendingError{ID: r.ID, State: r.State}
 	case !now.Before(r.ExpiresAt):
 		return res, fmt.Errorf("request %s: %w", r.ID, store.ErrExpired)
 	case v.Voter == r.Requester && v.Approve && !r.AllowSelfApproval:
@@ -232,16 +273,15 @@ func (s *DB) Vote(ctx context.Context, v store.Vote, now time.Time) (store.VoteR
 	ins, err := tx.ExecContext(ctx, `INSERT INTO votes (request_id, voter, approve, reason, at) VALUES ($1,$2,$3,$4,$5)
 		ON CONFLICT (request_id, voter) DO NOTHING`, v.RequestID, v.Voter, boolInt(v.Approve), v.Reason, micros(v.At))
 	if err != nil {
-		return res, fmt.Errorf("record vote: %w", err)
+		return res, failed("record vote", err)
 	}
 	if n, _ := ins.RowsAffected(); n == 1 {
 		res.Recorded = true
-		decide := !v.Approve
-		next := store.StateDenied
+		decide, next := true, store.StateDenied
 		if v.Approve {
 			var approvals int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM votes WHERE request_id = $1 AND approve = 1`, r.ID).Scan(&approvals); err != nil {
-				return res, err
+				return res, failed("count approvals", err)
 			}
 			decide, next = approvals >= r.ApprovalsNeeded, store.StateApproved
 		}
@@ -249,38 +289,41 @@ func (s *DB) Vote(ctx context.Context, v store.Vote, now time.Time) (store.VoteR
 			up, err := tx.ExecContext(ctx, `UPDATE requests SET state = $1, decided_at = $2 WHERE id = $3 AND state = $4`,
 				next, micros(now), r.ID, store.StatePending)
 			if err != nil {
-				return res, err
+				return res, failed("decide", err)
 			}
 			n, _ := up.RowsAffected()
 			res.Decided = n == 1
 		}
 	}
 	if res.Request, err = getRequest(ctx, tx, r.ID, ""); err != nil {
-		return res, err
+		return res, failed("read request", err)
 	}
 	if res.Votes, err = votes(ctx, tx, r.ID); err != nil {
-		return res, err
+		return res, failed("read votes", err)
 	}
-	return res, tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return store.VoteResult{}, failed("commit", err)
+	}
+	return res, nil
 }
 
 // ClaimExecution moves approved to executing for exactly one caller.
 func (s *DB) ClaimExecution(ctx context.Context, id, executor string, now time.Time, lease time.Duration) (store.Request, error) {
-	up, err := s.db.ExecContext(ctx, `UPDATE requests SET state = $1, executor = $2, execution_started = $3, lease_until = $4
+	got, err := s.updateReturning(ctx, `UPDATE requests SET state = $1, executor = $2, execution_started = $3, lease_until = $4
 		WHERE id = $5 AND state = $6`, store.StateExecuting, executor, micros(now), micros(now.Add(lease)), id, store.StateApproved)
 	if err != nil {
-		return store.Request{}, fmt.Errorf("claim request %s: %w", id, err)
+		return store.Request{}, fmt.Errorf("claim execution of request %s: %w", id, err)
 	}
-	if n, _ := up.RowsAffected(); n != 1 {
-		return store.Request{}, fmt.Errorf("claim request %s: %w", id, store.ErrConflict)
+	if len(got) != 1 {
+		return store.Request{}, s.conflict(ctx, "claim execution of", id, "approved")
 	}
-	return getRequest(ctx, s.db, id, "")
+	return got[0], nil
 }
 
 // FinishExecution records the outcome, for the executor that claimed it.
 func (s *DB) FinishExecution(ctx context.Context, id, executor string, state store.State, outcome string, now time.Time) error {
 	if state != store.StateDone && state != store.StateFailed {
-		return fmt.Errorf("an execution finishes done or failed, not %s", state)
+		return fmt.Errorf("finish request %s: an execution ends done or failed, not %q: %w", id, state, store.ErrInvalid)
 	}
 	up, err := s.db.ExecContext(ctx, `UPDATE requests SET state = $1, outcome = $2, finished_at = $3
 		WHERE id = $4 AND state = $5 AND executor = $6`, state, outcome, micros(now), id, store.StateExecuting, executor)
@@ -288,9 +331,23 @@ func (s *DB) FinishExecution(ctx context.Context, id, executor string, state sto
 		return fmt.Errorf("finish request %s: %w", id, err)
 	}
 	if n, _ := up.RowsAffected(); n != 1 {
-		return fmt.Errorf("finish request %s: %w", id, store.ErrConflict)
+		return s.conflict(ctx, "finish", id, "executing by "+executor)
 	}
 	return nil
+}
+
+// conflict explains a compare-and-set that matched no row: the request is
+// missing, or in another state than the one wanted.
+func (s *DB) conflict(ctx context.Context, doing, id, want string) error {
+	r, err := getRequest(ctx, s.db, id, "")
+	if err != nil {
+		return fmt.Errorf("%s request %s: %w", doing, id, err)
+	}
+	now := string(r.State)
+	if r.Executor != "" && (r.State == store.StateExecuting || r.State.Final()) {
+		now += " (executor " + r.Executor + ")"
+	}
+	return fmt.Errorf("%s request %s: it is %s, not %s: %w", doing, id, now, want, store.ErrConflict)
 }
 
 func (s *DB) updateReturning(ctx context.Context, query string, args ...any) ([]store.Request, error) {
@@ -307,26 +364,47 @@ func (s *DB) updateReturning(ctx context.Context, query string, args ...any) ([]
 		}
 		out = append(out, r)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// RETURNING has no order; callers update Slack messages oldest first.
+	slices.SortFunc(out, func(a, b store.Request) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+	})
+	return out, nil
 }
 
 // ExpirePending expires what is due.
 func (s *DB) ExpirePending(ctx context.Context, now time.Time) ([]store.Request, error) {
-	return s.updateReturning(ctx, `UPDATE requests SET state = $1, decided_at = $2 WHERE state = $3 AND expires_at <= $2`,
+	got, err := s.updateReturning(ctx, `UPDATE requests SET state = $1, decided_at = $2 WHERE state = $3 AND expires_at <= $2`,
 		store.StateExpired, micros(now), store.StatePending)
+	if err != nil {
+		return nil, fmt.Errorf("expire pending requests: %w", err)
+	}
+	return got, nil
 }
 
-// RecoverInterrupted marks executions whose lease ran out.
+// RecoverInterrupted marks executions whose lease ran out. The executor,
+// start time and lease stay on the request for whoever checks the vendor.
 func (s *DB) RecoverInterrupted(ctx context.Context, now time.Time) ([]store.Request, error) {
-	return s.updateReturning(ctx, `UPDATE requests SET state = $1, finished_at = $2,
-		outcome = 'interrupted: the bot stopped while ending this (executor ' || executor || '); check the vendor before asking again'
-		WHERE state = $3 AND lease_until <= $2`, store.StateInterrupted, micros(now), store.StateExecuting)
+	got, err := s.updateReturning(ctx, `UPDATE requests SET state = $1, finished_at = $2, outcome = $3
+		WHERE state = $4 AND lease_until <= $2`, store.StateInterrupted, micros(now), store.InterruptedOutcome, store.StateExecuting)
+	if err != nil {
+		return nil, fmt.Errorf("recover interrupted executions: %w", err)
+	}
+	return got, nil
 }
 
 // SetApprovalMessage records where the approval message is.
 func (s *DB) SetApprovalMessage(ctx context.Context, id, channel, ts string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE requests SET approval_channel = $1, approval_ts = $2 WHERE id = $3`, channel, ts, id)
-	return err
+	up, err := s.db.ExecContext(ctx, `UPDATE requests SET approval_channel = $1, approval_ts = $2 WHERE id = $3`, channel, ts, id)
+	if err != nil {
+		return fmt.Errorf("record approval message of request %s: %w", id, err)
+	}
+	if n, _ := up.RowsAffected(); n != 1 {
+		return fmt.Errorf("record approval message of request %s: %w", id, store.ErrNotFound)
+	}
+	return nil
 }
 
 // ListRequests lists requests in the given states, newest first.
@@ -343,7 +421,7 @@ func (s *DB) ListRequests(ctx context.Context, states ...store.State) ([]store.R
 	}
 	rows, err := s.db.QueryContext(ctx, query+` ORDER BY created_at DESC, id`, args...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("list requests: %w", err)
 	}
 	defer rows.Close()
 	var out []store.Request
@@ -422,7 +500,7 @@ func (s *DB) Events(ctx context.Context, f store.EventFilter) ([]store.Event, er
 // ClaimOnce is true for the first caller with a key until ttl passes.
 func (s *DB) ClaimOnce(ctx context.Context, key string, now time.Time, ttl time.Duration) (bool, error) {
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM once_keys WHERE expires_at <= $1`, micros(now)); err != nil {
-		return false, err
+		return false, fmt.Errorf("prune once keys: %w", err)
 	}
 	res, err := s.db.ExecContext(ctx, `INSERT INTO once_keys (key, expires_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`,
 		key, micros(now.Add(ttl)))
