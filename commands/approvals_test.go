@@ -3,7 +3,6 @@ package commands_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -11,11 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/sessionbot/sessionbot/commands"
 	"github.com/sessionbot/sessionbot/store"
 	"github.com/sessionbot/sessionbot/store/postgres"
+	"github.com/sessionbot/sessionbot/store/postgres/pgtest"
 	"github.com/sessionbot/sessionbot/store/sqlite"
 	"github.com/sessionbot/sessionbot/vendors"
 	"github.com/sessionbot/sessionbot/vendors/qlik"
@@ -114,11 +112,7 @@ func engines() []engine {
 			}
 		}},
 		{"postgres", func(t *testing.T) func() store.Store {
-			dsn := os.Getenv("SESSIONBOT_TEST_POSTGRES_DSN")
-			if dsn == "" {
-				t.Skip("PostgreSQL tests need SESSIONBOT_TEST_POSTGRES_DSN, e.g. postgres://postgres@127.0.0.1:5432/sessionbot_test?sslmode=disable (.ci/run sets it)")
-			}
-			schemaDSN := freshSchema(t, dsn)
+			schemaDSN, _ := pgtest.SchemaDSN(t)
 			return func() store.Store {
 				s, err := postgres.Open(context.Background(), schemaDSN)
 				if err != nil {
@@ -479,32 +473,4 @@ func TestEveryStepIsAudited(t *testing.T) {
 	if len(r.Events) != 4 {
 		t.Errorf("audit %s gave %d events, want 4", id, len(r.Events))
 	}
-}
-
-// freshSchema makes a schema of its own for one test on the shared
-// database, dropped when the test ends, and returns a DSN that uses it.
-func freshSchema(t *testing.T, dsn string) string {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connect to %s: %v", dsn, err)
-	}
-	defer conn.Close(ctx)
-	schema := fmt.Sprintf("t_%d_%d", time.Now().UnixNano(), os.Getpid())
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), dsn)
-		if err == nil {
-			c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(context.Background())
-		}
-	})
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	return dsn + sep + "search_path=" + schema
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sessionbot/sessionbot/cmd/sessionbot/config"
 	"github.com/sessionbot/sessionbot/commands"
 )
 
@@ -23,19 +22,10 @@ func newCheckCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var problems config.Problems
-			if slackToo {
-				problems = cfg.CheckSlack()
-			}
 			logger := newLogger(g.stderr, cfg.Log)
-			reg, options, err := buildInstances(cfg, logger)
-			if p, ok := err.(config.Problems); ok {
-				problems = append(problems, p...)
-			} else if err != nil {
+			reg, options, err := buildChecked(cfg, logger, slackToo)
+			if err != nil {
 				return err
-			}
-			if len(problems) > 0 {
-				return problems
 			}
 			defer reg.Close(context.Background())
 			svc := newService(reg, options, nil, logger)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sessionbot/sessionbot/bot"
 	"github.com/sessionbot/sessionbot/bot/slacktest"
+	"github.com/sessionbot/sessionbot/store/postgres/pgtest"
 	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
 )
 
@@ -318,11 +319,8 @@ func waitPost(t *testing.T, fake *slacktest.Server, match func(slacktest.Post) b
 }
 
 func TestTwoReplicasOnOnePostgresDeleteOnce(t *testing.T) {
-	dsn := os.Getenv("SESSIONBOT_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("needs SESSIONBOT_TEST_POSTGRES_DSN (.ci/run sets it)")
-	}
-	w := newWorld(t, "driver: postgres\n  dsn: "+freshSchemaDSN(t, dsn))
+	dsn, _ := pgtest.SchemaDSN(t)
+	w := newWorld(t, "driver: postgres\n  dsn: "+dsn)
 	w.serve(t)
 	w.serve(t)
 	if err := w.slack.WaitConnections(2, 15*time.Second); err != nil {

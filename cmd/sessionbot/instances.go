@@ -136,6 +136,25 @@ func buildInstances(cfg *config.Config, logger *slog.Logger) (*vendors.Registry,
 	return reg, options, nil
 }
 
+// buildChecked builds the instances, and with slack also checks the Slack
+// settings, listing every problem of both at once.
+func buildChecked(cfg *config.Config, logger *slog.Logger, slack bool) (*vendors.Registry, map[string]commands.InstanceOptions, error) {
+	var problems config.Problems
+	if slack {
+		problems = cfg.CheckSlack()
+	}
+	reg, options, err := buildInstances(cfg, logger)
+	if p, ok := err.(config.Problems); ok {
+		problems = append(problems, p...)
+	} else if err != nil {
+		return nil, nil, err
+	}
+	if len(problems) > 0 {
+		return nil, nil, problems
+	}
+	return reg, options, nil
+}
+
 // newService wires the commands service.
 func newService(reg *vendors.Registry, options map[string]commands.InstanceOptions, dir commands.Directory, logger *slog.Logger) *commands.Service {
 	return commands.New(commands.Config{

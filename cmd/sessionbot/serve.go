@@ -31,15 +31,9 @@ func newServeCommand(g *globals) *cobra.Command {
 
 func serve(ctx context.Context, g *globals, cfg *config.Config) error {
 	logger := newLogger(g.stderr, cfg.Log)
-	problems := cfg.CheckSlack()
-	reg, options, err := buildInstances(cfg, logger)
-	if p, ok := err.(config.Problems); ok {
-		problems = append(problems, p...)
-	} else if err != nil {
+	reg, options, err := buildChecked(cfg, logger, true)
+	if err != nil {
 		return err
-	}
-	if len(problems) > 0 {
-		return problems
 	}
 	defer func() {
 		closeCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

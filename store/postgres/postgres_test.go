@@ -2,69 +2,20 @@ package postgres_test
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sessionbot/sessionbot/store"
 	"github.com/sessionbot/sessionbot/store/postgres"
+	"github.com/sessionbot/sessionbot/store/postgres/pgtest"
 	"github.com/sessionbot/sessionbot/store/storetest"
 )
 
-const dsnVar = "SESSIONBOT_TEST_POSTGRES_DSN"
-
-var schemas atomic.Int64
-
-// testDSN is the test database's DSN, or skips the test.
-func testDSN(t testing.TB) string {
-	dsn := os.Getenv(dsnVar)
-	if dsn == "" {
-		t.Skip("PostgreSQL tests need a database: psql -h 127.0.0.1 -U postgres -c 'create database sessionbot_test'; " +
-			dsnVar + "='postgres://postgres@127.0.0.1:5432/sessionbot_test?sslmode=disable' go test ./store/postgres/")
-	}
-	return dsn
-}
-
-// schemaDSN makes a schema for this test alone, dropped when it ends, and
-// returns a DSN whose search_path points at it.
-func schemaDSN(t testing.TB) (dsn, schema string) {
-	dsn = testDSN(t)
-	conn, err := pgx.Connect(t.Context(), dsn)
-	if err != nil {
-		t.Fatalf("connect with %s: %v", dsnVar, err)
-	}
-	defer conn.Close(context.Background())
-	schema = fmt.Sprintf("storetest_%d_%d_%d", os.Getpid(), time.Now().UnixNano(), schemas.Add(1))
-	if _, err := conn.Exec(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx := context.Background()
-		c, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	return dsn + sep + "search_path=" + schema, schema
-}
-
 // fresh gives each test a schema of its own on the shared test database.
 func fresh(t testing.TB) storetest.Opener {
-	dsn, _ := schemaDSN(t)
+	dsn, _ := pgtest.SchemaDSN(t)
 	return opener(dsn)
 }
 
@@ -80,12 +31,12 @@ func opener(dsn string) storetest.Opener {
 }
 
 func TestConformance(t *testing.T) {
-	testDSN(t) // one skip, not one per case
+	pgtest.DSN(t) // one skip, not one per case
 	storetest.Run(t, fresh)
 }
 
 func TestReopeningAppliesNoMigrationTwiceAndKeepsData(t *testing.T) {
-	dsn, _ := schemaDSN(t)
+	dsn, _ := pgtest.SchemaDSN(t)
 	open := opener(dsn)
 	r := storetest.NewRequest(1)
 	if err := open(t).CreateRequest(t.Context(), r); err != nil {
@@ -112,7 +63,7 @@ func TestReopeningAppliesNoMigrationTwiceAndKeepsData(t *testing.T) {
 }
 
 func TestReplicasStartingTogetherMigrateOnce(t *testing.T) {
-	dsn, _ := schemaDSN(t)
+	dsn, _ := pgtest.SchemaDSN(t)
 	errs := make(chan error, 5)
 	for range 5 {
 		go func() {
