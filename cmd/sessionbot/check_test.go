@@ -70,13 +70,14 @@ func TestVersion(t *testing.T) {
 
 func TestDemoListsMarcWithHisNodes(t *testing.T) {
 	var out bytes.Buffer
-	root := newRootCommand(strings.NewReader("list Domain\\Marc\n/sessions list marc@contoso.com\n"), &out, &bytes.Buffer{})
+	root := newRootCommand(strings.NewReader("list Domain\\Marc\n/sessions list marc@contoso.com\nlist jsmith on commvault\n"), &out, &bytes.Buffer{})
 	root.SetArgs([]string{"console", "--demo"})
 	if err := root.ExecuteContext(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	text := out.String()
-	for _, want := range []string{qliktest.MarcSessionOnProxy0, qliktest.MarcSessionOnProxy1, "node 127.0.0.1:", "Sessions of marc@contoso.com"} {
+	for _, want := range []string{qliktest.MarcSessionOnProxy0, qliktest.MarcSessionOnProxy1, "node 127.0.0.1:", "Sessions of marc@contoso.com",
+		"5 sessions on 3 instances", "[commvault] (commvault) as CORP\\marc", "[teams] (teams) as marc@contoso.com", "[commvault] (commvault) as jsmith: 2 sessions"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, text)
 		}

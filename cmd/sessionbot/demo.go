@@ -15,6 +15,7 @@ import (
 	"github.com/sessionbot/sessionbot/commands"
 	"github.com/sessionbot/sessionbot/internal/testpki"
 	"github.com/sessionbot/sessionbot/store/sqlite"
+	"github.com/sessionbot/sessionbot/vendors/commvault/commvaulttest"
 	"github.com/sessionbot/sessionbot/vendors/microsoft/graphtest"
 	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
 )
@@ -69,7 +70,25 @@ func startDemo(ctx context.Context, g *globals, console *bot.Console) (*environm
 	}
 	env.closers = append(env.closers, graph.Close)
 
+	cv, err := commvaulttest.New(commvaulttest.Options{Seed: true})
+	if err != nil {
+		env.close()
+		return nil, fmt.Errorf("start the fake CommServe: %w", err)
+	}
+	env.closers = append(env.closers, cv.Close)
+	cvCA, err := cv.CAFile(dir)
+	if err != nil {
+		env.close()
+		return nil, err
+	}
+
 	cfg := &config.Config{Timeout: 10 * time.Second, Instances: map[string]config.Instance{
+		"commvault": {Name: "commvault", Type: "commvault", EmailTemplate: `CORP\{local}`, Settings: map[string]any{
+			"url":      cv.URL(),
+			"username": commvaulttest.BotUser,
+			"password": commvaulttest.BotPassword,
+			"ca_file":  cvCA,
+		}},
 		"teams": {Name: "teams", Type: "teams", EmailTemplate: "{email}", Settings: map[string]any{
 			"tenant_id":     graphtest.TenantID,
 			"client_id":     graphtest.ClientID,
@@ -112,8 +131,8 @@ func startDemo(ctx context.Context, g *globals, console *bot.Console) (*environm
 		Access:    access,
 		Approvals: &commands.Approvals{Store: st, Access: access, Notifier: console.Notifier(), ReplicaID: "demo"},
 	})
-	fmt.Fprintf(g.stderr, "demo: fake Qlik site with %d proxies on %s, fake Microsoft Graph on %s; you are %s (may request kills), %s approves; try `help`\n",
-		len(site.Proxies()), strings.Join(site.Proxies(), ", "), graph.URL(), demoRequester, demoApprover)
+	fmt.Fprintf(g.stderr, "demo: fake Qlik site with %d proxies on %s, fake CommServe on %s, fake Microsoft Graph on %s; you are %s (may request kills), %s approves; try `help`\n",
+		len(site.Proxies()), strings.Join(site.Proxies(), ", "), cv.URL(), graph.URL(), demoRequester, demoApprover)
 	return env, nil
 }
 

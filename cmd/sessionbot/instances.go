@@ -10,6 +10,7 @@ import (
 	"github.com/sessionbot/sessionbot/cmd/sessionbot/config"
 	"github.com/sessionbot/sessionbot/commands"
 	"github.com/sessionbot/sessionbot/vendors"
+	"github.com/sessionbot/sessionbot/vendors/commvault"
 	"github.com/sessionbot/sessionbot/vendors/microsoft"
 	"github.com/sessionbot/sessionbot/vendors/qlik"
 )
@@ -58,6 +59,21 @@ func microsoftAdapter(t vendors.Type) adapter {
 }
 
 var adapters = map[string]adapter{
+	string(vendors.Commvault): {
+		keys: secretFiles(config.KeysOf(commvault.Config{}), "password"),
+		// Commvault local users have no directory; domain users are
+		// DOMAIN\name, as typed.
+		identity: commands.IdentityRule{},
+		keyOf:    map[string]string{"URL": "url", "user name": "username", "password": "password", "CA file": "ca_file", "token timeout": "token_timeout"},
+		build: func(in config.Instance, logger *slog.Logger) (vendors.Instance, error) {
+			var c commvault.Config
+			if err := config.Decode(in.Settings, &c); err != nil {
+				return nil, err
+			}
+			c.Name = in.Name
+			return commvault.New(c, logger)
+		},
+	},
 	string(vendors.Teams): microsoftAdapter(vendors.Teams),
 	string(vendors.Skype): microsoftAdapter(vendors.Skype),
 	string(vendors.Qlik): {

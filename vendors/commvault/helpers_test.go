@@ -1,0 +1,138 @@
+package commvault_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessionbot/sessionbot/vendors"
+	"github.com/sessionbot/sessionbot/vendors/commvault"
+	"github.com/sessionbot/sessionbot/vendors/commvault/commvaulttest"
+)
+
+func TestMain(m *testing.M) {
+	// The adapter logs through the logger it is given or slog.Default; keep
+	// test output to failures.
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	os.Exit(m.Run())
+}
+
+var (
+	marc   = vendors.Identity{Directory: "CORP", ID: "marc"}
+	jsmith = vendors.Identity{ID: "jsmith"}
+)
+
+// newServer starts a fake web service that stops with the test.
+func newServer(t testing.TB, opts commvaulttest.Options) *commvaulttest.Server {
+	t.Helper()
+	srv, err := commvaulttest.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// configFor logs in as the fake's bot account and trusts its CA.
+func configFor(t testing.TB, srv *commvaulttest.Server) commvault.Config {
+	t.Helper()
+	ca, err := srv.CAFile(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return commvault.Config{
+		Name:           "cv-test",
+		URL:            srv.URL(),
+		Username:       commvaulttest.BotUser,
+		Password:       commvaulttest.BotPassword,
+		CAFile:         ca,
+		RequestTimeout: 3 * time.Second,
+	}
+}
+
+// newInstance makes an adapter that closes with the test.
+func newInstance(t testing.TB, cfg commvault.Config) *commvault.Instance {
+	t.Helper()
+	return newInstanceLogging(t, cfg, nil)
+}
+
+func newInstanceLogging(t testing.TB, cfg commvault.Config, logger *slog.Logger) *commvault.Instance {
+	t.Helper()
+	in, err := commvault.New(cfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = in.Close(context.Background()) })
+	return in
+}
+
+func testContext(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// logBuffer collects every log line, at every level, safely across
+// goroutines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *logBuffer) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// fakeClock is a clock the test moves by hand.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC)} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// ids returns the session ids of a list, in order.
+func ids(list []vendors.Session) []string {
+	var out []string
+	for _, s := range list {
+		out = append(out, s.ID)
+	}
+	return out
+}
+
+func attribute(s vendors.Session, name string) string {
+	for _, a := range s.Attributes {
+		if a.Name == name {
+			return a.Value
+		}
+	}
+	return ""
+}

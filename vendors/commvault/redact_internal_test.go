@@ -1,0 +1,39 @@
+package commvault
+
+import (
+	"encoding/base64"
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+func TestSecretsEchoedByTheServerAreRedacted(t *testing.T) {
+	const password, token = "s3cret-Pass", "QSDK 0123456789abcdef"
+	b64 := base64.StdEncoding.EncodeToString([]byte(password))
+	in, err := New(Config{Name: "cv", URL: "https://cs/webconsole/api", Username: "bot", Password: password}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		err  error
+	}{
+		{"a login refusal quoting the password", in.refusal(&apiError{code: 5, message: "password " + password + " is wrong"})},
+		{"a login refusal quoting the base64", in.refusal(&apiError{code: 5, message: "password " + b64 + " is wrong"})},
+		{"a 500 quoting the token", in.statusError(answer{status: 500, body: []byte("bad header Authtoken: " + token)}, token)},
+		{"an errList quoting the token", in.statusError(answer{status: 400, body: []byte(`{"errorCode":2,"errorMessage":"token ` + token + ` refused"}`)}, token)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			text := tt.err.Error()
+			for _, secret := range []string{password, b64, token} {
+				if strings.Contains(text, secret) {
+					t.Errorf("error quotes a secret: %s", text)
+				}
+			}
+			if !strings.Contains(text, "[redacted]") {
+				t.Errorf("nothing was redacted, so the test proves nothing: %s", text)
+			}
+		})
+	}
+}
