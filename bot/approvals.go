@@ -78,10 +78,14 @@ func renderProposal(b *builder, r commands.Reply) {
 	b.add(slack.NewActionBlock("proposal", confirm, slack.NewButtonBlockElement(ActionCancel, "cancel", plain("Cancel"))), 40)
 }
 
-// renderRequest shows one stored request, for the person who acted.
+// renderRequest shows one stored request, for the person who acted, and
+// where it waits for approval.
 func renderRequest(b *builder, v commands.RequestView) {
 	b.section(requestSummary(v.Request))
 	b.context(requestStatus(v.Request, v.Votes))
+	if v.Request.State == store.StatePending && strings.HasPrefix(v.Request.ApprovalChannel, "C") {
+		b.context("Posted for approval in <#" + esc(v.Request.ApprovalChannel) + ">. Nothing ends until it is approved.")
+	}
 }
 
 func renderRequests(b *builder, r commands.Reply) {

@@ -261,8 +261,8 @@ func TestKillFlowThroughButtonsAndApproval(t *testing.T) {
 	confirm := button(t, proposal[0].Blocks, bot.ActionConfirm)
 
 	// Confirming without a reason asks for one in a modal.
-	sent, _ := w.slack.SendBlockAction(slacktest.BlockAction{UserID: oncall, ChannelID: "C0OPS", ActionID: bot.ActionConfirm, Value: confirm})
-	w.slack.WaitAck(sent.EnvelopeID, 3*time.Second)
+	confirmSent, _ := w.slack.SendBlockAction(slacktest.BlockAction{UserID: oncall, ChannelID: "C0OPS", ActionID: bot.ActionConfirm, Value: confirm})
+	w.slack.WaitAck(confirmSent.EnvelopeID, 3*time.Second)
 	var view struct {
 		CallbackID      string `json:"callback_id"`
 		PrivateMetadata string `json:"private_metadata"`
@@ -280,6 +280,13 @@ func TestKillFlowThroughButtonsAndApproval(t *testing.T) {
 
 	approval := waitPost(t, w.slack, func(p slacktest.Post) bool { return p.Method == "chat.postMessage" && p.Channel == "C0APPROVALS" })
 	requestID := button(t, approval.Blocks, bot.ActionApprove)
+	if !strings.Contains(string(approval.Blocks), `\u003c!subteam^S0LEADS\u003e`) {
+		t.Errorf("the approval message does not mention the approvers' group: %s", approval.Blocks)
+	}
+	told, err := w.slack.WaitResponses(confirmSent.ResponseID, 1, 10*time.Second)
+	if err != nil || !strings.Contains(string(told[0].Blocks), `\u003c#C0APPROVALS\u003e`) {
+		t.Errorf("the requester was not told where the request went: %v %+v", err, told)
+	}
 
 	// The requester cannot approve; a member of the approvers' group can.
 	click(oncall, bot.ActionApprove, requestID, approval.TS)
