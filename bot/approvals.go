@@ -355,8 +355,8 @@ func (b *Bot) onConfirm(ctx context.Context, cb slack.InteractionCallback, actio
 			return
 		}
 		if _, err := b.api.OpenViewContext(ctx, cb.TriggerID, reasonModal(cmd, string(meta))); err != nil {
-			b.logger.Warn("views.open", "error", err)
-			b.respond(ctx, cb.ResponseURL, Message{Text: "I couldn't open the reason dialog (" + err.Error() + "). Type the command again with `reason <why>` at the end."}, false)
+			b.logger.Warn("views.open", "error", slackError(err))
+			b.respond(ctx, cb.ResponseURL, Message{Text: "I couldn't open the reason dialog (" + slackError(err) + "). Type the command again with `reason <why>` at the end."}, false)
 		}
 		return
 	}

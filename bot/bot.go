@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -327,7 +328,7 @@ func (b *Bot) respondEphemeral(ctx context.Context, responseURL string, msg Mess
 		slack.MsgOptionBlocks(msg.Blocks...),
 	}
 	if _, _, err := b.api.PostMessageContext(ctx, "", opts...); err != nil {
-		b.logger.Warn("ephemeral reply refused by Slack", "error", err)
+		b.logger.Warn("ephemeral reply refused by Slack", "error", slackError(err))
 	}
 }
 
@@ -356,19 +357,30 @@ func (b *Bot) respond(ctx context.Context, responseURL string, msg Message, repl
 	if err == nil {
 		return
 	}
-	b.logger.Error("reply refused by Slack", "error", err)
+	b.logger.Error("reply refused by Slack", "error", slackError(err))
 	if len(msg.Blocks) == 0 {
 		return
 	}
 	fallback := []slack.MsgOption{
 		slack.MsgOptionResponseURL(responseURL, respType),
-		slack.MsgOptionText(msg.Text+" (the full reply could not be shown: "+err.Error()+")", false),
+		slack.MsgOptionText(msg.Text+" (the full reply could not be shown: "+slackError(err)+")", false),
 	}
 	if _, _, err := b.api.PostMessageContext(ctx, "", fallback...); err != nil {
-		b.logger.Error("fallback reply refused by Slack", "error", err)
+		b.logger.Error("fallback reply refused by Slack", "error", slackError(err))
 	}
 }
 
 // SetService sets the commands service; it needs the bot's Directory, so
 // it comes after New.
 func (b *Bot) SetService(s *commands.Service) { b.cfg.Service = s }
+
+// slackError describes a failed Slack call without the URL it was made
+// to: a response_url lets anyone holding it post as the bot, so it stays
+// out of logs and messages.
+func slackError(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Op + ": " + ue.Err.Error()
+	}
+	return err.Error()
+}

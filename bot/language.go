@@ -51,8 +51,8 @@ func (b *Bot) onEditUnderstood(ctx context.Context, cb slack.InteractionCallback
 		}},
 	}
 	if _, err := b.api.OpenViewContext(ctx, cb.TriggerID, view); err != nil {
-		b.logger.Warn("views.open", "error", err)
-		b.respond(ctx, cb.ResponseURL, Message{Text: "I couldn't open the editor (" + err.Error() + "). Type the command instead."}, false)
+		b.logger.Warn("views.open", "error", slackError(err))
+		b.respond(ctx, cb.ResponseURL, Message{Text: "I couldn't open the editor (" + slackError(err) + "). Type the command instead."}, false)
 	}
 }
 
@@ -110,6 +110,6 @@ func (b *Bot) onEvent(ctx context.Context, ev slackevents.EventsAPIEvent) {
 		_, err = b.api.PostEphemeralContext(ctx, channel, user, opts...)
 	}
 	if err != nil {
-		b.logger.Warn("answering a mention or message", "channel", channel, "error", err)
+		b.logger.Warn("answering a mention or message", "channel", channel, "error", slackError(err))
 	}
 }
