@@ -448,6 +448,8 @@ func (s *Service) execute(ctx context.Context, req store.Request) store.Request 
 		return req
 	}
 	req = claimed
+	s.audit(ctx, store.Event{Actor: s.approvals.ReplicaID, Action: "execute", Vendor: req.Vendor, Instance: req.Instance,
+		Target: requestTarget(req), RequestID: req.ID, Result: string(store.StateExecuting)})
 	state, outcome := store.StateFailed, ""
 	if !ok {
 		outcome = fmt.Sprintf("instance %s is no longer configured; nothing was ended", req.Instance)

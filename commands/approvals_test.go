@@ -461,7 +461,7 @@ func TestEveryStepIsAudited(t *testing.T) {
 	for _, e := range events {
 		actions = append(actions, e.Action)
 	}
-	want := "list,request,vote_refused,approve_vote,outcome"
+	want := "list,request,vote_refused,approve_vote,execute,outcome"
 	if strings.Join(actions, ",") != want {
 		t.Errorf("audit actions = %v, want %s", actions, want)
 	}
@@ -470,7 +470,7 @@ func TestEveryStepIsAudited(t *testing.T) {
 		t.Errorf("a requester read the audit log")
 	}
 	r = f.svc.Handle(context.Background(), commands.Caller{SlackID: approver}, "audit "+id)
-	if len(r.Events) != 4 {
-		t.Errorf("audit %s gave %d events, want 4", id, len(r.Events))
+	if len(r.Events) != 5 {
+		t.Errorf("audit %s gave %d events, want 5", id, len(r.Events))
 	}
 }
