@@ -21,6 +21,7 @@ const (
 	ActionApprove    = "request_approve"
 	ActionDeny       = "request_deny"
 	CallbackReason   = "kill_reason"
+	CallbackDeny     = "deny_reason"
 	blockReason      = "reason"
 	actionReasonText = "reason_text"
 )
@@ -416,6 +417,46 @@ func (b *Bot) onDecision(ctx context.Context, cb slack.InteractionCallback, acti
 	caller := commands.Caller{SlackID: cb.User.ID, Channel: cb.Channel.ID}
 	reply := b.cfg.Service.Handle(ctx, caller, verb+action.Value)
 	b.respondEphemeral(ctx, cb.ResponseURL, Render(reply, 1))
+}
+
+// onDenyClick asks for an optional reason before denying; if the dialog
+// cannot open, it denies without one.
+func (b *Bot) onDenyClick(ctx context.Context, cb slack.InteractionCallback, action *slack.BlockAction) {
+	meta, _ := json.Marshal(reasonMetadata{Command: "deny " + action.Value, ResponseURL: cb.ResponseURL, Channel: cb.Channel.ID})
+	input := slack.NewPlainTextInputBlockElement(plain("e.g. the user is presenting to the board right now"), actionReasonText)
+	input.MaxLength = 500
+	view := slack.ModalViewRequest{
+		Type:            slack.VTModal,
+		CallbackID:      CallbackDeny,
+		Title:           plain("Deny " + clip(action.Value, 12)),
+		Submit:          plain("Deny"),
+		Close:           plain("Back"),
+		PrivateMetadata: string(meta),
+		Blocks: slack.Blocks{BlockSet: []slack.Block{
+			&slack.InputBlock{Type: slack.MBTInput, BlockID: blockReason, Label: plain("Reason (optional, goes on the record)"), Element: input, Optional: true},
+		}},
+	}
+	if _, err := b.api.OpenViewContext(ctx, cb.TriggerID, view); err != nil {
+		b.logger.Warn("views.open for a deny reason; denying without one", "error", slackError(err))
+		b.onDecision(ctx, cb, action, false)
+	}
+}
+
+// onDenySubmitted denies with the reason typed, if any.
+func (b *Bot) onDenySubmitted(ctx context.Context, cb slack.InteractionCallback) {
+	var meta reasonMetadata
+	if err := json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta); err != nil || !strings.HasPrefix(meta.Command, "deny ") {
+		b.logger.Warn("deny dialog without usable metadata")
+		return
+	}
+	text := meta.Command
+	if blk, ok := cb.View.State.Values[blockReason]; ok {
+		if reason := strings.Join(strings.Fields(blk[actionReasonText].Value), " "); reason != "" {
+			text += " reason " + reason
+		}
+	}
+	reply := b.cfg.Service.Handle(ctx, commands.Caller{SlackID: cb.User.ID, Channel: meta.Channel}, text)
+	b.respondEphemeral(ctx, meta.ResponseURL, Render(reply, 1))
 }
 
 // approvalChannel is where an instance's requests go.

@@ -283,6 +283,8 @@ func (b *Bot) onInteraction(ctx context.Context, cb slack.InteractionCallback) {
 			b.onReasonSubmitted(ctx, cb)
 		case CallbackEdit:
 			b.onEditSubmitted(ctx, cb)
+		case CallbackDeny:
+			b.onDenySubmitted(ctx, cb)
 		}
 		return
 	}
@@ -302,7 +304,7 @@ func (b *Bot) onInteraction(ctx context.Context, cb slack.InteractionCallback) {
 		case ActionApprove:
 			b.onDecision(ctx, cb, action, true)
 		case ActionDeny:
-			b.onDecision(ctx, cb, action, false)
+			b.onDenyClick(ctx, cb, action)
 		case ActionNextPage:
 			tok, err := decodePageToken(action.Value)
 			if err != nil {

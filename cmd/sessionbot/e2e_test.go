@@ -373,3 +373,42 @@ func TestServeExitsOnRevokedToken(t *testing.T) {
 		t.Fatalf("err = %v, want a fatal auth error naming slack.app_token", err)
 	}
 }
+
+func TestDenyWithAReasonThroughTheDialog(t *testing.T) {
+	w := newWorld(t, "")
+	w.serve(t)
+	if err := w.slack.WaitConnections(1, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	reply := w.command(t, oncall, "kill "+qliktest.MarcSessionOnProxy0+" on qlik-prod reason looks stuck")
+	confirm := button(t, reply[0].Blocks, bot.ActionConfirm)
+	w.slack.SendBlockAction(slacktest.BlockAction{UserID: oncall, ChannelID: "C0OPS", ActionID: bot.ActionConfirm, Value: confirm})
+	approval := waitPost(t, w.slack, func(p slacktest.Post) bool { return p.Channel == "C0APPROVALS" })
+	requestID := button(t, approval.Blocks, bot.ActionDeny)
+
+	sent, _ := w.slack.SendBlockAction(slacktest.BlockAction{UserID: lead, ChannelID: "C0APPROVALS", ActionID: bot.ActionDeny, Value: requestID, MessageTS: approval.TS})
+	w.slack.WaitAck(sent.EnvelopeID, 3*time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(w.slack.Views()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(w.slack.Views()) == 0 {
+		t.Fatal("no deny dialog opened")
+	}
+	var view struct {
+		CallbackID      string `json:"callback_id"`
+		PrivateMetadata string `json:"private_metadata"`
+	}
+	json.Unmarshal(w.slack.Views()[0], &view)
+	w.slack.SendViewSubmission(slacktest.ViewSubmission{UserID: lead, CallbackID: view.CallbackID, PrivateMetadata: view.PrivateMetadata,
+		Values: map[string]map[string]string{"reason": {"reason_text": "Marc is presenting"}}})
+	updated := waitPost(t, w.slack, func(p slacktest.Post) bool {
+		return p.Method == "chat.update" && p.TS == approval.TS && strings.Contains(string(p.Blocks), "denied")
+	})
+	if !strings.Contains(string(updated.Blocks), "Marc is presenting") {
+		t.Errorf("the denial's reason is not on the message: %s", updated.Blocks)
+	}
+	if w.site.Deletes() != 0 {
+		t.Error("a denied request deleted a session")
+	}
+}
