@@ -48,6 +48,12 @@ type Config struct {
 	// Dedup, when set, makes envelope de-duplication hold across replicas
 	// (a shared store); the in-memory set always applies too.
 	Dedup func(ctx context.Context, key string) (first bool, err error)
+	// OnAck, when set, is told how long each ack took from the event's
+	// arrival, for metrics. It must not block.
+	OnAck func(took time.Duration)
+	// OnConnection, when set, is told when the Socket Mode connection comes
+	// up or goes down.
+	OnConnection func(up bool)
 	// HTTPClient is used for the Web API and response_url posts; nil
 	// means a client with a 15 s timeout.
 	HTTPClient *http.Client
@@ -177,20 +183,33 @@ func (b *Bot) dispatch(evt socketmode.Event) {
 		b.logger.Debug("connecting to Slack")
 	case socketmode.EventTypeConnected:
 		b.logger.Info("connected to Slack")
+		b.connection(true)
 	case socketmode.EventTypeConnectionError:
 		b.logger.Warn("Slack connection failed; retrying", "error", evt.Data)
+		b.connection(false)
 	case socketmode.EventTypeDisconnect:
 		b.logger.Info("Slack asked to reconnect")
+		b.connection(false)
 	case socketmode.EventTypeSlashCommand, socketmode.EventTypeInteractive, socketmode.EventTypeEventsAPI:
 		if evt.Request == nil {
 			return
 		}
+		arrived := time.Now()
 		b.ack(evt.Request.EnvelopeID)
+		if b.cfg.OnAck != nil {
+			b.cfg.OnAck(time.Since(arrived))
+		}
 		if !b.seen.add(evt.Request.EnvelopeID) {
 			b.logger.Info("ignoring a redelivered envelope", "envelope", evt.Request.EnvelopeID, "retry", evt.Request.RetryAttempt)
 			return
 		}
 		b.spawn(evt)
+	}
+}
+
+func (b *Bot) connection(up bool) {
+	if b.cfg.OnConnection != nil {
+		b.cfg.OnConnection(up)
 	}
 }
 

@@ -41,6 +41,7 @@ type Service struct {
 	access     *Access
 	members    *membership
 	translator Translator
+	observer   Observer
 }
 
 // Config is what New needs.
@@ -58,6 +59,16 @@ type Config struct {
 	Approvals *Approvals
 	// Translator, when set, reads requests written in plain words.
 	Translator Translator
+	// Observer, when set, is told of every vendor call and command, for
+	// metrics.
+	Observer Observer
+}
+
+// Observer watches what the service does, for metrics. Calls must not
+// block.
+type Observer interface {
+	VendorCall(instance string, vendor vendors.Type, took time.Duration, err error)
+	Command(verb Verb, problem bool)
 }
 
 // New makes a Service.
@@ -78,7 +89,7 @@ func New(cfg Config) *Service {
 	if s.logger == nil {
 		s.logger = slog.Default()
 	}
-	s.approvals, s.access, s.translator = cfg.Approvals, cfg.Access, cfg.Translator
+	s.approvals, s.access, s.translator, s.observer = cfg.Approvals, cfg.Access, cfg.Translator, cfg.Observer
 	if s.access == nil && s.approvals != nil {
 		s.access = s.approvals.Access
 	}
@@ -119,6 +130,14 @@ func (s *Service) Handle(ctx context.Context, caller Caller, text string) Reply 
 // Execute runs a parsed command. It never panics on a vendor's answer and
 // never waits longer than the slowest instance's timeout.
 func (s *Service) Execute(ctx context.Context, caller Caller, cmd Command) Reply {
+	reply := s.run(ctx, caller, cmd)
+	if s.observer != nil {
+		s.observer.Command(cmd.Verb, reply.Problem != nil)
+	}
+	return reply
+}
+
+func (s *Service) run(ctx context.Context, caller Caller, cmd Command) Reply {
 	switch cmd.Verb {
 	case Help:
 		return s.help(cmd)
@@ -284,6 +303,9 @@ func (s *Service) fanOut(ctx context.Context, instances []vendors.Instance, f fu
 			start := time.Now()
 			f(ictx, in, g)
 			g.Elapsed = time.Since(start)
+			if s.observer != nil {
+				s.observer.VendorCall(in.Name(), in.Type(), g.Elapsed, g.Err)
+			}
 			if g.Err != nil && ictx.Err() == context.DeadlineExceeded && !errors.Is(g.Err, vendors.ErrTimeout) {
 				g.Err = fmt.Errorf("%s: no answer within %s: %w (%v)", in.Name(), timeout, vendors.ErrTimeout, g.Err)
 			}

@@ -52,13 +52,21 @@ func serve(ctx context.Context, g *globals, cfg *config.Config) error {
 	}
 	defer st.Close()
 
+	m := newMetrics()
+	if cfg.Metrics.Listen != "" {
+		if _, err := serveMetrics(ctx, cfg.Metrics.Listen, m, logger); err != nil {
+			return config.Problems{"metrics.listen: " + err.Error()}
+		}
+	}
 	b := bot.New(bot.Config{
-		BotToken:  cfg.Slack.BotToken,
-		AppToken:  cfg.Slack.AppToken,
-		APIURL:    cfg.Slack.APIURL,
-		Command:   cfg.Slack.Command,
-		InChannel: cfg.Slack.InChannel,
-		Logger:    logger,
+		OnAck:        m.ack,
+		OnConnection: m.connection,
+		BotToken:     cfg.Slack.BotToken,
+		AppToken:     cfg.Slack.AppToken,
+		APIURL:       cfg.Slack.APIURL,
+		Command:      cfg.Slack.Command,
+		InChannel:    cfg.Slack.InChannel,
+		Logger:       logger,
 		ApprovalChannel: func(instance string) string {
 			return access.PolicyFor(instance).ApprovalChannel
 		},
@@ -81,7 +89,7 @@ func serve(ctx context.Context, g *globals, cfg *config.Config) error {
 	}
 	svc := commands.New(commands.Config{
 		Registry: reg, Options: options, Directory: b.Directory(), Clock: time.Now, Logger: logger,
-		Access: access, Approvals: approvals, Translator: tr,
+		Access: access, Approvals: approvals, Translator: tr, Observer: m,
 	})
 	b.SetService(svc)
 	logger.Info("sessionbot starting", "version", buildVersion(), "instances", reg.Names(), "command", cfg.Slack.Command,

@@ -33,6 +33,7 @@ type Config struct {
 	Access    Access        `mapstructure:"access"`
 	Approvals Approvals     `mapstructure:"approvals"`
 	Language  Language      `mapstructure:"language"`
+	Metrics   Metrics       `mapstructure:"metrics"`
 	// Instances are decoded per type by the caller (see Instance).
 	Instances map[string]Instance `mapstructure:"-"`
 
@@ -88,6 +89,12 @@ type Approvals struct {
 type Language struct {
 	nl.Config  `mapstructure:",squash"`
 	APIKeyFile string `mapstructure:"api_key_file"`
+}
+
+// Metrics sets where Prometheus metrics and health checks are served.
+type Metrics struct {
+	// Listen is a host:port such as 127.0.0.1:9090; empty turns them off.
+	Listen string `mapstructure:"listen"`
 }
 
 // Log sets logging.
