@@ -474,3 +474,27 @@ func TestEveryStepIsAudited(t *testing.T) {
 		t.Errorf("audit %s gave %d events, want 5", id, len(r.Events))
 	}
 }
+
+func TestNoApprovalInstanceEndsOnRequest(t *testing.T) {
+	p := defaultPolicy()
+	p.NoApproval = true
+	f := newFixture(t, engines()[0].open(t), p)
+	r := f.svc.Submit(context.Background(), commands.Caller{SlackID: requester}, "kill "+marcOnQps0+" on qlik-prod reason policy says so", "")
+	if r.Request == nil || r.Request.Request.State != store.StateDone {
+		t.Fatalf("reply = %+v %+v", r.Request, r.Problem)
+	}
+	if marcStillThere(f) || len(f.rec.posted) != 0 {
+		t.Errorf("session still there %v, approval posted %d times", marcStillThere(f), len(f.rec.posted))
+	}
+}
+
+func TestSubmitNeedsAReason(t *testing.T) {
+	f := newFixture(t, engines()[0].open(t), defaultPolicy())
+	r := f.svc.Submit(context.Background(), commands.Caller{SlackID: requester}, "kill "+marcOnQps0+" on qlik-prod", "")
+	if r.Problem == nil || !strings.Contains(r.Problem.Message, "reason is required") {
+		t.Errorf("problem = %+v", r.Problem)
+	}
+	if reqs, _ := f.store.ListRequests(context.Background()); len(reqs) != 0 {
+		t.Errorf("%d requests stored without a reason", len(reqs))
+	}
+}
