@@ -222,16 +222,19 @@ func requestStatus(r store.Request, votes []store.Vote) string {
 }
 
 // mentionList names approvers so Slack notifies them: users as <@U>,
-// user groups as <!subteam^S>.
+// user groups as <!subteam^S>, channels as their members.
 func mentionList(ids []string) string {
 	if len(ids) == 0 {
 		return "nobody (no approvers are configured, so this cannot be approved)"
 	}
 	var parts []string
 	for _, id := range ids {
-		if strings.HasPrefix(id, "S") {
+		switch {
+		case strings.HasPrefix(id, "S"):
 			parts = append(parts, "<!subteam^"+esc(id)+">")
-		} else {
+		case strings.HasPrefix(id, "C"), strings.HasPrefix(id, "G"):
+			parts = append(parts, "members of <#"+esc(id)+">")
+		default:
 			parts = append(parts, "<@"+esc(id)+">")
 		}
 	}

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -73,15 +74,38 @@ func (d *userDirectory) lookup(ctx context.Context, userID string) (cachedEmail,
 }
 
 // userGroups expands Slack user groups (usergroups.users.list, scope
-// usergroups:read). The commands service caches the answers.
+// usergroups:read) and channels (conversations.members, scopes
+// channels:read and groups:read). The commands service caches the answers.
 type userGroups struct{ api *slack.Client }
 
-func (g userGroups) Members(ctx context.Context, groupID string) ([]string, error) {
-	ids, err := g.api.GetUserGroupMembersContext(ctx, groupID)
-	if err != nil {
-		return nil, fmt.Errorf("usergroups.users.list %s: %w", groupID, err)
+// maxChannelMembers bounds how many members of a channel are read: access
+// lists point at small on-call channels, not #general.
+const maxChannelMembers = 5000
+
+func (g userGroups) Members(ctx context.Context, id string) ([]string, error) {
+	if strings.HasPrefix(id, "S") {
+		ids, err := g.api.GetUserGroupMembersContext(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("usergroups.users.list %s: %w", id, err)
+		}
+		return ids, nil
 	}
-	return ids, nil
+	var all []string
+	params := &slack.GetUsersInConversationParameters{ChannelID: id, Limit: 200}
+	for {
+		ids, next, err := g.api.GetUsersInConversationContext(ctx, params)
+		if err != nil {
+			return nil, fmt.Errorf("conversations.members %s: %w", id, err)
+		}
+		all = append(all, ids...)
+		if next == "" {
+			return all, nil
+		}
+		if len(all) >= maxChannelMembers {
+			return nil, fmt.Errorf("channel %s has more than %d members: name a user group instead", id, maxChannelMembers)
+		}
+		params.Cursor = next
+	}
 }
 
 // TimeZone finds a Slack user's time zone (users.info).

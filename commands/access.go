@@ -9,8 +9,9 @@ import (
 )
 
 // Policy says who may do what on one instance. People are Slack user ids
-// (U.../W...) or user groups (S...), never names: names can be changed by
-// their owners and are not unique.
+// (U.../W...), user groups (S...) or channels whose members count
+// (C.../G...), never names: names can be changed by their owners and are
+// not unique.
 type Policy struct {
 	// Requesters may ask for a kill or logout. Empty: nobody.
 	Requesters []string
@@ -60,7 +61,7 @@ func (a *Access) PolicyFor(instance string) Policy {
 	return p
 }
 
-// Groups expands a Slack user group to its members' ids.
+// Groups expands a Slack user group or channel to its members' ids.
 type Groups interface {
 	Members(ctx context.Context, groupID string) ([]string, error)
 }
@@ -95,7 +96,7 @@ func (m *membership) in(ctx context.Context, user string, list []string) (bool, 
 		switch {
 		case id == user:
 			return true, nil
-		case strings.HasPrefix(id, "S"):
+		case strings.HasPrefix(id, "S"), strings.HasPrefix(id, "C"), strings.HasPrefix(id, "G"):
 			members, err := m.members(ctx, id)
 			if err != nil {
 				groupErr = err

@@ -78,6 +78,7 @@ var methods = map[string]method{
 	"auth.test":             {handle: (*Server).authTest},
 	"users.info":            {handle: (*Server).usersInfo},
 	"usergroups.users.list": {handle: (*Server).usergroupsUsersList},
+	"conversations.members": {handle: (*Server).conversationsMembers},
 	"chat.postMessage":      {handle: func(s *Server, p params) answer { return s.chat("chat.postMessage", p) }},
 	"chat.postEphemeral":    {handle: func(s *Server, p params) answer { return s.chat("chat.postEphemeral", p) }},
 	"chat.update":           {handle: func(s *Server, p params) answer { return s.chat("chat.update", p) }},
@@ -229,6 +230,33 @@ func (s *Server) usergroupsUsersList(p params) answer {
 		return fail("no_such_subteam")
 	}
 	return answer{"ok": true, "users": append([]string{}, members...)}
+}
+
+// conversationsMembers pages as Slack does: limit (default 100, at most
+// 1000) members a page, and a next_cursor until the last page.
+func (s *Server) conversationsMembers(p params) answer {
+	members, ok := s.opts.Channels[p.get("channel")]
+	if !ok {
+		return fail("channel_not_found")
+	}
+	limit := 100
+	if l, err := strconv.Atoi(p.get("limit")); err == nil && l > 0 {
+		limit = min(l, 1000)
+	}
+	start := 0
+	if c := p.get("cursor"); c != "" {
+		n, err := strconv.Atoi(strings.TrimPrefix(c, "page:"))
+		if err != nil || n < 0 || n > len(members) {
+			return fail("invalid_cursor")
+		}
+		start = n
+	}
+	end := min(start+limit, len(members))
+	next := ""
+	if end < len(members) {
+		next = "page:" + strconv.Itoa(end)
+	}
+	return answer{"ok": true, "members": append([]string{}, members[start:end]...), "response_metadata": map[string]any{"next_cursor": next}}
 }
 
 func (s *Server) chat(method string, p params) answer {

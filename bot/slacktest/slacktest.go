@@ -46,6 +46,9 @@ type Options struct {
 	Users    []User
 	// UserGroups maps a group id (S...) to its member ids.
 	UserGroups map[string][]string
+	// Channels maps a channel id (C... or G...) to its member ids, for
+	// conversations.members (answered in pages of at most 100).
+	Channels map[string][]string
 	// PingInterval is how often the fake pings each websocket. It must be
 	// shorter than the client's (30 s by default) or the client reconnects.
 	// 1 s when zero.

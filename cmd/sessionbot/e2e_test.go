@@ -53,6 +53,7 @@ func newWorld(t *testing.T, storeYAML string) *world {
 			{ID: "U0MARC", Name: "marc", Email: "marc@contoso.com"},
 		},
 		UserGroups: map[string][]string{"S0LEADS": {lead, lead2}},
+		Channels:   map[string][]string{"C0LEADS": channelMembers(450, lead)},
 	})
 	t.Cleanup(fake.Close)
 	t.Cleanup(func() {
@@ -410,5 +411,48 @@ func TestDenyWithAReasonThroughTheDialog(t *testing.T) {
 	}
 	if w.site.Deletes() != 0 {
 		t.Error("a denied request deleted a session")
+	}
+}
+
+// channelMembers is a channel of n people with who among the last, so
+// finding them takes more than one page of conversations.members.
+func channelMembers(n int, who string) []string {
+	var ids []string
+	for i := range n - 1 {
+		ids = append(ids, fmt.Sprintf("U%07d", i))
+	}
+	return append(ids, who)
+}
+
+func TestApproversNamedByChannel(t *testing.T) {
+	w := newWorld(t, "")
+	cfg, _ := os.ReadFile(w.config)
+	os.WriteFile(w.config, []byte(strings.Replace(string(cfg), "approvers: [S0LEADS]", "approvers: [C0LEADS]", 1)), 0o600)
+	w.serve(t)
+	if err := w.slack.WaitConnections(1, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	reply := w.command(t, oncall, "kill "+qliktest.MarcSessionOnProxy0+" on qlik-prod reason stuck")
+	confirm := button(t, reply[0].Blocks, bot.ActionConfirm)
+	w.slack.SendBlockAction(slacktest.BlockAction{UserID: oncall, ChannelID: "C0OPS", ActionID: bot.ActionConfirm, Value: confirm})
+	approval := waitPost(t, w.slack, func(p slacktest.Post) bool { return p.Channel == "C0APPROVALS" })
+	requestID := button(t, approval.Blocks, bot.ActionApprove)
+	if !strings.Contains(string(approval.Blocks), `members of \u003c#C0LEADS\u003e`) {
+		t.Errorf("approval message does not name the approvers' channel: %s", approval.Blocks)
+	}
+	// lead2 is in the user group but not in the channel: not an approver here.
+	for _, who := range []string{lead2, lead} {
+		sent, _ := w.slack.SendBlockAction(slacktest.BlockAction{UserID: who, ChannelID: "C0APPROVALS", ActionID: bot.ActionApprove, Value: requestID, MessageTS: approval.TS})
+		w.slack.WaitResponses(sent.ResponseID, 1, 10*time.Second)
+		if who == lead2 && w.site.Deletes() != 0 {
+			t.Fatal("someone outside the approvers' channel approved")
+		}
+	}
+	if w.site.Deletes() != 1 {
+		t.Errorf("%d deletes after a channel member approved, want 1", w.site.Deletes())
+	}
+	// 450 members in pages of 200, read once and then cached.
+	if n := w.slack.Calls("conversations.members"); n != 3 {
+		t.Errorf("conversations.members called %d times, want 3 pages once", n)
 	}
 }

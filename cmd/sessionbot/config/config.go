@@ -412,7 +412,7 @@ func (c *Config) checkCommon() Problems {
 	return problems
 }
 
-var slackID = regexp.MustCompile(`^[UWS][A-Z0-9]{2,20}$`)
+var slackID = regexp.MustCompile(`^[UWSCG][A-Z0-9]{2,20}$`)
 
 // checkPeople refuses names: access lists hold Slack ids, which their
 // owners cannot change.
@@ -420,7 +420,7 @@ func checkPeople(key string, ids []string) Problems {
 	var problems Problems
 	for _, id := range ids {
 		if !slackID.MatchString(id) {
-			problems = append(problems, fmt.Sprintf("%s: %q is not a Slack user id (U…/W…) or user group id (S…); names can be changed by their owners, so access lists take ids", key, id))
+			problems = append(problems, fmt.Sprintf("%s: %q is not a Slack user id (U…/W…), user group id (S…) or channel id (C…/G…); names can be changed by their owners, so access lists take ids", key, id))
 		}
 	}
 	return problems
