@@ -26,11 +26,10 @@ type Notifier interface {
 	MirrorAudit(ctx context.Context, channel string, e store.Event) error
 }
 
-// Approvals is what ending sessions needs: the durable store, the access
-// rules and a way to reach people.
+// Approvals is what ending sessions needs: the durable store and a way to
+// reach people. Who may do what is the service's Access.
 type Approvals struct {
 	Store    store.Store
-	Access   *Access
 	Notifier Notifier
 	Groups   Groups
 	// ReplicaID names this process in execution claims.
@@ -77,7 +76,7 @@ func (s *Service) audit(ctx context.Context, e store.Event) {
 		s.logger.Error("audit append failed", "action", e.Action, "error", err)
 		return
 	}
-	if ch := s.approvals.Access.AuditChannel; ch != "" && s.approvals.Notifier != nil {
+	if ch := s.access.AuditChannel; ch != "" && s.approvals.Notifier != nil {
 		if err := s.approvals.Notifier.MirrorAudit(ctx, ch, e); err != nil {
 			s.logger.Warn("audit mirror failed", "error", err)
 		}
@@ -89,13 +88,13 @@ func (s *Service) canRequest(ctx context.Context, caller Caller, instance string
 	if s.approvals == nil {
 		return false, nil
 	}
-	p := s.approvals.Access.PolicyFor(instance)
+	p := s.access.PolicyFor(instance)
 	return s.members.in(ctx, caller.SlackID, p.Requesters)
 }
 
 // isApprover reports whether the caller may approve on the instance.
 func (s *Service) isApprover(ctx context.Context, caller Caller, instance string) (bool, error) {
-	p := s.approvals.Access.PolicyFor(instance)
+	p := s.access.PolicyFor(instance)
 	return s.members.in(ctx, caller.SlackID, p.Approvers)
 }
 
@@ -167,7 +166,7 @@ func (s *Service) buildProposal(ctx context.Context, caller Caller, cmd Command)
 	if !ok {
 		return nil, fmt.Errorf("you are not allowed to request ending sessions on %s: ask an admin to add you to its requesters", in.Name())
 	}
-	policy := s.approvals.Access.PolicyFor(in.Name())
+	policy := s.access.PolicyFor(in.Name())
 	p := &Proposal{
 		Instance: in.Name(), Vendor: in.Type(), Reason: cmd.Reason,
 		Approvers: policy.Approvers, ApprovalsNeeded: policy.ApprovalsNeeded, NoApproval: policy.NoApproval,
@@ -309,7 +308,7 @@ func (s *Service) Submit(ctx context.Context, caller Caller, text, responseURL s
 		return problemReply(cmd, fmt.Errorf("session %s is already gone", cmd.SessionID))
 	}
 	now := s.clock()
-	policy := s.approvals.Access.PolicyFor(p.Instance)
+	policy := s.access.PolicyFor(p.Instance)
 	req := store.Request{
 		ID: store.NewID(), Action: p.Action, Vendor: string(p.Vendor), Instance: p.Instance,
 		TargetDirectory: p.User.Directory, TargetUser: p.User.ID,

@@ -3,6 +3,7 @@ package commands_test
 import (
 	"context"
 	"fmt"
+	"github.com/sessionbot/sessionbot/internal/testclock"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -69,25 +70,12 @@ func (r *recorder) lastTold() store.Request {
 	return r.told[len(r.told)-1]
 }
 
-// clock is a settable time source.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 type fixture struct {
 	svc    *commands.Service
 	site   *qliktest.Site
 	store  store.Store
 	rec    *recorder
-	clock  *clock
+	clock  *testclock.Clock
 	reg    *vendors.Registry
 	policy commands.Policy
 }
@@ -134,7 +122,7 @@ func (f *fixture) service(replica string) *commands.Service {
 		Clock:    f.clock.Now,
 		Access:   access,
 		Approvals: &commands.Approvals{
-			Store: f.store, Access: access, Notifier: f.rec, ReplicaID: replica,
+			Store: f.store, Notifier: f.rec, ReplicaID: replica,
 		},
 	})
 }
@@ -158,7 +146,7 @@ func newFixture(t *testing.T, openStore func() store.Store, p commands.Policy) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{site: site, store: openStore(), rec: &recorder{}, clock: &clock{now: time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)}, reg: reg, policy: p}
+	f := &fixture{site: site, store: openStore(), rec: &recorder{}, clock: testclock.New(time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)), reg: reg, policy: p}
 	f.svc = f.service("replica-a")
 	return f
 }
@@ -229,7 +217,7 @@ func TestApprovalRules(t *testing.T) {
 					return f.vote(bystander, "approve", id)
 				}, store.StatePending, "not an approver", false},
 				{"an expired request is refused", nil, func(f *fixture, id string) commands.Reply {
-					f.clock.Add(16 * time.Minute)
+					f.clock.Advance(16 * time.Minute)
 					return f.vote(approver, "approve", id)
 				}, store.StatePending, "expired", false},
 				{"denied then approved is refused", nil, func(f *fixture, id string) commands.Reply {
@@ -373,7 +361,7 @@ func TestInterruptedExecutionIsFoundAndReported(t *testing.T) {
 	if _, err := f.store.ClaimExecution(ctx, id, "crashed-replica", f.clock.Now(), time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	f.clock.Add(2 * time.Minute)
+	f.clock.Advance(2 * time.Minute)
 	if err := f.service("replica-new").Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -395,7 +383,7 @@ func TestInterruptedExecutionIsFoundAndReported(t *testing.T) {
 func TestSweepExpiresAndTellsTheRequester(t *testing.T) {
 	f := newFixture(t, engines()[0].open(t), defaultPolicy())
 	id := f.request(t)
-	f.clock.Add(20 * time.Minute)
+	f.clock.Advance(20 * time.Minute)
 	if err := f.svc.Sweep(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -53,7 +53,8 @@ type Config struct {
 	Directory Directory
 	Clock     func() time.Time
 	Logger    *slog.Logger
-	// Access says who may list; nil lets everyone.
+	// Access says who may list, request and approve; nil lets everyone
+	// list and nobody request.
 	Access *Access
 	// Approvals enables kill, logout, approve, deny, pending and audit.
 	Approvals *Approvals
@@ -90,9 +91,6 @@ func New(cfg Config) *Service {
 		s.logger = slog.Default()
 	}
 	s.approvals, s.access, s.translator, s.observer = cfg.Approvals, cfg.Access, cfg.Translator, cfg.Observer
-	if s.access == nil && s.approvals != nil {
-		s.access = s.approvals.Access
-	}
 	if s.access == nil {
 		s.access = &Access{}
 	}

@@ -1,7 +1,7 @@
 package slacktest
 
 import (
-	"sync"
+	"github.com/sessionbot/sessionbot/internal/testclock"
 	"testing"
 	"time"
 
@@ -14,24 +14,9 @@ const (
 )
 
 // clock is a settable clock for Options.Clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type clock = testclock.Clock
 
-func newClock() *clock { return &clock{now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newClock() *clock { return testclock.New(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)) }
 
 // newServer starts a fake with a small workspace; changes adjusts the
 // options first.

@@ -99,7 +99,7 @@ func configuredEnvironment(ctx context.Context, g *globals, console *bot.Console
 	}
 	env.service = commands.New(commands.Config{
 		Registry: reg, Options: options, Clock: time.Now, Logger: logger, Access: access, Translator: tr,
-		Approvals: &commands.Approvals{Store: st, Access: access, Notifier: console.Notifier(), ReplicaID: replicaID()},
+		Approvals: &commands.Approvals{Store: st, Notifier: console.Notifier(), ReplicaID: replicaID()},
 	})
 	return env, nil
 }

@@ -129,7 +129,7 @@ func startDemo(ctx context.Context, g *globals, console *bot.Console) (*environm
 		Registry: reg, Options: options, Logger: logger, Clock: time.Now,
 		Directory: demoDirectory{demoMarc: "marc@contoso.com"},
 		Access:    access,
-		Approvals: &commands.Approvals{Store: st, Access: access, Notifier: console.Notifier(), ReplicaID: "demo"},
+		Approvals: &commands.Approvals{Store: st, Notifier: console.Notifier(), ReplicaID: "demo"},
 	})
 	fmt.Fprintf(g.stderr, "demo: fake Qlik site with %d proxies on %s, fake CommServe on %s, fake Microsoft Graph on %s; you are %s (may request kills), %s approves; try `help`\n",
 		len(site.Proxies()), strings.Join(site.Proxies(), ", "), cv.URL(), graph.URL(), demoRequester, demoApprover)

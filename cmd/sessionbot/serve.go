@@ -75,8 +75,7 @@ func serve(ctx context.Context, g *globals, cfg *config.Config) error {
 		},
 	})
 	approvals := &commands.Approvals{
-		Store:  st,
-		Access: access,
+		Store: st,
 		Notifier: b.Notifier(func(instance string) []string {
 			return access.PolicyFor(instance).Approvers
 		}),

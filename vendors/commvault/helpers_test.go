@@ -3,6 +3,7 @@ package commvault_test
 import (
 	"bytes"
 	"context"
+	"github.com/sessionbot/sessionbot/internal/testclock"
 	"log/slog"
 	"os"
 	"sync"
@@ -100,24 +101,9 @@ func (b *logBuffer) logger() *slog.Logger {
 }
 
 // fakeClock is a clock the test moves by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type fakeClock = testclock.Clock
 
-func newFakeClock() *fakeClock { return &fakeClock{now: time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newFakeClock() *fakeClock { return testclock.New(time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC)) }
 
 // ids returns the session ids of a list, in order.
 func ids(list []vendors.Session) []string {

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/sessionbot/sessionbot/internal/testclock"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -89,24 +90,6 @@ func attr(s vendors.Session, name string) string {
 	return strings.Join(values, "|")
 }
 
-// manualClock is a clock tests move by hand.
-type manualClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *manualClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *manualClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 func TestGraphFetchesOneTokenPerLifetime(t *testing.T) {
 	fake := newFake(t, graphtest.Options{})
 	in, _ := newGraphInstance(t, graphConfig(fake), nil)
@@ -153,11 +136,11 @@ func TestGraphFetchesExactlyOneMoreTokenAfterExpiry(t *testing.T) {
 func TestGraphReplacesATokenGraphCallsExpired(t *testing.T) {
 	// The fake's clock runs two hours ahead after the first call: Graph
 	// rejects the token our side still thinks valid (clock skew).
-	clock := &manualClock{t: time.Now()}
-	fake := newFake(t, graphtest.Options{Clock: clock.now})
+	clock := testclock.New(time.Now())
+	fake := newFake(t, graphtest.Options{Clock: clock.Now})
 	in, _ := newGraphInstance(t, graphConfig(fake), nil)
 	list(t, in, graphtest.MarcUPN, vendors.Window{})
-	clock.add(2 * time.Hour)
+	clock.Advance(2 * time.Hour)
 	list(t, in, graphtest.KenUPN, vendors.Window{})
 	list(t, in, graphtest.MarcUPN, vendors.Window{})
 	if n := fake.TokenRequests(); n != 2 {
@@ -247,15 +230,15 @@ func TestGraphSaysWhenTheUserDoesNotExist(t *testing.T) {
 }
 
 func TestGraphRemembersUsersBriefly(t *testing.T) {
-	clock := &manualClock{t: time.Now()}
+	clock := testclock.New(time.Now())
 	fake := newFake(t, graphtest.Options{})
-	in, _ := newGraphInstance(t, graphConfig(fake), clock.now)
+	in, _ := newGraphInstance(t, graphConfig(fake), clock.Now)
 	list(t, in, graphtest.MarcUPN, vendors.Window{})
 	list(t, in, "MARC@contoso.com", vendors.Window{})
 	if n := fake.Requests(graphtest.APIUsers); n != 1 {
 		t.Fatalf("%d user lookups for two listings in a minute, want 1", n)
 	}
-	clock.add(userCacheTTL + time.Second)
+	clock.Advance(userCacheTTL + time.Second)
 	list(t, in, graphtest.MarcUPN, vendors.Window{})
 	if n := fake.Requests(graphtest.APIUsers); n != 2 {
 		t.Fatalf("%d user lookups after the cache expired, want 2", n)

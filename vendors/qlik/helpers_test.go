@@ -2,9 +2,9 @@ package qlik_test
 
 import (
 	"context"
+	"github.com/sessionbot/sessionbot/internal/testclock"
 	"log/slog"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -66,21 +66,6 @@ func testContext(t testing.TB) context.Context {
 }
 
 // fakeClock is a clock the test moves by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type fakeClock = testclock.Clock
 
-func newFakeClock() *fakeClock { return &fakeClock{now: time.Date(2025, 3, 4, 9, 0, 0, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newFakeClock() *fakeClock { return testclock.New(time.Date(2025, 3, 4, 9, 0, 0, 0, time.UTC)) }

@@ -355,16 +355,8 @@ func (s *DB) updateReturning(ctx context.Context, query string, args ...any) ([]
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []store.Request
-	for rows.Next() {
-		r, err := scanRequest(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scanRequests(rows)
+	if err != nil {
 		return nil, err
 	}
 	// RETURNING has no order; callers update Slack messages oldest first.
@@ -423,6 +415,11 @@ func (s *DB) ListRequests(ctx context.Context, states ...store.State) ([]store.R
 	if err != nil {
 		return nil, fmt.Errorf("list requests: %w", err)
 	}
+	return scanRequests(rows)
+}
+
+// scanRequests reads every row and closes rows.
+func scanRequests(rows *sql.Rows) ([]store.Request, error) {
 	defer rows.Close()
 	var out []store.Request
 	for rows.Next() {

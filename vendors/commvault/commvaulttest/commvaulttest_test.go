@@ -5,10 +5,10 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/sessionbot/sessionbot/internal/testclock"
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -125,7 +125,7 @@ func TestAccountsLockAfterFailedLogins(t *testing.T) {
 }
 
 func TestCallsNeedALiveToken(t *testing.T) {
-	clock := &clock{now: time.Date(2026, 1, 5, 8, 0, 0, 0, time.UTC)}
+	clock := testclock.New(time.Date(2026, 1, 5, 8, 0, 0, 0, time.UTC))
 	c := newFake(t, commvaulttest.Options{Seed: true, TokenTTL: 10 * time.Minute, Now: clock.Now})
 	token := c.login()
 	get := func(tok string) int {
@@ -280,21 +280,4 @@ func TestLogoutEndsTheToken(t *testing.T) {
 	if c.srv.Logouts() != 1 || c.srv.Tokens() != 0 {
 		t.Errorf("logouts %d, tokens %d", c.srv.Logouts(), c.srv.Tokens())
 	}
-}
-
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }
