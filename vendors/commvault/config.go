@@ -5,11 +5,14 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/sessionbot/sessionbot/vendors"
 )
 
 // Defaults for what Config leaves empty.
@@ -113,86 +116,86 @@ func (cfg Config) check() (settings, error) {
 		s.cacheTTL = DefaultUserCacheTTL
 	}
 
-	var problems []error
-	add := func(format string, args ...any) { problems = append(problems, fmt.Errorf(format, args...)) }
-
-	base, node, plain, err := parseBase(cfg.URL)
-	if err != nil {
-		problems = append(problems, err)
-	}
+	var problems vendors.ConfigProblems
+	base, node, plain, p := parseBase(cfg.URL)
+	problems = append(problems, p...)
 	s.base, s.node, s.plainHTTP = base, node, plain
 
 	switch {
 	case s.username == "":
-		add("username is not set")
+		problems.Add("username", "", "the bot's Commvault user, without its domain", "is not set")
 	case strings.ContainsFunc(s.username, isControl):
-		add("username contains a control character")
+		problems.Add("username", "", "", "contains a control character")
 	case strings.Contains(s.username, `\`) && s.domain == "":
-		add(`username %q has a domain: put the part before \ in domain`, s.username)
+		problems.Add("username", s.username, `put the part before \ in domain`, "has a domain")
 	}
 	if s.password == "" {
-		add("password is not set (password, or password_file)")
+		problems.Add("password", "", "set password, password_file, or SESSIONBOT_INSTANCES_<NAME>_PASSWORD", "is not set")
 	}
 	if strings.ContainsFunc(s.domain, isControl) || strings.Contains(s.domain, `\`) {
-		add("domain %q is not a domain name", s.domain)
+		problems.Add("domain", s.domain, "the login domain alone, such as CORP", "is not a domain name")
 	}
 	if strings.ContainsFunc(s.deviceID, isControl) {
-		add("device_id contains a control character")
+		problems.Add("device_id", "", "", "contains a control character")
 	}
 	if s.timeout < 0 {
-		add("request_timeout %s is negative", s.timeout)
+		problems.Add("request_timeout", s.timeout.String(), "write a positive duration such as 10s", "is negative")
 	}
 	if s.cacheTTL < 0 {
-		add("user_cache_ttl %s is negative", s.cacheTTL)
+		problems.Add("user_cache_ttl", s.cacheTTL.String(), "write a positive duration such as 5m", "is negative")
 	}
 	switch {
 	case cfg.TokenTimeout < 0:
-		add("token_timeout %s is negative", cfg.TokenTimeout)
+		problems.Add("token_timeout", cfg.TokenTimeout.String(), "write a positive duration such as 30m", "is negative")
 	case cfg.TokenTimeout > 0 && cfg.TokenTimeout < time.Minute:
 		// A bare number in YAML decodes as nanoseconds: say how to write it.
-		add("token_timeout %s is under a minute: Commvault counts it in minutes (write 30m, say)", cfg.TokenTimeout)
+		problems.Add("token_timeout", cfg.TokenTimeout.String(), "Commvault counts it in minutes: write 30m, say", "is under a minute")
 	case cfg.TokenTimeout > 0:
 		s.tokenMinutes = int((cfg.TokenTimeout + time.Minute - 1) / time.Minute)
 	}
 
 	s.tls = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: s.insecure}
 	if strings.TrimSpace(cfg.CAFile) != "" {
-		roots, err := loadCA(cfg.CAFile)
-		if err != nil {
-			problems = append(problems, err)
-		}
+		roots, p := loadCA(cfg.CAFile)
+		problems = append(problems, p...)
 		s.tls.RootCAs = roots
 	}
 
 	if len(problems) > 0 {
-		return settings{}, fmt.Errorf("commvault %s: configuration: %w", s.name, errors.Join(problems...))
+		return settings{}, fmt.Errorf("commvault %s: configuration: %w", s.name, problems)
 	}
 	return s, nil
 }
 
 // parseBase checks the web service URL and returns it without a trailing
 // slash, with its host for errors.
-func parseBase(raw string) (base, node string, plainHTTP bool, err error) {
+func parseBase(raw string) (base, node string, plainHTTP bool, problems vendors.ConfigProblems) {
+	const fix = "give the web service base, e.g. https://commserve.example.com/webconsole/api"
 	v := strings.TrimSpace(raw)
 	if v == "" {
-		return "", "", false, errors.New("url is not set: give the web service base, e.g. https://commserve.example.com/webconsole/api")
+		problems.Add("url", "", fix, "is not set")
+		return "", "", false, problems
 	}
 	u, err := url.Parse(v)
 	if err != nil {
-		return "", "", false, fmt.Errorf("url %q is not a URL: %w", raw, err)
+		problems.Add("url", raw, fix, "is not a URL")
+		return "", "", false, problems
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "https":
 	case "http":
 		plainHTTP = true
 	default:
-		return "", "", false, fmt.Errorf("url %q: give an https:// URL of the web service, e.g. https://commserve.example.com/webconsole/api", raw)
+		problems.Add("url", raw, fix, "is not an https:// URL")
+		return "", "", false, problems
 	}
 	if u.Host == "" || u.Hostname() == "" {
-		return "", "", false, fmt.Errorf("url %q has no host", raw)
+		problems.Add("url", raw, fix, "has no host")
+		return "", "", false, problems
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", "", false, fmt.Errorf("url %q: give the web service base alone, without user, query or fragment", raw)
+		problems.Add("url", raw, "give the web service base alone, without user, query or fragment", "has a user, query or fragment")
+		return "", "", false, problems
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
 	path := strings.TrimRight(u.EscapedPath(), "/")
@@ -200,18 +203,24 @@ func parseBase(raw string) (base, node string, plainHTTP bool, err error) {
 }
 
 // loadCA reads a PEM CA file into a pool with the system's roots, so the
-// web server may use either. Errors name the file, never its content.
-func loadCA(path string) (*x509.CertPool, error) {
+// web server may use either. Problems name the file, never its content.
+func loadCA(path string) (*x509.CertPool, vendors.ConfigProblems) {
+	const fix = "give a PEM file with the CA that signed the web server's certificate"
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("ca_file %q: %w", path, err)
+		reason := err.Error()
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			reason = pe.Err.Error()
+		}
+		return nil, vendors.ConfigProblems{{Key: "ca_file", Value: path, Problem: "cannot be read: " + reason, Fix: fix, Err: err}}
 	}
 	roots, err := x509.SystemCertPool()
 	if err != nil || roots == nil {
 		roots = x509.NewCertPool()
 	}
 	if !roots.AppendCertsFromPEM(data) {
-		return nil, fmt.Errorf("ca_file %q contains no PEM certificate that can be parsed", path)
+		return nil, vendors.ConfigProblems{{Key: "ca_file", Value: path, Problem: "contains no PEM certificate that can be parsed", Fix: fix}}
 	}
 	return roots, nil
 }

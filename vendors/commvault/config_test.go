@@ -1,6 +1,7 @@
 package commvault_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,12 +26,12 @@ func TestConfigProblemsAreListedTogether(t *testing.T) {
 		{
 			name: "an empty config names every missing key",
 			cfg:  commvault.Config{Name: "cv"},
-			want: []string{"commvault cv: configuration:", "url is not set", "username is not set", "password is not set"},
+			want: []string{"commvault cv: configuration:", "url: is not set", "username: is not set", "password: is not set"},
 		},
 		{
 			name: "a URL that is not a web service base is refused",
 			cfg:  commvault.Config{URL: "ftp://cs/webconsole/api", Username: "bot", Password: "x"},
-			want: []string{"give an https:// URL"},
+			want: []string{"is not an https:// URL"},
 		},
 		{
 			name: "a URL with a query is refused",
@@ -50,12 +51,12 @@ func TestConfigProblemsAreListedTogether(t *testing.T) {
 		{
 			name: "a token timeout written as a bare number is caught",
 			cfg:  commvault.Config{URL: "https://cs/api", Username: "bot", Password: "x", TokenTimeout: 30},
-			want: []string{"token_timeout 30ns is under a minute", "write 30m"},
+			want: []string{`token_timeout "30ns": is under a minute`, "write 30m"},
 		},
 		{
 			name: "negative durations are refused",
 			cfg:  commvault.Config{URL: "https://cs/api", Username: "bot", Password: "x", RequestTimeout: -1, UserCacheTTL: -time.Second},
-			want: []string{"request_timeout -1ns is negative", "user_cache_ttl -1s is negative"},
+			want: []string{`request_timeout "-1ns": is negative`, `user_cache_ttl "-1s": is negative`},
 		},
 		{
 			name: "a missing CA file is named",
@@ -141,5 +142,24 @@ func TestIdentityAndCapabilities(t *testing.T) {
 	want := vendors.CanListUser | vendors.CanEnd | vendors.CanLogout
 	if got := vendors.Capabilities(in); got != want {
 		t.Errorf("capabilities = %s, want %s", got, want)
+	}
+}
+
+// Each problem carries its key, so the caller names the key without
+// reading the message; the password never appears as a value.
+func TestConfigProblemsCarryTheirKeys(t *testing.T) {
+	_, err := commvault.New(commvault.Config{URL: "ftp://cs", Username: `CORP\bot`, TokenTimeout: 30, CAFile: "/nonexistent/ca.pem"}, nil)
+	var problems vendors.ConfigProblems
+	if !errors.As(err, &problems) {
+		t.Fatalf("err %v holds no vendors.ConfigProblems", err)
+	}
+	got := map[string]bool{}
+	for _, p := range problems {
+		got[p.Key+" "+p.Value] = true
+	}
+	for _, want := range []string{"url ftp://cs", `username CORP\bot`, "password ", "token_timeout 30ns", "ca_file /nonexistent/ca.pem"} {
+		if !got[want] {
+			t.Errorf("no problem for %q in %v", want, got)
+		}
 	}
 }

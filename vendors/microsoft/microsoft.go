@@ -13,9 +13,12 @@ package microsoft
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -143,32 +146,42 @@ func withSlash(s string) string {
 }
 
 // problems lists everything wrong with a config that has its defaults.
-func (c Config) problems() []string {
-	var out []string
-	missing := func(key, value string) {
+func (c Config) problems() vendors.ConfigProblems {
+	var out vendors.ConfigProblems
+	missing := func(key, what string, value string) {
 		if strings.TrimSpace(value) == "" {
-			out = append(out, key+": missing")
+			out.Add(key, "", what, "is not set")
 		}
 	}
 	switch c.Backend {
 	case BackendGraph:
-		missing("tenant_id", c.TenantID)
-		missing("client_id", c.ClientID)
-		missing("client_secret", c.ClientSecret)
-		for key, raw := range map[string]string{"login_url": c.LoginURL, "graph_url": c.GraphURL} {
+		missing("tenant_id", "the Entra ID tenant (directory) id", c.TenantID)
+		missing("client_id", "the app registration's application (client) id", c.ClientID)
+		missing("client_secret", "set client_secret, client_secret_file, or SESSIONBOT_INSTANCES_<NAME>_CLIENT_SECRET", c.ClientSecret)
+		for _, key := range []string{"graph_url", "login_url"} {
+			raw := map[string]string{"login_url": c.LoginURL, "graph_url": c.GraphURL}[key]
 			u, err := url.Parse(raw)
 			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-				out = append(out, fmt.Sprintf("%s: %q is not an http(s) URL", key, raw))
+				out.Add(key, raw, "leave it out for Microsoft's global cloud", "is not an http(s) URL")
+			}
+		}
+		if c.CAFile != "" {
+			const fix = "give a PEM file with the extra CA, or leave it out"
+			var pe *fs.PathError
+			if _, err := os.Stat(c.CAFile); errors.As(err, &pe) {
+				out = append(out, vendors.ConfigProblem{Key: "ca_file", Value: c.CAFile, Problem: "cannot be read: " + pe.Err.Error(), Err: err, Fix: fix})
+			} else if _, err := loadCAs(c.CAFile); err != nil {
+				out.Add("ca_file", c.CAFile, fix, "holds no PEM certificate that can be parsed")
 			}
 		}
 	case BackendPowerShell:
-		missing("tenant_id", c.TenantID)
-		missing("app_id", c.AppID)
-		missing("certificate_thumbprint", c.CertificateThumbprint)
+		missing("tenant_id", "the Entra ID tenant (directory) id", c.TenantID)
+		missing("app_id", "the app registration's application id", c.AppID)
+		missing("certificate_thumbprint", "the thumbprint of the certificate Connect-MicrosoftTeams signs in with", c.CertificateThumbprint)
 	default:
-		out = append(out, fmt.Sprintf("backend: %q is not one of graph, powershell", c.Backend))
+		out.Add("backend", c.Backend, "graph (the default) or powershell", "is not a backend")
 	}
-	sort.Strings(out)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out
 }
 
@@ -209,7 +222,7 @@ func New(cfg Config, t vendors.Type, logger *slog.Logger, clock func() time.Time
 	cfg.Type = t
 	cfg = cfg.withDefaults()
 	if p := cfg.problems(); len(p) > 0 {
-		return nil, fmt.Errorf("%s instance %q: %s: %w", t, cfg.Name, strings.Join(p, "; "), vendors.ErrInvalidInput)
+		return nil, fmt.Errorf("%s instance %q: %w: %w", t, cfg.Name, p, vendors.ErrInvalidInput)
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)

@@ -6,12 +6,15 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sessionbot/sessionbot/vendors"
 )
 
 // Defaults for what Config leaves empty.
@@ -86,14 +89,12 @@ func (cfg Config) check() (settings, error) {
 		s.timeout = DefaultRequestTimeout
 	}
 
-	var problems []error
-	add := func(err error) { problems = append(problems, err) }
-
+	var problems vendors.ConfigProblems
 	seen := map[string]bool{}
 	for _, p := range cfg.Proxies {
 		addr, err := hostPort(p, DefaultProxyPort)
 		if err != nil {
-			add(fmt.Errorf("proxies: %w", err))
+			problems.Add("proxies", p, "host, host:port or https://host:port (port 4243 when left out)", "%v", err)
 			continue
 		}
 		if !seen[strings.ToLower(addr)] {
@@ -103,37 +104,38 @@ func (cfg Config) check() (settings, error) {
 	}
 	if len(cfg.Proxies) == 0 {
 		if strings.TrimSpace(cfg.Repository) == "" {
-			add(errors.New("neither proxies nor repository is set: list the proxies or name the repository to discover them"))
+			problems.Add("proxies", "", "list the proxies (proxies: [qps1.example.com]) or name the repository (repository: central.example.com) to discover them",
+				"neither proxies nor repository is set")
 		} else if addr, err := hostPort(cfg.Repository, DefaultRepositoryPort); err != nil {
-			add(fmt.Errorf("repository: %w", err))
+			problems.Add("repository", cfg.Repository, "host, host:port or https://host:port (port 4242 when left out)", "%v", err)
 		} else {
 			s.repository = addr
 		}
 	}
 	vp, err := normalizeVirtualProxy(cfg.VirtualProxy)
 	if err != nil {
-		add(err)
+		problems.Add("virtual_proxy", cfg.VirtualProxy, "write the prefix alone, such as ProxyX1", "%v", err)
 	}
 	s.virtualProxy = vp
 	if strings.ContainsFunc(s.user, isControl) {
-		add(errors.New("user contains a control character"))
+		problems.Add("user", "", "", "contains a control character")
 	}
 	if s.discoveryTTL < 0 {
-		add(fmt.Errorf("discovery_ttl %s is negative", s.discoveryTTL))
+		problems.Add("discovery_ttl", s.discoveryTTL.String(), "write a positive duration such as 5m", "is negative")
 	}
 	if s.timeout < 0 {
-		add(fmt.Errorf("request_timeout %s is negative", s.timeout))
+		problems.Add("request_timeout", s.timeout.String(), "write a positive duration such as 10s", "is negative")
 	}
 
-	tlsConfig, errs := loadTLS(cfg.CertFile, cfg.KeyFile, cfg.CAFile)
-	problems = append(problems, errs...)
+	tlsConfig, tlsProblems := loadTLS(cfg.CertFile, cfg.KeyFile, cfg.CAFile)
+	problems = append(problems, tlsProblems...)
 	if tlsConfig != nil {
 		tlsConfig.ServerName = strings.TrimSpace(cfg.ServerName)
 	}
 	s.tls = tlsConfig
 
 	if len(problems) > 0 {
-		return settings{}, fmt.Errorf("qlik %s: configuration: %w", s.name, errors.Join(problems...))
+		return settings{}, fmt.Errorf("qlik %s: configuration: %w", s.name, problems)
 	}
 	return s, nil
 }
@@ -148,13 +150,13 @@ func hostPort(raw string, defaultPort int) (string, error) {
 	if strings.Contains(v, "://") {
 		u, err := url.Parse(v)
 		if err != nil {
-			return "", fmt.Errorf("address %q is not a URL: %w", raw, err)
+			return "", fmt.Errorf("not a URL: %w", err)
 		}
 		if !strings.EqualFold(u.Scheme, "https") {
-			return "", fmt.Errorf("address %q: Qlik's APIs answer only https", raw)
+			return "", errors.New("Qlik's APIs answer only https")
 		}
 		if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
-			return "", fmt.Errorf("address %q: give only the host and port, no path, query or user", raw)
+			return "", errors.New("give only the host and port, no path, query or user")
 		}
 		v = u.Host
 	}
@@ -165,13 +167,13 @@ func hostPort(raw string, defaultPort int) (string, error) {
 		host = v[1 : len(v)-1] // bracketed IPv6 literal without a port
 	}
 	if host == "" || strings.ContainsAny(host, "/?#@ \\") || strings.ContainsFunc(host, isControl) {
-		return "", fmt.Errorf("address %q has no usable host name", raw)
+		return "", errors.New("has no usable host name")
 	}
 	if port == "" {
 		port = strconv.Itoa(defaultPort)
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return "", fmt.Errorf("address %q: port %q is not a number from 1 to 65535", raw, port)
+		return "", fmt.Errorf("port %q is not a number from 1 to 65535", port)
 	}
 	return net.JoinHostPort(host, port), nil
 }
@@ -181,30 +183,25 @@ func hostPort(raw string, defaultPort int) (string, error) {
 func normalizeVirtualProxy(raw string) (string, error) {
 	vp := strings.Trim(strings.TrimSpace(raw), "/")
 	if strings.Contains(vp, "/") {
-		return "", fmt.Errorf("virtual_proxy %q: a prefix is one path segment, without inner slashes", raw)
+		return "", errors.New("a prefix is one path segment, without inner slashes")
 	}
 	if vp == "." || vp == ".." || strings.ContainsFunc(vp, isControl) {
-		return "", fmt.Errorf("virtual_proxy %q is not a usable prefix", raw)
+		return "", errors.New("is not a usable prefix")
 	}
 	return vp, nil
 }
 
 // loadTLS reads the client certificate, its key and the CA that signed the
-// proxies' certificates. Errors name the file and never quote its content.
-func loadTLS(certFile, keyFile, caFile string) (*tls.Config, []error) {
-	var problems []error
-	certPEM, err := readPEM("client certificate file", certFile, "CERTIFICATE")
-	if err != nil {
-		problems = append(problems, err)
-	}
-	keyPEM, err := readPEM("client key file", keyFile, "PRIVATE KEY")
-	if err != nil {
-		problems = append(problems, err)
-	}
-	caPEM, err := readPEM("CA file", caFile, "CERTIFICATE")
-	if err != nil {
-		problems = append(problems, err)
-	}
+// proxies' certificates. Problems name the key and file and never quote the
+// file's content.
+func loadTLS(certFile, keyFile, caFile string) (*tls.Config, vendors.ConfigProblems) {
+	var problems vendors.ConfigProblems
+	certPEM, p := readPEM("cert_file", certFile, "CERTIFICATE", "client.pem, exported from the QMC with its key")
+	problems = append(problems, p...)
+	keyPEM, p := readPEM("key_file", keyFile, "PRIVATE KEY", "client_key.pem, exported from the QMC with the certificate")
+	problems = append(problems, p...)
+	caPEM, p := readPEM("ca_file", caFile, "CERTIFICATE", "root.pem, exported from the QMC with the certificate")
+	problems = append(problems, p...)
 	if len(problems) > 0 {
 		return nil, problems
 	}
@@ -212,11 +209,13 @@ func loadTLS(certFile, keyFile, caFile string) (*tls.Config, []error) {
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		// crypto/tls says what is wrong without quoting key material.
-		problems = append(problems, fmt.Errorf("client certificate file %q and client key file %q do not form a pair: %w", certFile, keyFile, err))
+		problems = append(problems, vendors.ConfigProblem{Key: "key_file", Value: keyFile, Err: err,
+			Problem: fmt.Sprintf("is not the key of cert_file %q: %v", certFile, err),
+			Fix:     "export the certificate and its key together from the QMC"})
 	}
 	roots := x509.NewCertPool()
 	if !roots.AppendCertsFromPEM(caPEM) {
-		problems = append(problems, fmt.Errorf("CA file %q contains no certificate that can be parsed", caFile))
+		problems.Add("ca_file", caFile, "use root.pem exported from the QMC", "contains no certificate that can be parsed")
 	}
 	if len(problems) > 0 {
 		return nil, problems
@@ -228,16 +227,18 @@ func loadTLS(certFile, keyFile, caFile string) (*tls.Config, []error) {
 	}, nil
 }
 
-// readPEM reads a file and checks that it holds a PEM block whose type ends
-// with want ("CERTIFICATE", "PRIVATE KEY" also matching "EC PRIVATE KEY").
-func readPEM(what, path, want string) ([]byte, error) {
+// readPEM reads the file a key names and checks that it holds a PEM block
+// whose type ends with want ("CERTIFICATE", "PRIVATE KEY" also matching
+// "EC PRIVATE KEY").
+func readPEM(key, path, want, fix string) ([]byte, vendors.ConfigProblems) {
 	if strings.TrimSpace(path) == "" {
-		return nil, fmt.Errorf("%s is not set", what)
+		return nil, vendors.ConfigProblems{{Key: key, Problem: "is not set", Fix: "give the path of " + fix}}
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		// The os error says what failed and why, never the content.
-		return nil, fmt.Errorf("%s %q: %w", what, path, err)
+		return nil, vendors.ConfigProblems{{Key: key, Value: path, Problem: "cannot be read: " + pathErrorText(err), Err: err,
+			Fix: "give the path of " + fix}}
 	}
 	for rest := data; ; {
 		var block *pem.Block
@@ -253,7 +254,17 @@ func readPEM(what, path, want string) ([]byte, error) {
 	if want == "PRIVATE KEY" {
 		kind = "private key"
 	}
-	return nil, fmt.Errorf("%s %q contains no %s in PEM form", what, path, kind)
+	return nil, vendors.ConfigProblems{{Key: key, Value: path, Problem: "contains no " + kind + " in PEM form", Fix: "give the path of " + fix}}
+}
+
+// pathErrorText is an os error without the path, which the report shows
+// already.
+func pathErrorText(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
 }
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sessionbot/sessionbot/internal/testpki"
+	"github.com/sessionbot/sessionbot/vendors"
 	"github.com/sessionbot/sessionbot/vendors/qlik"
 	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
 )
@@ -141,23 +142,23 @@ func TestNewNamesTheCertificateFileThatIsWrong(t *testing.T) {
 		skip      bool
 	}{
 		{name: "a missing certificate file is named", cert: missing, key: good.Key, ca: good.CA,
-			want: []string{`client certificate file "` + missing + `"`, "no such file or directory"}, wantIs: fs.ErrNotExist},
+			want: []string{`cert_file "` + missing + `": cannot be read: no such file or directory`}, wantIs: fs.ErrNotExist},
 		{name: "a missing key file is named", cert: good.Cert, key: missing, ca: good.CA,
-			want: []string{`client key file "` + missing + `"`, "no such file"}, wantIs: fs.ErrNotExist},
+			want: []string{`key_file "` + missing + `": cannot be read: no such file`}, wantIs: fs.ErrNotExist},
 		{name: "a missing CA file is named", cert: good.Cert, key: good.Key, ca: missing,
-			want: []string{`CA file "` + missing + `"`, "no such file"}, wantIs: fs.ErrNotExist},
+			want: []string{`ca_file "` + missing + `": cannot be read: no such file`}, wantIs: fs.ErrNotExist},
 		{name: "an unreadable key file is named", cert: good.Cert, key: unreadable, ca: good.CA,
-			want: []string{`client key file "` + unreadable + `"`, "permission denied"}, skip: canReadUnreadable},
+			want: []string{`key_file "` + unreadable + `"`, "permission denied"}, skip: canReadUnreadable},
 		{name: "a CA file without a certificate says so", cert: good.Cert, key: good.Key, ca: write("empty-root.pem", "not a pem\n"),
-			want: []string{`CA file "` + filepath.Join(dir, "empty-root.pem") + `" contains no certificate`}},
+			want: []string{`ca_file "` + filepath.Join(dir, "empty-root.pem") + `": contains no certificate`}},
 		{name: "a key file holding a certificate says it has no key", cert: good.Cert, key: good.Cert, ca: good.CA,
-			want: []string{`client key file "` + good.Cert + `" contains no private key`}},
+			want: []string{`key_file "` + good.Cert + `": contains no private key`}},
 		{name: "a certificate file holding a key says it has no certificate", cert: good.Key, key: good.Key, ca: good.CA,
-			want: []string{`client certificate file "` + good.Key + `" contains no certificate`}},
+			want: []string{`cert_file "` + good.Key + `": contains no certificate`}},
 		{name: "a key of another certificate is reported as a mismatch", cert: good.Cert, key: write("other_key.pem", string(otherClient.KeyPEM)), ca: good.CA,
-			want: []string{"do not form a pair"}},
+			want: []string{"key_file", "is not the key of cert_file"}},
 		{name: "every missing file is listed at once", cert: "", key: "", ca: "",
-			want: []string{"client certificate file is not set", "client key file is not set", "CA file is not set"}},
+			want: []string{"cert_file: is not set", "key_file: is not set", "ca_file: is not set"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -198,6 +199,27 @@ func TestNewListsEveryConfigurationProblem(t *testing.T) {
 	for _, want := range []string{"neither proxies nor repository", "virtual_proxy", "request_timeout"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("err = %v, want it to mention %q", err, want)
+		}
+	}
+}
+
+// Each problem carries its key and value, so the caller names the key
+// without reading the message.
+func TestConfigProblemsCarryTheirKeys(t *testing.T) {
+	_, err := qlik.New(qlik.Config{Name: "q", Proxies: []string{"http://qps1:4243", "qps2:99999"}, VirtualProxy: "a/b",
+		RequestTimeout: -1, CertFile: "/nonexistent/client.pem"})
+	var problems vendors.ConfigProblems
+	if !errors.As(err, &problems) {
+		t.Fatalf("err %v holds no vendors.ConfigProblems", err)
+	}
+	got := map[string]string{}
+	for _, p := range problems {
+		got[p.Key+" "+p.Value] = p.Problem
+	}
+	for _, want := range []string{"proxies http://qps1:4243", "proxies qps2:99999", "virtual_proxy a/b", "request_timeout -1ns",
+		"cert_file /nonexistent/client.pem", "key_file ", "ca_file "} {
+		if _, ok := got[want]; !ok {
+			t.Errorf("no problem for %q in %v", want, got)
 		}
 	}
 }

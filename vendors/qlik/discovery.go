@@ -95,7 +95,7 @@ func (in *Instance) discover(ctx context.Context) ([]string, error) {
 		}
 		node, err := hostPort(net.JoinHostPort(strings.TrimSpace(svc.ServerNodeConfiguration.HostName), strconv.Itoa(port)), DefaultProxyPort)
 		if err != nil {
-			in.logger.Warn("qlik repository lists an unusable proxy; skipped", "instance", in.s.name, "err", err)
+			in.logger.Warn("qlik repository lists an unusable proxy; skipped", "instance", in.s.name, "host", svc.ServerNodeConfiguration.HostName, "port", port, "err", err)
 			continue
 		}
 		if !seen[strings.ToLower(node)] {
