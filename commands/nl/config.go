@@ -1,12 +1,13 @@
 package nl
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/sessionbot/sessionbot/vendors"
 )
 
 // Defaults for what the configuration leaves out.
@@ -54,43 +55,45 @@ func (c Config) withDefaults() Config {
 }
 
 // Validate lists every problem with the configuration at once, after
-// defaults are applied.
+// defaults are applied, as vendors.ConfigProblems keyed by the setting.
 func (c Config) Validate() error {
 	c = c.withDefaults()
-	var problems []error
-	add := func(format string, args ...any) { problems = append(problems, fmt.Errorf("nl: "+format, args...)) }
+	var problems vendors.ConfigProblems
 	if c.Model == "" {
 		if c.Azure {
-			add("model is empty: with azure it is the deployment's name")
+			problems.Add("model", "", "with azure it is the deployment's name", "is empty")
 		} else {
-			add("model is empty: name the model to ask, such as gpt-4o-mini")
+			problems.Add("model", "", "name the model to ask, such as gpt-4o-mini", "is empty")
 		}
 	}
 	if modelFamily(c.Model) == responsesOnly {
-		add("model %s calls tools only through the Responses API, which this front end does not use: pick another model", c.Model)
+		problems.Add("model", c.Model, "pick another model", "calls tools only through the Responses API, which this front end does not use")
 	}
 	if c.BaseURL == "" {
-		add("base_url is empty: with azure it is the resource endpoint, https://NAME.openai.azure.com")
+		problems.Add("base_url", "", "with azure it is the resource endpoint, https://NAME.openai.azure.com", "is empty")
 	} else if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		add("base_url %q is not an http(s) URL", c.BaseURL)
+		problems.Add("base_url", c.BaseURL, "an http(s) URL such as https://api.openai.com/v1", "is not an http(s) URL")
 	} else if u.User != nil {
-		add("base_url must not carry credentials: put the key in api_key")
+		problems.Add("base_url", "", "put the key in api_key", "must not carry credentials")
 	}
 	if c.APIKey == "" && (c.Azure || strings.HasPrefix(c.BaseURL, DefaultBaseURL)) {
-		add("api_key is empty: the service at %s needs one", c.BaseURL)
+		problems.Add("api_key", "", "set api_key, api_key_file or SESSIONBOT_LANGUAGE_API_KEY", "is empty: the service at %s needs one", c.BaseURL)
 	}
 	if c.Timeout < 0 {
-		add("timeout %s is negative", c.Timeout)
+		problems.Add("timeout", c.Timeout.String(), "a positive duration such as 8s", "is negative")
 	}
 	if c.MaxTokens < 0 {
-		add("max_tokens %d is negative", c.MaxTokens)
+		problems.Add("max_tokens", fmt.Sprint(c.MaxTokens), "use 300", "is negative")
 	} else if c.MaxTokens < 100 {
-		add("max_tokens %d is too few for one command: use 300", c.MaxTokens)
+		problems.Add("max_tokens", fmt.Sprint(c.MaxTokens), "use 300", "is too few for one command")
 	}
 	if c.Temperature < 0 || c.Temperature > 2 {
-		add("temperature %g is outside 0..2 (0 is best for translation)", c.Temperature)
+		problems.Add("temperature", fmt.Sprint(c.Temperature), "0 is best for translation", "is outside 0..2")
 	}
-	return errors.Join(problems...)
+	if len(problems) == 0 {
+		return nil
+	}
+	return fmt.Errorf("nl: %w", problems)
 }
 
 // LogValue keeps the API key out of logs when the configuration is logged.

@@ -421,13 +421,13 @@ func TestNewListsEveryConfigProblem(t *testing.T) {
 		cfg   nl.Config
 		wants []string
 	}{
-		{"no model and no key for OpenAI", nl.Config{APIKey: ""}, []string{"model is empty", "api_key is empty"}},
-		{"a URL that is not http", nl.Config{Model: "m", BaseURL: "ftp://x/v1"}, []string{`base_url "ftp://x/v1" is not an http(s) URL`}},
+		{"no model and no key for OpenAI", nl.Config{APIKey: ""}, []string{"model: is empty", "api_key: is empty"}},
+		{"a URL that is not http", nl.Config{Model: "m", BaseURL: "ftp://x/v1"}, []string{`base_url "ftp://x/v1": is not an http(s) URL`}},
 		{"credentials in the URL", nl.Config{Model: "m", BaseURL: "https://u:" + apiKey + "@llm.corp/v1"}, []string{"must not carry credentials"}},
-		{"Azure without an endpoint", nl.Config{Azure: true, Model: "d", APIKey: apiKey}, []string{"base_url is empty"}},
+		{"Azure without an endpoint", nl.Config{Azure: true, Model: "d", APIKey: apiKey}, []string{"base_url: is empty"}},
 		{"a model that calls tools only through the Responses API", nl.Config{Model: "gpt-6-astra", APIKey: apiKey}, []string{"only through the Responses API"}},
 		{"numbers out of range", nl.Config{Model: "m", BaseURL: "http://127.0.0.1:8000/v1", Timeout: -time.Second, MaxTokens: 10, Temperature: 3},
-			[]string{"timeout -1s is negative", "max_tokens 10 is too few", "temperature 3 is outside"}},
+			[]string{`timeout "-1s": is negative`, `max_tokens "10": is too few`, `temperature "3": is outside`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
