@@ -1,16 +1,23 @@
-// Package config loads sessionbot's configuration: a YAML file, every key
-// overridable from the environment (SESSIONBOT_SLACK_BOT_TOKEN...), secrets
-// also readable from files, validated once with every problem listed.
+// Package config loads sessionbot's configuration: a YAML file (or the YAML
+// itself in SESSIONBOT_CONFIG, or none), every key overridable from the
+// environment (SESSIONBOT_SLACK_BOT_TOKEN...), secrets also readable from
+// files, validated once with every problem listed under its key.
+//
+// Precedence, highest first: command-line flags (applied by the caller),
+// environment variables, the file, defaults.
 package config
 
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"net"
 	"net/url"
 	"os"
 	"reflect"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +25,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/sessionbot/sessionbot/commands/nl"
+	"github.com/sessionbot/sessionbot/vendors"
 )
 
 // EnvPrefix starts every environment override.
@@ -54,6 +62,9 @@ type Slack struct {
 	// InChannel makes replies visible to the channel instead of only to
 	// the person who asked.
 	InChannel bool `mapstructure:"in_channel"`
+	// ReplyTimeout bounds one command's work, vendors and reply included;
+	// every instance's timeout must fit well inside it.
+	ReplyTimeout time.Duration `mapstructure:"reply_timeout"`
 }
 
 // Store is where approval requests and the audit log live.
@@ -138,11 +149,77 @@ func (in Instance) Key(k string) string { return in.settingsPrefix + k }
 // reported.
 type Types map[string][]string
 
+// Problem is one thing wrong with the configuration.
+type Problem struct {
+	// Key is the key path as written in the file ("instances.qlik-prod.cert_file").
+	Key string
+	// Value is the value found; empty for secrets and for missing values.
+	Value string
+	// Problem says what is wrong, without the key or the value.
+	Problem string
+	// Fix says what to do, when the problem alone does not.
+	Fix string
+}
+
+func (p Problem) String() string {
+	var b strings.Builder
+	b.WriteString(p.Key)
+	if p.Value != "" {
+		b.WriteString(" " + strconv.Quote(p.Value))
+	}
+	b.WriteString(": " + p.Problem)
+	if p.Fix != "" {
+		b.WriteString("; " + p.Fix)
+	}
+	return b.String()
+}
+
 // Problems lists everything wrong with a configuration, each with its key.
-type Problems []string
+type Problems []Problem
 
 func (p Problems) Error() string {
-	return "configuration has " + plural(len(p), "problem") + ":\n  - " + strings.Join(p, "\n  - ")
+	lines := make([]string, len(p))
+	for i, x := range p {
+		lines[i] = x.String()
+	}
+	return "configuration has " + plural(len(p), "problem") + ":\n  - " + strings.Join(lines, "\n  - ")
+}
+
+// Add appends a problem with a formatted message.
+func (p *Problems) Add(key, value, fix, format string, args ...any) {
+	*p = append(*p, Problem{Key: key, Value: value, Problem: fmt.Sprintf(format, args...), Fix: fix})
+}
+
+// FromVendor puts an adapter's problems under prefix (the instance's key
+// path, ending in ".").
+func FromVendor(prefix string, ps vendors.ConfigProblems) Problems {
+	out := make(Problems, len(ps))
+	for i, p := range ps {
+		out[i] = Problem{Key: prefix + p.Key, Value: p.Value, Problem: p.Problem, Fix: p.Fix}
+	}
+	return out
+}
+
+// secretKeys are the settings whose value a problem never shows.
+var secretKeys = map[string]bool{"bot_token": true, "app_token": true, "dsn": true, "api_key": true, "password": true, "client_secret": true}
+
+// tidy hides secret values, drops repeats and sorts by key.
+func tidy(problems Problems) Problems {
+	out := Problems{}
+	seen := map[Problem]bool{}
+	for _, p := range problems {
+		last := p.Key[strings.LastIndex(p.Key, ".")+1:]
+		if secretKeys[strings.TrimSuffix(last, "_file")] && !strings.HasSuffix(last, "_file") {
+			p.Value = ""
+		}
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		out = append(out, p)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
 }
 
 func plural(n int, s string) string {
@@ -157,6 +234,7 @@ var defaults = map[string]any{
 	"slack.command":              "/sessions",
 	"slack.api_url":              "https://slack.com/api/",
 	"slack.in_channel":           false,
+	"slack.reply_timeout":        "60s",
 	"log.level":                  "info",
 	"log.format":                 "text",
 	"timeout":                    "10s",
@@ -170,10 +248,26 @@ var defaults = map[string]any{
 // SearchPaths are where the file is looked for when none is named.
 var SearchPaths = []string{"./sessionbot.yaml", "/etc/sessionbot/sessionbot.yaml"}
 
-// Load reads the file at path (or the first of SearchPaths that exists when
-// path is empty and required is true), applies the environment, resolves
-// secret files and checks what can be checked without knowing the mode.
-// With required false and no file, only defaults and environment apply.
+// ConfigEnv names the file to read, or holds the YAML itself.
+const ConfigEnv = EnvPrefix + "_CONFIG"
+
+// InstancesEnv lists instances declared in the environment alone
+// ("qlik-prod,commvault"); each one's keys are then read from
+// SESSIONBOT_INSTANCES_<NAME>_<KEY>.
+const InstancesEnv = EnvPrefix + "_INSTANCES"
+
+// ErrNoConfig is returned when there is no file and no setting in the
+// environment: nothing to check.
+var ErrNoConfig = errors.New("no configuration: pass --config FILE, put sessionbot.yaml in the current folder or /etc/sessionbot/, " +
+	"put the YAML in " + ConfigEnv + ", or set SESSIONBOT_* variables (examples/sessionbot.yaml documents every key)")
+
+// Load reads the configuration: the file at path; else what ConfigEnv
+// holds (a path, or the YAML itself when it has a newline or ": "); else
+// the first of SearchPaths that exists; else the environment alone. It
+// applies the environment, resolves secret files and checks what can be
+// checked without knowing the mode. With required, ErrNoConfig when
+// nothing at all is configured. The error is Problems when the
+// configuration was read; the Config is then filled as far as it could be.
 func Load(path string, types Types, required bool) (*Config, error) {
 	v := viper.New()
 	v.SetEnvPrefix(EnvPrefix)
@@ -182,24 +276,40 @@ func Load(path string, types Types, required bool) (*Config, error) {
 	for k, d := range defaults {
 		v.SetDefault(k, d)
 	}
-	for _, k := range keysOf(reflect.TypeOf(Config{}), "") {
+	topKeys := keysOf(reflect.TypeOf(Config{}), "")
+	for _, k := range topKeys {
 		if err := v.BindEnv(k); err != nil {
 			return nil, err
 		}
 	}
-	file, err := findFile(path, required)
+	source, inline, err := findSource(path)
 	if err != nil {
 		return nil, err
 	}
-	if file != "" {
-		v.SetConfigFile(file)
+	envNames := splitList(os.Getenv(InstancesEnv))
+	if source == "" && required && len(envNames) == 0 && !anyEnv(topKeys) {
+		return nil, ErrNoConfig
+	}
+	cfg := &Config{File: source, Instances: map[string]Instance{}}
+	switch {
+	case inline != "":
+		if err := v.ReadConfig(strings.NewReader(inline)); err != nil {
+			return cfg, Problems{{Key: ConfigEnv, Problem: "is not valid YAML: " + yamlError(err), Fix: "check its indentation and quoting"}}
+		}
+	case source != "":
+		v.SetConfigFile(source)
 		if err := v.ReadInConfig(); err != nil {
-			return nil, fmt.Errorf("read config %s: %w", file, err)
+			var parse viper.ConfigParseError
+			if errors.As(err, &parse) {
+				return cfg, Problems{{Key: source, Problem: "is not valid YAML: " + yamlError(err), Fix: "check its indentation and quoting"}}
+			}
+			return nil, fmt.Errorf("read config %s: %w", source, err)
 		}
 	}
 	var problems Problems
-	// Instances are known by name from the file; bind each one's keys so the
-	// environment can override any of them (viper ignores unbound ones).
+	// Instances are known by name from the file or InstancesEnv; bind each
+	// one's keys so the environment can set any of them (viper ignores
+	// unbound ones). The type comes first: it says which keys there are.
 	instNames := map[string]bool{}
 	for _, k := range v.AllKeys() {
 		if rest, ok := strings.CutPrefix(k, "instances."); ok {
@@ -207,10 +317,15 @@ func Load(path string, types Types, required bool) (*Config, error) {
 			instNames[name] = true
 		}
 	}
+	for _, name := range envNames {
+		instNames[strings.ToLower(name)] = true
+	}
 	for name := range instNames {
+		if err := v.BindEnv("instances." + name + ".type"); err != nil {
+			return nil, err
+		}
 		keys := append([]string{}, InstanceKeys...)
-		typ := strings.ToLower(v.GetString("instances." + name + ".type"))
-		keys = append(keys, types[typ]...)
+		keys = append(keys, types[strings.ToLower(v.GetString("instances."+name+".type"))]...)
 		for _, k := range keys {
 			if err := v.BindEnv("instances." + name + "." + k); err != nil {
 				return nil, err
@@ -218,17 +333,19 @@ func Load(path string, types Types, required bool) (*Config, error) {
 		}
 	}
 
-	cfg := &Config{File: file, Instances: map[string]Instance{}}
 	settings := v.AllSettings()
 	rawInstances, _ := settings["instances"].(map[string]any)
 	delete(settings, "instances")
-	if err := decode(settings, cfg); err != nil {
-		problems = append(problems, decodeProblems(err, "")...)
-	}
-	for name, raw := range rawInstances {
+	problems = append(problems, decodeInto(settings, cfg, "")...)
+	for name := range instNames {
+		raw, ok := rawInstances[name]
+		if !ok {
+			problems.Add("instances."+name, "", "set "+envName("instances."+name+".type")+" and the instance's other keys", "is listed in %s but has no settings", InstancesEnv)
+			continue
+		}
 		m, ok := raw.(map[string]any)
 		if !ok {
-			problems = append(problems, fmt.Sprintf("instances.%s: must be a map of settings", name))
+			problems.Add("instances."+name, "", "", "must be a block of settings")
 			continue
 		}
 		in, ps := decodeInstance(name, m, types)
@@ -239,45 +356,64 @@ func Load(path string, types Types, required bool) (*Config, error) {
 	problems = append(problems, resolveSecret(&cfg.Slack.AppToken, cfg.Slack.AppTokenFile, "slack.app_token")...)
 	problems = append(problems, resolveSecret(&cfg.Store.DSN, cfg.Store.DSNFile, "store.dsn")...)
 	problems = append(problems, resolveSecret(&cfg.Language.APIKey, cfg.Language.APIKeyFile, "language.api_key")...)
-	problems = append(problems, cfg.checkCommon()...)
+	problems = append(problems, cfg.checkCommon(undecodedKeys(problems))...)
 	if len(problems) > 0 {
-		return cfg, onePerKey(problems)
+		return cfg, tidy(problems)
 	}
 	return cfg, nil
 }
 
-// onePerKey keeps the first problem found for each key (a value that did
-// not decode is not also reported as out of range), sorted by key.
-func onePerKey(problems Problems) Problems {
-	seen := map[string]bool{}
-	var out Problems
-	for _, p := range problems {
-		key, _, _ := strings.Cut(p, ":")
-		if !seen[key] {
-			seen[key] = true
-			out = append(out, p)
-		}
+// yamlError is the parser's message without viper's wrapping.
+func yamlError(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, "yaml: "); i >= 0 {
+		return msg[i+len("yaml: "):]
 	}
-	sort.Strings(out)
-	return out
+	return msg
 }
 
-func findFile(path string, required bool) (string, error) {
+// findSource says where the configuration comes from: a file, or the YAML
+// held in ConfigEnv (source is then ConfigEnv's name).
+func findSource(path string) (source, inline string, err error) {
+	if path == "" {
+		if env := os.Getenv(ConfigEnv); env != "" {
+			if strings.Contains(env, "\n") || strings.Contains(env, ": ") {
+				return "$" + ConfigEnv, env, nil
+			}
+			path = env
+		}
+	}
 	if path != "" {
 		if _, err := os.Stat(path); err != nil {
-			return "", fmt.Errorf("config file %s: %w", path, err)
+			return "", "", fmt.Errorf("config file %s: %w", path, errors.Unwrap(err))
 		}
-		return path, nil
+		return path, "", nil
 	}
 	for _, p := range SearchPaths {
 		if _, err := os.Stat(p); err == nil {
-			return p, nil
+			return p, "", nil
 		}
 	}
-	if required {
-		return "", fmt.Errorf("no config file: pass --config FILE, or put sessionbot.yaml in the current folder or /etc/sessionbot/ (examples/sessionbot.yaml documents every key)")
+	return "", "", nil
+}
+
+// anyEnv reports whether any of the keys is set in the environment.
+func anyEnv(keys []string) bool {
+	for _, k := range keys {
+		if _, ok := os.LookupEnv(envName(k)); ok {
+			return true
+		}
 	}
-	return "", nil
+	return false
+}
+
+// envName is the environment variable that sets a key.
+func envName(key string) string {
+	return EnvPrefix + "_" + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(key))
+}
+
+func splitList(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' })
 }
 
 func decodeInstance(name string, m map[string]any, types Types) (Instance, Problems) {
@@ -285,12 +421,12 @@ func decodeInstance(name string, m map[string]any, types Types) (Instance, Probl
 	in := Instance{Name: name, Settings: map[string]any{}, settingsPrefix: prefix}
 	var problems Problems
 	if !instanceName.MatchString(name) {
-		problems = append(problems, fmt.Sprintf("instances.%s: instance names are lower-case letters, digits, - and _ (they are typed after `on`)", name))
+		problems.Add("instances."+name, "", "rename it: lower-case letters, digits, - and _, as people type it after `on`", "is not a usable instance name")
 	}
 	common := map[string]any{}
 	for k, val := range m {
 		if _, nested := val.(map[string]any); nested {
-			problems = append(problems, fmt.Sprintf("%s%s: is a map of settings; an instance name cannot contain '.'", prefix, k))
+			problems.Add(prefix+k, "", "an instance name cannot contain '.'; settings are single values or lists", "is a block of settings")
 			continue
 		}
 		if contains(InstanceKeys, k) {
@@ -299,22 +435,20 @@ func decodeInstance(name string, m map[string]any, types Types) (Instance, Probl
 			in.Settings[k] = val
 		}
 	}
-	if err := decode(common, &in); err != nil {
-		problems = append(problems, decodeProblems(err, prefix)...)
-	}
+	problems = append(problems, decodeInto(common, &in, prefix)...)
 	in.Type = strings.ToLower(in.Type)
 	allowed, known := types[in.Type]
 	switch {
 	case in.Type == "":
-		problems = append(problems, prefix+"type: missing: one of "+strings.Join(typeNames(types), ", "))
+		problems.Add(prefix+"type", "", "one of "+strings.Join(typeNames(types), ", "), "is not set")
 		return in, problems
 	case !known:
-		problems = append(problems, fmt.Sprintf("%stype: unknown type %q: one of %s", prefix, in.Type, strings.Join(typeNames(types), ", ")))
+		problems.Add(prefix+"type", in.Type, "one of "+strings.Join(typeNames(types), ", "), "is not a known type")
 		return in, problems
 	}
 	for k := range in.Settings {
 		if !contains(allowed, k) {
-			problems = append(problems, fmt.Sprintf("%s%s: unknown key for type %s (known: %s)", prefix, k, in.Type, strings.Join(allowed, ", ")))
+			problems.Add(prefix+k, "", "keys of type "+in.Type+": "+strings.Join(append(append([]string{}, InstanceKeys...), allowed...), ", "), "is not a known key for type %s", in.Type)
 		}
 	}
 	for k, val := range in.Settings {
@@ -327,12 +461,12 @@ func decodeInstance(name string, m map[string]any, types Types) (Instance, Probl
 			continue
 		}
 		if s, _ := in.Settings[base].(string); s != "" {
-			problems = append(problems, fmt.Sprintf("%s%s: set either %s or %s, not both", prefix, base, base, k))
+			problems.Add(prefix+base, "", "remove one of them", "is set both here and in %s", k)
 			continue
 		}
 		secret, err := readSecretFile(path)
 		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s%s: %v", prefix, k, err))
+			problems.Add(prefix+k, path, "give a readable file holding the secret", "%v", err)
 			continue
 		}
 		in.Settings[base] = secret
@@ -350,96 +484,139 @@ func typeNames(types Types) []string {
 	return names
 }
 
-func (c *Config) checkCommon() Problems {
+// checkCommon checks the keys every mode shares, skipping those that did
+// not decode (their problem is already listed).
+func (c *Config) checkCommon(undecoded map[string]bool) Problems {
 	var problems Problems
+	add := func(key, value, fix, format string, args ...any) {
+		if !undecoded[key] {
+			problems.Add(key, value, fix, format, args...)
+		}
+	}
 	if !strings.HasPrefix(c.Slack.Command, "/") || strings.ContainsAny(c.Slack.Command, " \t") {
-		problems = append(problems, fmt.Sprintf("slack.command: %q must be a slash command such as /sessions", c.Slack.Command))
+		add("slack.command", c.Slack.Command, "the slash command registered in manifest.yaml, such as /sessions", "is not a slash command")
 	}
 	if u, err := url.Parse(c.Slack.APIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		problems = append(problems, fmt.Sprintf("slack.api_url: %q is not an http(s) URL", c.Slack.APIURL))
+		add("slack.api_url", c.Slack.APIURL, "leave it out for Slack itself; https://slack-gov.com/api/ for GovSlack", "is not an http(s) URL")
 	} else if !strings.HasSuffix(c.Slack.APIURL, "/") {
 		c.Slack.APIURL += "/" // slack-go joins method names straight onto it
+	}
+	if c.Slack.ReplyTimeout <= 0 {
+		add("slack.reply_timeout", c.Slack.ReplyTimeout.String(), "a positive duration such as 60s", "is not positive")
 	}
 	switch strings.ToLower(c.Log.Level) {
 	case "debug", "info", "warn", "error":
 	default:
-		problems = append(problems, fmt.Sprintf("log.level: %q: one of debug, info, warn, error", c.Log.Level))
+		add("log.level", c.Log.Level, "one of debug, info, warn, error", "is not a log level")
 	}
 	switch strings.ToLower(c.Log.Format) {
 	case "text", "json":
 	default:
-		problems = append(problems, fmt.Sprintf("log.format: %q: text or json", c.Log.Format))
+		add("log.format", c.Log.Format, "text or json", "is not a log format")
 	}
 	if c.Timeout <= 0 {
-		problems = append(problems, "timeout: must be a positive duration such as 10s")
+		add("timeout", c.Timeout.String(), "a positive duration such as 10s", "is not positive")
 	}
 	switch c.Store.Driver {
 	case "sqlite":
 		if c.Store.Path == "" {
-			problems = append(problems, "store.path: the SQLite file is missing (default sessionbot.db)")
+			add("store.path", "", "the SQLite file, such as sessionbot.db", "is empty")
 		}
 	case "postgres":
 		if c.Store.DSN == "" {
-			problems = append(problems, "store.dsn: missing: a PostgreSQL DSN such as postgres://sessionbot@db:5432/sessionbot (or store.dsn_file, or SESSIONBOT_STORE_DSN)")
+			add("store.dsn", "", "a PostgreSQL DSN such as postgres://sessionbot@db:5432/sessionbot (or store.dsn_file, or SESSIONBOT_STORE_DSN)", "is not set")
 		}
 	default:
-		problems = append(problems, fmt.Sprintf("store.driver: %q: sqlite or postgres", c.Store.Driver))
+		add("store.driver", c.Store.Driver, "sqlite (one replica) or postgres (several)", "is not a storage engine")
 	}
 	if c.Approvals.ApprovalsNeeded < 1 {
-		problems = append(problems, "approvals.approvals_needed: must be at least 1")
+		add("approvals.approvals_needed", strconv.Itoa(c.Approvals.ApprovalsNeeded), "1, or 2 for four eyes beyond the requester's", "must be at least 1")
 	}
 	if c.Approvals.TTL <= 0 {
-		problems = append(problems, "approvals.ttl: must be a positive duration such as 15m")
+		add("approvals.ttl", c.Approvals.TTL.String(), "a positive duration such as 15m", "is not positive")
 	}
 	if c.Approvals.SweepInterval <= 0 {
-		problems = append(problems, "approvals.sweep_interval: must be a positive duration such as 30s")
+		add("approvals.sweep_interval", c.Approvals.SweepInterval.String(), "a positive duration such as 30s", "is not positive")
+	}
+	if c.Metrics.Listen != "" {
+		if _, port, err := net.SplitHostPort(c.Metrics.Listen); err != nil {
+			add("metrics.listen", c.Metrics.Listen, "host:port, such as 127.0.0.1:9090 or :9090", "is not a listen address")
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			add("metrics.listen", c.Metrics.Listen, "a port from 1 to 65535", "has no usable port")
+		}
 	}
 	if c.Language.Enabled {
-		if err := c.Language.Validate(); err != nil {
-			problems = append(problems, "language: "+err.Error())
+		var ps vendors.ConfigProblems
+		if err := c.Language.Validate(); errors.As(err, &ps) {
+			for _, p := range FromVendor("language.", ps) {
+				add(p.Key, p.Value, p.Fix, "%s", p.Problem)
+			}
+		} else if err != nil {
+			add("language", "", "", "%v", err)
 		}
 	}
 	problems = append(problems, checkPeople("access.listers", c.Access.Listers)...)
 	problems = append(problems, checkPeople("approvals.requesters", c.Approvals.Requesters)...)
 	problems = append(problems, checkPeople("approvals.approvers", c.Approvals.Approvers)...)
+	problems = append(problems, checkChannel("access.audit_channel", c.Access.AuditChannel)...)
+	problems = append(problems, checkChannel("approvals.channel", c.Approvals.Channel)...)
 	for _, in := range c.Instances {
 		problems = append(problems, checkPeople(in.Key("requesters"), in.Requesters)...)
 		problems = append(problems, checkPeople(in.Key("approvers"), in.Approvers)...)
+		problems = append(problems, checkChannel(in.Key("approval_channel"), in.ApprovalChannel)...)
 		if in.ApprovalsNeeded < 0 {
-			problems = append(problems, in.Key("approvals_needed")+": must be at least 1")
+			add(in.Key("approvals_needed"), strconv.Itoa(in.ApprovalsNeeded), "leave it out for the approvals default, or 1 or more", "must be at least 1")
 		}
 	}
 	return problems
 }
 
-var slackID = regexp.MustCompile(`^[UWSCG][A-Z0-9]{2,20}$`)
+var (
+	slackID   = regexp.MustCompile(`^[UWSCG][A-Z0-9]{2,20}$`)
+	channelID = regexp.MustCompile(`^[CG][A-Z0-9]{2,20}$`)
+)
 
 // checkPeople refuses names: access lists hold Slack ids, which their
-// owners cannot change.
+// owners cannot change. Every bad entry is its own problem.
 func checkPeople(key string, ids []string) Problems {
 	var problems Problems
 	for _, id := range ids {
 		if !slackID.MatchString(id) {
-			problems = append(problems, fmt.Sprintf("%s: %q is not a Slack user id (U…/W…), user group id (S…) or channel id (C…/G…); names can be changed by their owners, so access lists take ids", key, id))
+			problems.Add(key, id, "use ids, which their owners cannot change: users U…/W… (profile → ⋮ → Copy member ID), user groups S…, channels C…/G…",
+				"is not a Slack user, user group or channel id")
 		}
 	}
 	return problems
 }
 
-// CheckSlack reports what `serve` needs that console and check do not.
+// checkChannel refuses a channel name where a channel id is needed: names
+// can be changed, and the Web API wants ids.
+func checkChannel(key, id string) Problems {
+	if id == "" || channelID.MatchString(id) {
+		return nil
+	}
+	problem := "is not a channel id"
+	if strings.HasPrefix(id, "#") || !slackID.MatchString(id) {
+		problem = "is a channel name, not its id"
+	}
+	return Problems{{Key: key, Value: id, Problem: problem,
+		Fix: "use the channel's id (C… or G…): open the channel's details; the id is at the bottom of the About tab"}}
+}
+
+// CheckSlack reports what `serve` needs that console does not.
 func (c *Config) CheckSlack() Problems {
 	var problems Problems
 	switch {
 	case c.Slack.BotToken == "":
-		problems = append(problems, "slack.bot_token: missing: set it in the file, in SESSIONBOT_SLACK_BOT_TOKEN, or point slack.bot_token_file at a file holding it")
+		problems.Add("slack.bot_token", "", "set it in the file, in SESSIONBOT_SLACK_BOT_TOKEN, or point slack.bot_token_file at a file holding it", "is not set")
 	case !strings.HasPrefix(c.Slack.BotToken, "xoxb-"):
-		problems = append(problems, "slack.bot_token: is not a bot token (bot tokens start with xoxb-)")
+		problems.Add("slack.bot_token", "", "the Bot User OAuth Token (OAuth & Permissions page) starts with xoxb-", "is not a bot token")
 	}
 	switch {
 	case c.Slack.AppToken == "":
-		problems = append(problems, "slack.app_token: missing: set it in the file, in SESSIONBOT_SLACK_APP_TOKEN, or point slack.app_token_file at a file holding it (an app-level token with connections:write)")
+		problems.Add("slack.app_token", "", "set it in the file, in SESSIONBOT_SLACK_APP_TOKEN, or point slack.app_token_file at a file holding it (an app-level token with connections:write)", "is not set")
 	case !strings.HasPrefix(c.Slack.AppToken, "xapp-"):
-		problems = append(problems, "slack.app_token: is not an app-level token (they start with xapp-)")
+		problems.Add("slack.app_token", "", "an app-level token (Basic Information → App-Level Tokens) starts with xapp-", "is not an app-level token")
 	}
 	return problems
 }
@@ -449,78 +626,187 @@ func resolveSecret(dst *string, file, key string) Problems {
 		return nil
 	}
 	if *dst != "" {
-		return Problems{fmt.Sprintf("%s: set either %s or %s_file, not both", key, key, key)}
+		return Problems{{Key: key, Problem: "is set both directly and in " + key + "_file", Fix: "remove one of them"}}
 	}
 	s, err := readSecretFile(file)
 	if err != nil {
-		return Problems{fmt.Sprintf("%s_file: %v", key, err)}
+		return Problems{{Key: key + "_file", Value: file, Problem: err.Error(), Fix: "give a readable file holding the secret"}}
 	}
 	*dst = s
 	return nil
 }
 
 // readSecretFile reads a secret, dropping the trailing newline editors add.
-// The error names the file, never its contents.
+// The error never holds the file's contents.
 func readSecretFile(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return "", fmt.Errorf("cannot read secret file %s: %w", path, errors.Unwrap(err))
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return "", fmt.Errorf("cannot be read: %w", pe.Err)
+		}
+		return "", fmt.Errorf("cannot be read: %w", err)
 	}
 	s := strings.TrimRight(string(b), "\r\n")
 	if s == "" {
-		return "", fmt.Errorf("secret file %s is empty", path)
+		return "", errors.New("is empty")
 	}
 	return s, nil
 }
 
-// Decode fills out from a map with the same rules the loader uses: unknown
-// keys are errors, durations and comma-separated lists read from strings
-// (environment values are strings).
-func Decode(in map[string]any, out any) error { return decode(in, out) }
+// Decode fills out from an instance's settings with the rules the loader
+// uses, and lists each value that does not fit under prefix+key.
+func Decode(in map[string]any, out any, prefix string) Problems { return decodeInto(in, out, prefix) }
 
-func decode(in map[string]any, out any) error {
+// decodeInto decodes with the loader's rules: unknown keys are problems,
+// durations and comma-separated lists are read from strings (environment
+// values are strings), and each value that does not fit is its own
+// problem under its key.
+func decodeInto(in map[string]any, out any, prefix string) Problems {
+	var md mapstructure.Metadata
 	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
 		Result:           out,
-		ErrorUnused:      true,
+		Metadata:         &md,
 		WeaklyTypedInput: true,
-		DecodeHook: mapstructure.ComposeDecodeHookFunc(
-			mapstructure.StringToTimeDurationHookFunc(),
-			mapstructure.StringToSliceHookFunc(","),
-		),
+		DecodeHook:       mapstructure.ComposeDecodeHookFunc(durationHook, mapstructure.StringToSliceHookFunc(",")),
 	})
 	if err != nil {
-		return err
+		return Problems{{Key: strings.TrimSuffix(prefix, "."), Problem: err.Error()}}
 	}
-	return dec.Decode(in)
+	var problems Problems
+	if err := dec.Decode(in); err != nil {
+		problems = decodeProblems(err, prefix)
+	}
+	for _, k := range md.Unused {
+		problems.Add(prefix+k, "", "examples/sessionbot.yaml lists every key", "is not a known key")
+	}
+	return problems
 }
 
-// decodeProblems turns mapstructure's joined error into one line per key.
+// badValue is a value a decode hook refused, with what to write instead.
+type badValue struct{ value, problem, fix string }
+
+func (e *badValue) Error() string { return fmt.Sprintf("%q %s", e.value, e.problem) }
+
+var durationType = reflect.TypeOf(time.Duration(0))
+
+// durationHook reads "10s", "5m", "1h30m". A bare number would be
+// nanoseconds, which nobody means: it is refused with the unit to add.
+func durationHook(_ reflect.Type, to reflect.Type, data any) (any, error) {
+	if to != durationType {
+		return data, nil
+	}
+	const fix = "write a number and a unit, such as 10s, 5m or 1h"
+	switch v := data.(type) {
+	case string:
+		s := strings.TrimSpace(v)
+		if s == "" || s == "0" {
+			return time.Duration(0), nil
+		}
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return nil, &badValue{value: v, problem: "is not a duration", fix: fix}
+		}
+		return d, nil
+	case int, int64, int32, uint, uint64, uint32, float64, float32:
+		if fmt.Sprint(v) == "0" {
+			return time.Duration(0), nil
+		}
+		return nil, &badValue{value: fmt.Sprint(v), problem: "is a number without a unit", fix: fmt.Sprintf("write %vs or %vm, say", v, v)}
+	}
+	return data, nil
+}
+
+// decodeProblems turns mapstructure's tree of errors into one problem per
+// key, in words rather than Go types.
 func decodeProblems(err error, prefix string) Problems {
 	var out Problems
-	for _, line := range strings.Split(err.Error(), "\n") {
-		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "*"))
-		if line == "" || strings.HasPrefix(line, "decoding failed") || strings.HasSuffix(line, "error(s) decoding:") {
-			continue
-		}
-		if head, keys, ok := strings.Cut(line, "has invalid keys: "); ok {
-			parent := strings.Trim(strings.TrimSpace(head), "'")
-			if parent != "" {
-				parent += "."
+	var walk func(error)
+	walk = func(err error) {
+		if joined, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range joined.Unwrap() {
+				walk(e)
 			}
-			for _, k := range strings.Split(keys, ", ") {
-				out = append(out, prefix+parent+strings.TrimSpace(k)+": unknown key (examples/sessionbot.yaml lists every key)")
-			}
-			continue
+			return
 		}
-		if strings.HasPrefix(line, "'") {
-			if k, rest, ok := strings.Cut(line[1:], "'"); ok {
-				line = prefix + k + ":" + rest
-			}
+		var de *mapstructure.DecodeError
+		if d, ok := err.(*mapstructure.DecodeError); ok {
+			de = d
+		} else if inner := errors.Unwrap(err); inner != nil {
+			walk(inner) // the "decoding failed" wrapper
+			return
 		}
-		out = append(out, line)
+		if de == nil {
+			out.Add(strings.TrimSuffix(prefix, "."), "", "", "%v", err)
+			return
+		}
+		inner := de.Unwrap()
+		var nested *mapstructure.DecodeError
+		if errors.As(inner, &nested) {
+			walk(inner)
+			return
+		}
+		out = append(out, valueProblem(prefix+de.Name(), inner))
 	}
-	if len(out) == 0 {
-		out = append(out, prefix+err.Error())
+	walk(err)
+	return out
+}
+
+// valueProblem says what is wrong with a value that did not decode.
+func valueProblem(key string, err error) Problem {
+	var bad *badValue
+	var parse *mapstructure.ParseError
+	var unconvertible *mapstructure.UnconvertibleTypeError
+	switch {
+	case errors.As(err, &bad):
+		return Problem{Key: key, Value: bad.value, Problem: bad.problem, Fix: bad.fix}
+	case errors.As(err, &parse):
+		want := describeType(parse.Expected.Type())
+		return Problem{Key: key, Value: fmt.Sprint(parse.Value), Problem: "is not " + want, Fix: "write " + want}
+	case errors.As(err, &unconvertible):
+		want := describeType(unconvertible.Expected.Type())
+		got := describeType(reflect.TypeOf(unconvertible.Value))
+		value := ""
+		if k := reflect.TypeOf(unconvertible.Value); k != nil && k.Kind() != reflect.Map && k.Kind() != reflect.Slice {
+			value = fmt.Sprint(unconvertible.Value)
+		}
+		return Problem{Key: key, Value: value, Problem: "is " + got + ", not " + want, Fix: "write " + want}
+	}
+	return Problem{Key: key, Problem: err.Error()}
+}
+
+// describeType names a Go type as someone writing YAML knows it.
+func describeType(t reflect.Type) string {
+	if t == nil {
+		return "nothing"
+	}
+	if t == durationType {
+		return "a duration such as 10s"
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a single value"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "a block of settings"
+	case reflect.Pointer:
+		return describeType(t.Elem())
+	}
+	return t.String()
+}
+
+// undecodedKeys are the keys whose value did not decode.
+func undecodedKeys(problems Problems) map[string]bool {
+	out := map[string]bool{}
+	for _, p := range problems {
+		out[p.Key] = true
 	}
 	return out
 }

@@ -126,23 +126,89 @@ instances:
 	if !errors.As(err, &p) {
 		t.Fatalf("err = %v, want Problems", err)
 	}
-	text := err.Error()
-	for _, want := range []string{
-		"slack.command:",
-		"slack.bot_tokn: unknown key",
-		"slack.app_token_file: cannot read secret file /nonexistent/app-token",
-		"log.level:",
-		"timeout:",
-		"instances.qlik-prod.type: missing",
-		`approvals.approvers: "marc.smith" is not a Slack user id`,
-		`store.driver: "mysql"`,
-		"instances.cv.passwd: unknown key for type commvault",
-		`instances.tfs.type: unknown type "tfs"`,
-	} {
-		if !strings.Contains(text, want) {
-			t.Errorf("problems lack %q:\n%s", want, text)
+	assertProblems(t, p,
+		"slack.command sessions",
+		"slack.bot_tokn ",
+		"slack.app_token_file /nonexistent/app-token",
+		"log.level loud",
+		"timeout soon",
+		"instances.qlik-prod.type ",
+		"approvals.approvers marc.smith",
+		"store.driver mysql",
+		"instances.cv.passwd ",
+		"instances.tfs.type tfs",
+	)
+	for _, x := range p {
+		for _, leak := range []string{"decoding failed", "error(s)", "time: ", "mapstructure", "'"} {
+			if strings.Contains(x.Problem, leak) {
+				t.Errorf("%s: library wording %q in %q", x.Key, leak, x.Problem)
+			}
 		}
 	}
+}
+
+// assertProblems checks that each "key value" has a problem.
+func assertProblems(t *testing.T, ps Problems, want ...string) {
+	t.Helper()
+	got := map[string]bool{}
+	for _, p := range ps {
+		got[p.Key+" "+p.Value] = true
+	}
+	for _, w := range want {
+		if !got[w] {
+			t.Errorf("no problem for %q in:\n%v", w, ps)
+		}
+	}
+}
+
+// Values that do not fit their type are named by key with the value as
+// written, every bad entry of a list on its own, and channel names are
+// refused where an id is needed.
+func TestEveryBadValueIsItsOwnProblem(t *testing.T) {
+	yaml := `
+slack: {reply_timeout: 60}
+timeout: ten
+approvals:
+  channel: "#approvals"
+  approvers: [marc.smith, U0OK, jane, S0LEADS]
+  approvals_needed: two
+  ttl: 15
+access:
+  audit_channel: general
+metrics:
+  listen: "localhost"
+language:
+  enabled: true
+  model: ""
+  max_tokens: 10
+instances:
+  cv:
+    type: commvault
+    timeout: 5 minutes
+    approval_channel: approvals
+    allow_self_approval: maybe
+`
+	_, err := Load(writeFile(t, "c.yaml", yaml), testTypes, true)
+	var p Problems
+	if !errors.As(err, &p) {
+		t.Fatalf("err = %v, want Problems", err)
+	}
+	assertProblems(t, p,
+		"slack.reply_timeout 60",
+		"timeout ten",
+		"approvals.channel #approvals",
+		"approvals.approvers marc.smith",
+		"approvals.approvers jane",
+		"approvals.approvals_needed two",
+		"approvals.ttl 15",
+		"access.audit_channel general",
+		"metrics.listen localhost",
+		"language.model ",
+		"language.max_tokens 10",
+		"instances.cv.timeout 5 minutes",
+		"instances.cv.approval_channel approvals",
+		"instances.cv.allow_self_approval maybe",
+	)
 }
 
 func TestServeNeedsBothSlackTokens(t *testing.T) {
@@ -151,7 +217,7 @@ func TestServeNeedsBothSlackTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := cfg.CheckSlack()
-	if len(p) != 2 || !strings.Contains(p[0], "slack.bot_token: missing") || !strings.Contains(p[1], "slack.app_token: missing") {
+	if len(p) != 2 || p[0].Key != "slack.bot_token" || p[1].Key != "slack.app_token" {
 		t.Errorf("problems = %v", p)
 	}
 	cfg.Slack.BotToken, cfg.Slack.AppToken = "xapp-swapped", "xoxb-swapped"
@@ -190,6 +256,89 @@ instances:
 	for _, secret := range []string{"very-secret", "hunter2"} {
 		if strings.Contains(err.Error(), secret) {
 			t.Errorf("problem text leaks %q: %s", secret, err)
+		}
+	}
+}
+
+// A container can be configured without a file: the whole YAML in
+// SESSIONBOT_CONFIG, or every key (instances included) in the environment.
+func TestConfigurationFromTheEnvironmentAlone(t *testing.T) {
+	t.Run("the YAML in SESSIONBOT_CONFIG", func(t *testing.T) {
+		t.Chdir(t.TempDir())
+		t.Setenv("SESSIONBOT_CONFIG", goodYAML)
+		cfg, err := Load("", testTypes, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Slack.BotToken != "xoxb-file" || cfg.Instances["cv"].Settings["username"] != "bot" || cfg.File != "$SESSIONBOT_CONFIG" {
+			t.Errorf("inline YAML not read: %+v %+v", cfg.Slack, cfg.Instances)
+		}
+	})
+	t.Run("a path in SESSIONBOT_CONFIG", func(t *testing.T) {
+		t.Setenv("SESSIONBOT_CONFIG", writeFile(t, "c.yaml", goodYAML))
+		cfg, err := Load("", testTypes, true)
+		if err != nil || cfg.Timeout != 5*time.Second {
+			t.Fatalf("%v %+v", err, cfg)
+		}
+	})
+	t.Run("broken YAML in SESSIONBOT_CONFIG is a problem under its name", func(t *testing.T) {
+		t.Setenv("SESSIONBOT_CONFIG", "slack:\n  bot_token: [\n")
+		_, err := Load("", testTypes, true)
+		var p Problems
+		if !errors.As(err, &p) || p[0].Key != "SESSIONBOT_CONFIG" {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("no file, every key in the environment", func(t *testing.T) {
+		t.Chdir(t.TempDir())
+		t.Setenv("SESSIONBOT_SLACK_BOT_TOKEN", "xoxb-env")
+		t.Setenv("SESSIONBOT_SLACK_APP_TOKEN", "xapp-env")
+		t.Setenv("SESSIONBOT_INSTANCES", "qlik-prod, cv")
+		t.Setenv("SESSIONBOT_INSTANCES_QLIK_PROD_TYPE", "qlik")
+		t.Setenv("SESSIONBOT_INSTANCES_QLIK_PROD_PROXIES", "qps1:4243,qps2:4243")
+		t.Setenv("SESSIONBOT_INSTANCES_QLIK_PROD_TIMEOUT", "7s")
+		t.Setenv("SESSIONBOT_INSTANCES_CV_TYPE", "commvault")
+		t.Setenv("SESSIONBOT_INSTANCES_CV_URL", "https://cs/webconsole/api")
+		cfg, err := Load("", testTypes, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := cfg.Instances["qlik-prod"]
+		if q.Type != "qlik" || q.Timeout != 7*time.Second || q.Settings["proxies"] != "qps1:4243,qps2:4243" || cfg.Instances["cv"].Settings["url"] != "https://cs/webconsole/api" {
+			t.Errorf("instances from the environment: %+v", cfg.Instances)
+		}
+		if cfg.Slack.BotToken != "xoxb-env" || cfg.File != "" {
+			t.Errorf("slack = %+v, file %q", cfg.Slack, cfg.File)
+		}
+	})
+	t.Run("an instance listed but not set", func(t *testing.T) {
+		t.Chdir(t.TempDir())
+		t.Setenv("SESSIONBOT_INSTANCES", "ghost")
+		_, err := Load("", testTypes, true)
+		var p Problems
+		if !errors.As(err, &p) || p[0].Key != "instances.ghost" {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
+
+// Precedence: environment over file over defaults (flags are the caller's).
+func TestPrecedenceEnvironmentOverFileOverDefaults(t *testing.T) {
+	yaml := "timeout: 5s\nlog: {level: warn}\ninstances:\n  cv: {type: commvault, url: https://file/api}\n"
+	t.Setenv("SESSIONBOT_LOG_LEVEL", "debug")
+	t.Setenv("SESSIONBOT_INSTANCES_CV_URL", "https://env/api")
+	cfg, err := Load(writeFile(t, "c.yaml", yaml), testTypes, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ what, got, want string }{
+		{"log.level (env over file)", cfg.Log.Level, "debug"},
+		{"instances.cv.url (env over file)", cfg.Instances["cv"].Settings["url"].(string), "https://env/api"},
+		{"timeout (file over default)", cfg.Timeout.String(), "5s"},
+		{"slack.reply_timeout (default)", cfg.Slack.ReplyTimeout.String(), "1m0s"},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %q, want %q", c.what, c.got, c.want)
 		}
 	}
 }
