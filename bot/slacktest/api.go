@@ -79,6 +79,7 @@ var methods = map[string]method{
 	"users.info":            {handle: (*Server).usersInfo},
 	"usergroups.users.list": {handle: (*Server).usergroupsUsersList},
 	"conversations.members": {handle: (*Server).conversationsMembers},
+	"conversations.info":    {handle: (*Server).conversationsInfo},
 	"chat.postMessage":      {handle: func(s *Server, p params) answer { return s.chat("chat.postMessage", p) }},
 	"chat.postEphemeral":    {handle: func(s *Server, p params) answer { return s.chat("chat.postEphemeral", p) }},
 	"chat.update":           {handle: func(s *Server, p params) answer { return s.chat("chat.update", p) }},
@@ -115,6 +116,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(t.retryAfter.Seconds()))))
 		writeJSON(w, http.StatusTooManyRequests, fail("ratelimited"))
 		return
+	}
+	if s.opts.Scopes != nil {
+		w.Header().Set("X-OAuth-Scopes", strings.Join(s.opts.Scopes, ","))
 	}
 	m, known := methods[name]
 	p, token, err := readParams(r)
@@ -168,7 +172,7 @@ func readParams(r *http.Request) (params, string, error) {
 // checkToken answers Slack's error for a missing, wrong or misplaced token.
 func (s *Server) checkToken(token string, wantApp bool) string {
 	s.mu.Lock()
-	openError := s.openError
+	openError, revoked := s.openError, s.revoked[token]
 	s.mu.Unlock()
 	want, other := s.opts.BotToken, s.opts.AppToken
 	if wantApp {
@@ -177,6 +181,8 @@ func (s *Server) checkToken(token string, wantApp bool) string {
 	switch {
 	case token == "":
 		return "not_authed"
+	case revoked:
+		return "token_revoked"
 	case token == other:
 		return "not_allowed_token_type"
 	case token != want:
@@ -257,6 +263,30 @@ func (s *Server) conversationsMembers(p params) answer {
 		next = "page:" + strconv.Itoa(end)
 	}
 	return answer{"ok": true, "members": append([]string{}, members[start:end]...), "response_metadata": map[string]any{"next_cursor": next}}
+}
+
+// Revoke makes Slack answer token_revoked to every call with token, as it
+// does once an admin revokes it or the app is uninstalled.
+func (s *Server) Revoke(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.revoked[token] = true
+}
+
+// conversationsInfo describes a channel of Options.Channels; is_member says
+// whether the bot is among its members.
+func (s *Server) conversationsInfo(p params) answer {
+	id := p.get("channel")
+	members, ok := s.opts.Channels[id]
+	if !ok {
+		return fail("channel_not_found")
+	}
+	isMember := false
+	for _, m := range members {
+		isMember = isMember || m == BotUserID
+	}
+	return answer{"ok": true, "channel": map[string]any{"id": id, "name": strings.ToLower(id), "is_channel": strings.HasPrefix(id, "C"),
+		"is_private": strings.HasPrefix(id, "G"), "is_member": isMember, "num_members": len(members)}}
 }
 
 func (s *Server) chat(method string, p params) answer {

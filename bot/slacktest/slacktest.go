@@ -56,6 +56,9 @@ type Options struct {
 	// Clock dates response_urls, trigger_ids and message ts; time.Now when
 	// nil. Move it forward to expire a response_url without sleeping.
 	Clock func() time.Time
+	// Scopes are the bot token's OAuth scopes, sent as Slack does in the
+	// X-OAuth-Scopes header of every Web API answer; no header when nil.
+	Scopes []string
 }
 
 // ErrClosed is returned by waits and sends after Close.
@@ -87,6 +90,7 @@ type Server struct {
 	violations []error
 
 	// Web API.
+	revoked   map[string]bool // tokens answered token_revoked
 	calls     map[string]int
 	throttled map[string]throttle
 	posts     []Post
@@ -116,6 +120,7 @@ func New(opts Options) *Server {
 		tickets:      map[string]bool{},
 		acks:         map[string][]Ack{},
 		calls:        map[string]int{},
+		revoked:      map[string]bool{},
 		throttled:    map[string]throttle{},
 		triggers:     map[string]triggerState{},
 		responseURLs: map[string]*responseURL{},
