@@ -93,10 +93,10 @@ func checkApprovalRouting(a *commands.Access, names []string) config.Problems {
 			continue // nobody can request, or nobody needs to approve
 		}
 		if p.ApprovalChannel == "" {
-			problems = append(problems, fmt.Sprintf("instances.%s.approval_channel: requesters are set but no approval channel (set approvals.channel or this key)", name))
+			problems.Add("instances."+name+".approval_channel", "", "set approvals.channel or this key to the channel id (C…) where requests are approved", "requesters are set but no approval channel")
 		}
 		if len(p.Approvers) == 0 {
-			problems = append(problems, fmt.Sprintf("instances.%s.approvers: requesters are set but nobody may approve (set approvals.approvers or this key)", name))
+			problems.Add("instances."+name+".approvers", "", "set approvals.approvers or this key", "requesters are set but nobody may approve")
 		}
 	}
 	return problems

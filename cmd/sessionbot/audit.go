@@ -20,7 +20,7 @@ func newAuditCommand(g *globals) *cobra.Command {
 		Short: "Print audit events as JSON lines, oldest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := g.loadConfig(true)
+			cfg, err := g.loadConfig()
 			if err != nil {
 				return err
 			}

@@ -70,7 +70,7 @@ func (e *environment) close() {
 // configuredEnvironment runs the console against the configured vendors
 // and store; approval news is printed instead of posted.
 func configuredEnvironment(ctx context.Context, g *globals, console *bot.Console) (*environment, error) {
-	cfg, err := g.loadConfig(true)
+	cfg, err := g.loadConfig()
 	if err != nil {
 		return nil, err
 	}

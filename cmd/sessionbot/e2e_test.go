@@ -53,7 +53,8 @@ func newWorld(t *testing.T, storeYAML string) *world {
 			{ID: "U0MARC", Name: "marc", Email: "marc@contoso.com"},
 		},
 		UserGroups: map[string][]string{"S0LEADS": {lead, lead2}},
-		Channels:   map[string][]string{"C0LEADS": channelMembers(450, lead)},
+		Channels:   map[string][]string{"C0LEADS": channelMembers(450, lead), "C0APPROVALS": {slacktest.BotUserID, lead, lead2}},
+		Scopes:     bot.RequiredScopes,
 	})
 	t.Cleanup(fake.Close)
 	t.Cleanup(func() {

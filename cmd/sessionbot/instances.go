@@ -1,10 +1,10 @@
 package main
 
 import (
-	"fmt"
+	"context"
+	"errors"
 	"log/slog"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/sessionbot/sessionbot/cmd/sessionbot/config"
@@ -21,10 +21,9 @@ type adapter struct {
 	keys []string
 	// identity is the type's default mapping from a typed person.
 	identity commands.IdentityRule
-	build    func(in config.Instance, logger *slog.Logger) (vendors.Instance, error)
-	// keyOf names the config key an adapter's error line is about, by the
-	// words the adapter uses for it.
-	keyOf map[string]string
+	// build makes the instance; its settings problems come back as
+	// config.Problems under the instance's keys.
+	build func(in config.Instance, logger *slog.Logger) (vendors.Instance, error)
 }
 
 // secretFiles adds a "<key>_file" variant for each secret key.
@@ -44,8 +43,8 @@ func microsoftAdapter(t vendors.Type) adapter {
 		identity: commands.IdentityRule{EmailTemplate: "{email}", EmailOnly: true},
 		build: func(in config.Instance, logger *slog.Logger) (vendors.Instance, error) {
 			var c microsoft.Config
-			if err := config.Decode(in.Settings, &c); err != nil {
-				return nil, err
+			if p := config.Decode(in.Settings, &c, in.Key("")); len(p) > 0 {
+				return nil, p
 			}
 			c.Name = in.Name
 			inst, err := microsoft.New(c, t, logger, time.Now)
@@ -64,11 +63,10 @@ var adapters = map[string]adapter{
 		// Commvault local users have no directory; domain users are
 		// DOMAIN\name, as typed.
 		identity: commands.IdentityRule{},
-		keyOf:    map[string]string{"URL": "url", "user name": "username", "password": "password", "CA file": "ca_file", "token timeout": "token_timeout"},
 		build: func(in config.Instance, logger *slog.Logger) (vendors.Instance, error) {
 			var c commvault.Config
-			if err := config.Decode(in.Settings, &c); err != nil {
-				return nil, err
+			if p := config.Decode(in.Settings, &c, in.Key("")); len(p) > 0 {
+				return nil, p
 			}
 			c.Name = in.Name
 			return commvault.New(c, logger)
@@ -79,12 +77,10 @@ var adapters = map[string]adapter{
 	string(vendors.Qlik): {
 		keys:     config.KeysOf(qlik.Config{}),
 		identity: commands.IdentityRule{RequireDirectory: true},
-		keyOf: map[string]string{"client certificate file": "cert_file", "client key file": "key_file", "CA file": "ca_file",
-			"proxy": "proxies", "repository": "repository", "virtual proxy": "virtual_proxy"},
 		build: func(in config.Instance, _ *slog.Logger) (vendors.Instance, error) {
 			var c qlik.Config
-			if err := config.Decode(in.Settings, &c); err != nil {
-				return nil, err
+			if p := config.Decode(in.Settings, &c, in.Key("")); len(p) > 0 {
+				return nil, p
 			}
 			c.Name = in.Name
 			return qlik.New(c)
@@ -103,6 +99,17 @@ func instanceTypes() config.Types {
 // buildInstances makes every configured instance, in name order, and the
 // service options for each. Every failure is listed with its key.
 func buildInstances(cfg *config.Config, logger *slog.Logger) (*vendors.Registry, map[string]commands.InstanceOptions, error) {
+	reg, options, problems := buildSome(cfg, logger)
+	if len(problems) > 0 {
+		closeRegistry(reg)
+		return nil, nil, problems
+	}
+	return reg, options, nil
+}
+
+// buildSome makes every instance it can, listing the problems of the
+// others, so a check can still probe the good ones.
+func buildSome(cfg *config.Config, logger *slog.Logger) (*vendors.Registry, map[string]commands.InstanceOptions, config.Problems) {
 	names := make([]string, 0, len(cfg.Instances))
 	for name := range cfg.Instances {
 		names = append(names, name)
@@ -117,18 +124,17 @@ func buildInstances(cfg *config.Config, logger *slog.Logger) (*vendors.Registry,
 		in := cfg.Instances[name]
 		a, ok := adapters[in.Type]
 		if !ok {
-			problems = append(problems, fmt.Sprintf("%s: unknown type %q", in.Key("type"), in.Type))
-			continue
+			continue // the loader reported the type
 		}
 		inst, err := a.build(in, logger)
 		if err != nil {
-			problems = append(problems, buildProblems(in, a, err)...)
+			problems = append(problems, buildProblems(in, err)...)
 			continue
 		}
 		rule := a.identity
 		if in.EmailTemplate != "" {
 			if err := commands.CheckTemplate(in.EmailTemplate); err != nil {
-				problems = append(problems, fmt.Sprintf("%s: %v", in.Key("email_template"), err))
+				problems.Add(in.Key("email_template"), in.EmailTemplate, "use {email}, {local} and {domain}, such as CORP\\{local}", "%v", err)
 			}
 			rule.EmailTemplate = in.EmailTemplate
 		}
@@ -142,33 +148,28 @@ func buildInstances(cfg *config.Config, logger *slog.Logger) (*vendors.Registry,
 		options[name] = commands.InstanceOptions{Identity: rule, Timeout: timeout}
 		built = append(built, inst)
 	}
-	if len(problems) > 0 {
-		return nil, nil, problems
-	}
 	reg, err := vendors.NewRegistry(built...)
 	if err != nil {
-		return nil, nil, err
-	}
-	return reg, options, nil
-}
-
-// buildChecked builds the instances, and with slack also checks the Slack
-// settings, listing every problem of both at once.
-func buildChecked(cfg *config.Config, logger *slog.Logger, slack bool) (*vendors.Registry, map[string]commands.InstanceOptions, error) {
-	var problems config.Problems
-	if slack {
-		problems = cfg.CheckSlack()
-	}
-	reg, options, err := buildInstances(cfg, logger)
-	if p, ok := err.(config.Problems); ok {
-		problems = append(problems, p...)
-	} else if err != nil {
-		return nil, nil, err
-	}
-	if len(problems) > 0 {
+		problems.Add("instances", "", "", "%v", err)
+		for _, in := range built {
+			if c, ok := in.(interface{ Close(context.Context) error }); ok {
+				c.Close(context.Background())
+			}
+		}
 		return nil, nil, problems
 	}
-	return reg, options, nil
+	return reg, options, problems
+}
+
+// closeRegistry stops what the instances run (PowerShell workers), within
+// a few seconds.
+func closeRegistry(reg *vendors.Registry) {
+	if reg == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	reg.Close(ctx)
 }
 
 // newService wires the commands service.
@@ -182,26 +183,16 @@ func newService(reg *vendors.Registry, options map[string]commands.InstanceOptio
 	})
 }
 
-// buildProblems splits an adapter's error into one problem per line, each
-// under the key it is about when the adapter's words say which.
-func buildProblems(in config.Instance, a adapter, err error) config.Problems {
-	var out config.Problems
-	for _, line := range strings.Split(err.Error(), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
-		}
-		key, best := "", 0
-		for words, k := range a.keyOf {
-			if i := strings.Index(line, words); i >= 0 && len(words) > best {
-				key, best = k, len(words)
-			}
-		}
-		if key == "" {
-			out = append(out, fmt.Sprintf("instances.%s: %s", in.Name, line))
-		} else {
-			out = append(out, fmt.Sprintf("%s: %s", in.Key(key), line))
-		}
+// buildProblems lists an adapter's error as problems under the instance's
+// keys: adapters say which key each problem is about.
+func buildProblems(in config.Instance, err error) config.Problems {
+	var p config.Problems
+	if errors.As(err, &p) {
+		return p
 	}
-	return out
+	var vp vendors.ConfigProblems
+	if errors.As(err, &vp) {
+		return config.FromVendor(in.Key(""), vp)
+	}
+	return config.Problems{{Key: "instances." + in.Name, Problem: err.Error()}}
 }

@@ -34,12 +34,12 @@ func newNLEvalCommand(g *globals) *cobra.Command {
 		Short: "Run a table of phrasings against the configured language model and print accuracy and latency",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := g.loadConfig(true)
+			cfg, err := g.loadConfig()
 			if err != nil {
 				return err
 			}
 			if cfg.Language.BaseURL == "" {
-				return config.Problems{"language.base_url: missing: nl-eval needs a model to ask"}
+				return config.Problems{{Key: "language.base_url", Problem: "is not set", Fix: "nl-eval needs a model to ask"}}
 			}
 			list, err := nl.LoadCases(cases)
 			if err != nil {

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,17 +20,51 @@ import (
 	"github.com/sessionbot/sessionbot/cmd/sessionbot/config"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = ""
+// Build stamps, set with
+// -ldflags "-X main.version=1.2.0 -X main.commit=abc123 -X main.date=2026-11-30T12:00:00Z".
+// Empty ones are read from the Go build info.
+var (
+	version = ""
+	commit  = ""
+	date    = ""
+)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRootCommand(os.Stdin, os.Stdout, os.Stderr).ExecuteContext(ctx)
 	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "sessionbot:", err)
-		os.Exit(1)
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// exitError ends the process with code; err, when set, is printed.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
 	}
+	return e.err.Error()
+}
+
+func (e exitError) Unwrap() error { return e.err }
+
+// exitCode prints err and says how to exit: 0, the exitError's code, or 1.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	var ee exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(stderr, "sessionbot:", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(stderr, "sessionbot:", err)
+	return 1
 }
 
 // globals are the flags every subcommand shares.
@@ -49,6 +84,8 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.Version = versionLine()
+	root.SetVersionTemplate("sessionbot {{.Version}}\n")
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -61,40 +98,74 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 func newVersionCommand(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print the version",
+		Short: "Print the version, commit and build date",
 		Args:  cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
-			fmt.Fprintln(g.stdout, "sessionbot", buildVersion())
+			fmt.Fprintln(g.stdout, "sessionbot", versionLine())
 		},
 	}
 }
 
-func buildVersion() string {
-	if version != "" {
-		return version
-	}
+// buildInfo is the version, commit and build date: the -ldflags stamps,
+// else what the Go toolchain recorded (module version, VCS revision and
+// time), else "devel" and "unknown".
+func buildInfo() (v, c, d string) {
+	v, c, d = version, commit, date
+	modified := false
 	if info, ok := debug.ReadBuildInfo(); ok {
-		if info.Main.Version != "" && info.Main.Version != "(devel)" {
-			return info.Main.Version
+		if v == "" && info.Main.Version != "" && info.Main.Version != "(devel)" {
+			v = info.Main.Version
 		}
 		for _, s := range info.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				return "dev-" + s.Value[:12]
+			switch s.Key {
+			case "vcs.revision":
+				if c == "" {
+					c = s.Value
+				}
+			case "vcs.time":
+				if d == "" {
+					d = s.Value
+				}
+			case "vcs.modified":
+				modified = s.Value == "true"
 			}
 		}
 	}
-	return "dev"
+	if v == "" {
+		v = "devel"
+	}
+	if c == "" {
+		c = "unknown"
+	} else if modified && commit == "" {
+		c += "-dirty"
+	}
+	if d == "" {
+		d = "unknown"
+	}
+	return v, c, d
 }
 
-// loadConfig reads and checks the configuration; required says whether a
-// file must exist.
-func (g *globals) loadConfig(required bool) (*config.Config, error) {
-	cfg, err := config.Load(g.configFile, instanceTypes(), required)
+// versionLine is what version and --version print after the name.
+func versionLine() string {
+	v, c, d := buildInfo()
+	return fmt.Sprintf("%s (commit %s, built %s)", v, c, d)
+}
+
+// buildVersion is the version alone, for logs.
+func buildVersion() string {
+	v, _, _ := buildInfo()
+	return v
+}
+
+// loadConfig reads and checks the configuration for the commands that do
+// not start the bot (console, audit, nl-eval).
+func (g *globals) loadConfig() (*config.Config, error) {
+	cfg, problems, err := g.load()
 	if err != nil {
 		return nil, err
 	}
-	if g.logLevel != "" {
-		cfg.Log.Level = g.logLevel
+	if len(problems) > 0 {
+		return nil, problems
 	}
 	return cfg, nil
 }

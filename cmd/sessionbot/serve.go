@@ -20,32 +20,29 @@ func newServeCommand(g *globals) *cobra.Command {
 		Short: "Run the bot: answer /sessions in Slack over Socket Mode",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := g.loadConfig(true)
-			if err != nil {
-				return err
-			}
-			return serve(cmd.Context(), g, cfg)
+			return serve(cmd.Context(), g)
 		},
 	}
 }
 
-func serve(ctx context.Context, g *globals, cfg *config.Config) error {
-	logger := newLogger(g.stderr, cfg.Log)
-	reg, options, err := buildChecked(cfg, logger, true)
+// serve runs the bot once the shared validation finds nothing wrong: the
+// same one `check` runs, so a configuration check passes starts here.
+func serve(ctx context.Context, g *globals) error {
+	cfg, problems, err := g.load()
 	if err != nil {
 		return err
 	}
-	defer func() {
-		closeCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := reg.Close(closeCtx); err != nil {
-			logger.Warn("closing instances", "error", err)
-		}
-	}()
-	access := accessFromConfig(cfg, logger)
-	if p := checkApprovalRouting(access, reg.Names()); len(p) > 0 {
-		return p
+	if cfg == nil {
+		return problems
 	}
+	logger := newLogger(g.stderr, cfg.Log)
+	s, more := validate(cfg, logger, false)
+	defer s.close()
+	if problems = append(problems, more...); len(problems) > 0 {
+		return config.Tidy(problems)
+	}
+	reg, options := s.reg, s.options
+	access := accessFromConfig(cfg, logger) // logs the policy warnings
 	st, err := openStore(ctx, cfg.Store)
 	if err != nil {
 		return err
@@ -55,7 +52,7 @@ func serve(ctx context.Context, g *globals, cfg *config.Config) error {
 	m := newMetrics()
 	if cfg.Metrics.Listen != "" {
 		if _, err := serveMetrics(ctx, cfg.Metrics.Listen, m, logger); err != nil {
-			return config.Problems{"metrics.listen: " + err.Error()}
+			return config.Problems{{Key: "metrics.listen", Value: cfg.Metrics.Listen, Problem: "cannot be listened on: " + errorCause(err)}}
 		}
 	}
 	b := bot.New(bot.Config{
@@ -66,6 +63,7 @@ func serve(ctx context.Context, g *globals, cfg *config.Config) error {
 		APIURL:       cfg.Slack.APIURL,
 		Command:      cfg.Slack.Command,
 		InChannel:    cfg.Slack.InChannel,
+		ReplyTimeout: cfg.Slack.ReplyTimeout,
 		Logger:       logger,
 		ApprovalChannel: func(instance string) string {
 			return access.PolicyFor(instance).ApprovalChannel

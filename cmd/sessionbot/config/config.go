@@ -152,13 +152,13 @@ type Types map[string][]string
 // Problem is one thing wrong with the configuration.
 type Problem struct {
 	// Key is the key path as written in the file ("instances.qlik-prod.cert_file").
-	Key string
+	Key string `json:"key"`
 	// Value is the value found; empty for secrets and for missing values.
-	Value string
+	Value string `json:"value,omitempty"`
 	// Problem says what is wrong, without the key or the value.
-	Problem string
+	Problem string `json:"problem"`
 	// Fix says what to do, when the problem alone does not.
-	Fix string
+	Fix string `json:"fix,omitempty"`
 }
 
 func (p Problem) String() string {
@@ -203,8 +203,8 @@ func FromVendor(prefix string, ps vendors.ConfigProblems) Problems {
 // secretKeys are the settings whose value a problem never shows.
 var secretKeys = map[string]bool{"bot_token": true, "app_token": true, "dsn": true, "api_key": true, "password": true, "client_secret": true}
 
-// tidy hides secret values, drops repeats and sorts by key.
-func tidy(problems Problems) Problems {
+// Tidy hides secret values, drops repeats and sorts by key.
+func Tidy(problems Problems) Problems {
 	out := Problems{}
 	seen := map[Problem]bool{}
 	for _, p := range problems {
@@ -358,7 +358,7 @@ func Load(path string, types Types, required bool) (*Config, error) {
 	problems = append(problems, resolveSecret(&cfg.Language.APIKey, cfg.Language.APIKeyFile, "language.api_key")...)
 	problems = append(problems, cfg.checkCommon(undecodedKeys(problems))...)
 	if len(problems) > 0 {
-		return cfg, tidy(problems)
+		return cfg, Tidy(problems)
 	}
 	return cfg, nil
 }
