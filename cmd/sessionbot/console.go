@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"time"
 
@@ -21,7 +22,9 @@ func newConsoleCommand(g *globals) *cobra.Command {
 		Short: "Run the same commands in a terminal, one per line (--demo: against built-in fake vendors)",
 		Long: "Reads commands from standard input, one per line (`list Domain\\Marc` or `/sessions list Domain\\Marc`),\n" +
 			"and prints each reply as text. Also: `as <slack-user-id>` to act as someone else, `confirm [reason]`\n" +
-			"and `cancel` for the last kill or logout shown, `quit`.",
+			"and `cancel` for the last kill or logout shown. Leave with `quit`, `exit` or Ctrl-D.\n" +
+			"With --demo --store FILE the demo's requests and audit log stay in FILE afterwards:\n" +
+			"SESSIONBOT_STORE_PATH=FILE sessionbot audit export",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -46,12 +49,14 @@ func newConsoleCommand(g *globals) *cobra.Command {
 			if f, ok := g.stdin.(*os.File); ok && isTerminal(f) {
 				console.Prompt = "sessions> "
 				console.Location = time.Local
+				fmt.Fprintln(g.stderr, "Type `help` for the commands; `quit` or Ctrl-D leaves.")
 			}
 			return console.Run(ctx, g.stdin, g.stdout)
 		},
 	}
 	cmd.Flags().BoolVar(&demo, "demo", false, "start fake vendors in-process on loopback, with sample sessions; needs no config")
 	cmd.Flags().StringVar(&as, "as", "U0CONSOLE", "the Slack user id the commands run as")
+	cmd.Flags().StringVar(&g.demoStore, "store", "", "with --demo: keep the demo's SQLite store in this file (for audit export afterwards)")
 	return cmd
 }
 

@@ -111,7 +111,11 @@ func startDemo(ctx context.Context, g *globals, console *bot.Console) (*environm
 	}
 	env.closers = append(env.closers, func() { reg.Close(context.Background()) })
 
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "sessionbot.db"))
+	storePath := filepath.Join(dir, "sessionbot.db")
+	if g.demoStore != "" {
+		storePath = g.demoStore // kept, for audit export afterwards
+	}
+	st, err := sqlite.Open(ctx, storePath)
 	if err != nil {
 		env.close()
 		return nil, fmt.Errorf("open the demo store: %w", err)

@@ -71,6 +71,8 @@ func exitCode(err error, stderr io.Writer) int {
 type globals struct {
 	configFile string
 	logLevel   string
+	// demoStore keeps the demo's SQLite store in this file, when set.
+	demoStore string
 	stdin      io.Reader
 	stdout     io.Writer
 	stderr     io.Writer
