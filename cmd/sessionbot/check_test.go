@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sessionbot/sessionbot/commands/nl/nltest"
+	"github.com/sessionbot/sessionbot/store/postgres/pgtest"
 	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
 )
 
@@ -320,7 +321,7 @@ func TestCheckExitStatus(t *testing.T) {
 	}
 	os.WriteFile("sessionbot.yaml", []byte("slack:\n  bot_token: [\n"), 0o600)
 	out, err := runCLI(t, "check")
-	if exitCode(err, io.Discard) != 1 || !strings.Contains(out, "is not valid YAML") {
+	if exitCode(err, io.Discard) != 1 || !strings.Contains(out, "is not valid YAML") || !strings.Contains(out, "Problems (1)") {
 		t.Errorf("broken YAML: %v\n%s", err, out)
 	}
 }
@@ -377,5 +378,41 @@ func TestDemoListsMarcWithHisNodes(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, text)
 		}
+	}
+}
+
+// The store probe connects to PostgreSQL, reads the schema version and
+// writes in a transaction it rolls back; a wrong DSN is reported under
+// store.dsn.
+func TestCheckProbesPostgreSQL(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	w := newWorld(t, "driver: postgres\n  dsn: "+dsn)
+	rep, code := checkJSON(t, "--config", w.config, "--skip", "slack,vendors")
+	if code != 0 || len(rep.Probes) != 1 || !rep.Probes[0].OK {
+		t.Fatalf("exit %d, probes %+v, problems %v", code, rep.Probes, rep.Problems)
+	}
+	cfg := strings.Replace(readFile(t, w.config), dsn, strings.Replace(dsn, "5432/", "5432/no_such_database_", 1), 1)
+	os.WriteFile(w.config, []byte(cfg), 0o600)
+	rep, code = checkJSON(t, "--config", w.config, "--skip", "slack,vendors")
+	if code != 1 || keysWithProblems(rep)["store.dsn"] == "" {
+		t.Errorf("a wrong DSN: exit %d, probes %+v", code, rep.Probes)
+	}
+}
+
+// Warnings are part of the report, not log lines around it.
+func TestCheckPutsWarningsInTheReport(t *testing.T) {
+	w := newWorld(t, "")
+	appendConfig(t, w.config, "    no_approval: true\n")
+	var out, errOut bytes.Buffer
+	root := newRootCommand(strings.NewReader(""), &out, &errOut)
+	root.SetArgs([]string{"check", "--config", w.config})
+	if err := root.ExecuteContext(context.Background()); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "Warnings (1)") || !strings.Contains(out.String(), "instances.qlik-prod.no_approval") {
+		t.Errorf("the report lacks the warning:\n%s", out.String())
+	}
+	if errOut.Len() > 0 {
+		t.Errorf("check logged around its report:\n%s", errOut.String())
 	}
 }

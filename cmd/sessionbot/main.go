@@ -73,9 +73,9 @@ type globals struct {
 	logLevel   string
 	// demoStore keeps the demo's SQLite store in this file, when set.
 	demoStore string
-	stdin      io.Reader
-	stdout     io.Writer
-	stderr     io.Writer
+	stdin     io.Reader
+	stdout    io.Writer
+	stderr    io.Writer
 }
 
 func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {

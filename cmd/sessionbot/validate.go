@@ -36,18 +36,16 @@ func (s *setup) close() {
 
 // load reads the configuration and applies the command-line flags, which
 // come before everything else. err means nothing could be read (exit 2);
-// problems are what is wrong with what was read.
+// problems are what is wrong with what was read; cfg is nil when the YAML
+// itself does not parse.
 func (g *globals) load() (*config.Config, config.Problems, error) {
 	cfg, err := config.Load(g.configFile, instanceTypes(), true)
-	var problems config.Problems
-	if err != nil {
-		var ok bool
-		if problems, ok = err.(config.Problems); !ok || cfg == nil {
-			if ok {
-				return nil, problems, nil
-			}
-			return nil, nil, err
-		}
+	problems, isProblems := err.(config.Problems)
+	switch {
+	case err != nil && !isProblems:
+		return nil, nil, err
+	case cfg == nil: // the YAML did not parse: nothing else can be known
+		return nil, problems, nil
 	}
 	if g.logLevel != "" {
 		switch strings.ToLower(g.logLevel) {

@@ -267,7 +267,8 @@ var ErrNoConfig = errors.New("no configuration: pass --config FILE, put sessionb
 // applies the environment, resolves secret files and checks what can be
 // checked without knowing the mode. With required, ErrNoConfig when
 // nothing at all is configured. The error is Problems when the
-// configuration was read; the Config is then filled as far as it could be.
+// configuration was read; the Config is then filled as far as it could be,
+// or nil when the YAML itself does not parse.
 func Load(path string, types Types, required bool) (*Config, error) {
 	v := viper.New()
 	v.SetEnvPrefix(EnvPrefix)
@@ -294,14 +295,14 @@ func Load(path string, types Types, required bool) (*Config, error) {
 	switch {
 	case inline != "":
 		if err := v.ReadConfig(strings.NewReader(inline)); err != nil {
-			return cfg, Problems{{Key: ConfigEnv, Problem: "is not valid YAML: " + yamlError(err), Fix: "check its indentation and quoting"}}
+			return nil, Problems{{Key: ConfigEnv, Problem: "is not valid YAML: " + yamlError(err), Fix: "check its indentation and quoting"}}
 		}
 	case source != "":
 		v.SetConfigFile(source)
 		if err := v.ReadInConfig(); err != nil {
 			var parse viper.ConfigParseError
 			if errors.As(err, &parse) {
-				return cfg, Problems{{Key: source, Problem: "is not valid YAML: " + yamlError(err), Fix: "check its indentation and quoting"}}
+				return nil, Problems{{Key: source, Problem: "is not valid YAML: " + yamlError(err), Fix: "check its indentation and quoting"}}
 			}
 			return nil, fmt.Errorf("read config %s: %w", source, err)
 		}
