@@ -330,8 +330,12 @@ func (r *report) print(w io.Writer) {
 	switch {
 	case r.OK:
 		fmt.Fprintln(w, "OK: serve will start with this configuration.")
+	case len(r.Problems) > 0 && failed > 0:
+		fmt.Fprintf(w, "%s and %s: serve would refuse to start, or fail once started.\n", count(len(r.Problems), "problem"), count(failed, "failed probe"))
+	case len(r.Problems) > 0:
+		fmt.Fprintf(w, "%s: serve would refuse to start.\n", count(len(r.Problems), "problem"))
 	default:
-		fmt.Fprintf(w, "%d problems and %d failed probes: serve would refuse to start or fail.\n", len(r.Problems), failed)
+		fmt.Fprintf(w, "%s: serve would start, then fail where they did.\n", count(failed, "failed probe"))
 	}
 }
 
@@ -370,4 +374,11 @@ func writeTable(w io.Writer, rows [][]string) {
 			fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
 		}
 	}
+}
+
+func count(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }

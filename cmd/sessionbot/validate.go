@@ -102,7 +102,10 @@ func validate(cfg *config.Config, logger *slog.Logger, offline bool) (*setup, co
 	return s, problems
 }
 
-var userID = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
+var (
+	userID         = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
+	groupOrChannel = regexp.MustCompile(`^[SCG][A-Z0-9]{2,20}$`)
+)
 
 // checkApproverCount refuses a policy that needs more distinct approvers
 // than it names, when they are all people (a group or channel may grow, so
@@ -114,15 +117,19 @@ func checkApproverCount(cfg *config.Config, a *commands.Access) config.Problems 
 		if p.NoApproval || len(p.Requesters) == 0 {
 			continue
 		}
-		people := map[string]bool{}
+		// People count; a group or channel may grow, so it is not counted
+		// at all; an entry that is no id at all is reported on its own and
+		// can approve nothing.
+		people, groups := map[string]bool{}, false
 		for _, id := range p.Approvers {
-			if !userID.MatchString(id) {
-				people = nil
-				break
+			switch {
+			case userID.MatchString(id):
+				people[id] = true
+			case groupOrChannel.MatchString(id):
+				groups = true
 			}
-			people[id] = true
 		}
-		if people == nil || len(people) == 0 || len(people) >= p.ApprovalsNeeded {
+		if groups || len(p.Approvers) == 0 || len(people) >= p.ApprovalsNeeded {
 			continue
 		}
 		in := cfg.Instances[name]
@@ -133,8 +140,9 @@ func checkApproverCount(cfg *config.Config, a *commands.Access) config.Problems 
 		if len(in.Approvers) > 0 {
 			listKey = in.Key("approvers")
 		}
+		// Said once per key: instances sharing the default give one problem.
 		problems.Add(key, strconv.Itoa(p.ApprovalsNeeded), fmt.Sprintf("lower it, or add approvers to %s", listKey),
-			"needs %d distinct approvers for %s but %s names %d, so no request there could ever be approved", p.ApprovalsNeeded, name, listKey, len(people))
+			"needs %d distinct approvers but %s names %d people, so no request could ever be approved", p.ApprovalsNeeded, listKey, len(people))
 	}
 	return problems
 }
