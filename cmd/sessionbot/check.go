@@ -116,6 +116,7 @@ func runCheck(ctx context.Context, g *globals, offline bool, skip []string) (*re
 		rep.Source = "environment"
 	}
 	warnings := newWarningLog()
+	slog.SetDefault(slog.New(warnings)) // adapters that take no logger log through it
 	s, more := validate(cfg, slog.New(warnings), offline)
 	defer s.close()
 	rep.Problems = config.Tidy(append(problems, more...))
@@ -221,7 +222,8 @@ func probeInstances(ctx context.Context, s *setup) []probe {
 	if s.reg == nil || len(s.reg.Names()) == 0 {
 		return nil
 	}
-	svc := newService(s.reg, s.options, nil, slog.New(newWarningLog()))
+	// The probe results say what failed; the service need not log it too.
+	svc := newService(s.reg, s.options, nil, slog.New(slog.DiscardHandler))
 	reply := svc.Execute(ctx, commands.Caller{}, commands.Command{Verb: commands.Vendors})
 	var out []probe
 	for _, in := range reply.Instances {
