@@ -30,14 +30,16 @@ var probeGroups = []string{"slack", "store", "vendors", "language"}
 // probe is one live check: what was asked, of whom, how long it took and
 // what came of it.
 type probe struct {
-	Group   string        `json:"group"`
-	Check   string        `json:"check"`
-	Key     string        `json:"key,omitempty"`
-	OK      bool          `json:"ok"`
-	Took    time.Duration `json:"took_ns"`
-	Detail  string        `json:"detail,omitempty"`
-	Problem string        `json:"problem,omitempty"`
-	Fix     string        `json:"fix,omitempty"`
+	Group string `json:"group"`
+	Check string `json:"check"`
+	Key   string `json:"key,omitempty"`
+	OK    bool   `json:"ok"`
+	// NotAsked marks a probe left out because its keys have problems.
+	NotAsked bool          `json:"not_asked,omitempty"`
+	Took     time.Duration `json:"took_ns"`
+	Detail   string        `json:"detail,omitempty"`
+	Problem  string        `json:"problem,omitempty"`
+	Fix      string        `json:"fix,omitempty"`
 }
 
 // report is everything one run of check found.
@@ -145,14 +147,14 @@ func runCheck(ctx context.Context, g *globals, offline bool, skip []string) (*re
 	}
 	rep.OK = len(rep.Problems) == 0
 	for _, p := range rep.Probes {
-		rep.OK = rep.OK && p.OK
+		rep.OK = rep.OK && (p.OK || p.NotAsked)
 	}
 	return rep, nil
 }
 
 func probeSlack(ctx context.Context, cfg *config.Config, bad map[string]bool) []probe {
 	if bad["slack.bot_token"] || bad["slack.app_token"] || bad["slack.api_url"] {
-		return []probe{{Group: "slack", Check: "Slack", Problem: "not asked: fix the slack keys above first"}}
+		return []probe{{Group: "slack", Check: "Slack", NotAsked: true, Detail: "not asked: fix the slack keys above first"}}
 	}
 	var channels []bot.KeyedChannel
 	addChannel := func(key, id string) {
@@ -182,7 +184,7 @@ func probeStore(ctx context.Context, c config.Store, bad map[string]bool) []prob
 		p.Key = "store.dsn"
 	}
 	if bad[p.Key] || bad["store.driver"] {
-		p.Problem = "not asked: fix the store keys above first"
+		p.NotAsked, p.Detail = true, "not asked: fix the store keys above first"
 		return []probe{p}
 	}
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
@@ -246,7 +248,7 @@ func probeLanguage(ctx context.Context, cfg *config.Config, bad map[string]bool)
 	p := probe{Group: "language", Check: "language model " + cfg.Language.Model, Key: "language"}
 	for k := range bad {
 		if strings.HasPrefix(k, "language.") {
-			p.Problem = "not asked: fix the language keys above first"
+			p.NotAsked, p.Detail = true, "not asked: fix the language keys above first"
 			return []probe{p}
 		}
 	}
@@ -301,7 +303,10 @@ func (r *report) print(w io.Writer) {
 		rows := [][]string{{"CHECK", "KEY", "RESULT", "TOOK", "DETAIL"}}
 		for _, p := range r.Probes {
 			result, detail := "ok", p.Detail
-			if !p.OK {
+			switch {
+			case p.NotAsked:
+				result = "-"
+			case !p.OK:
 				result, detail = "FAILED", p.Problem
 				if p.Fix != "" {
 					detail += "\nfix: " + p.Fix
@@ -325,7 +330,7 @@ func (r *report) print(w io.Writer) {
 	}
 	failed := 0
 	for _, p := range r.Probes {
-		if !p.OK {
+		if !p.OK && !p.NotAsked {
 			failed++
 		}
 	}

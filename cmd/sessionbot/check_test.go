@@ -47,7 +47,7 @@ func keysWithProblems(rep report) map[string]string {
 		keys[p.Key] = p.Problem
 	}
 	for _, p := range rep.Probes {
-		if !p.OK {
+		if !p.OK && !p.NotAsked {
 			keys[p.Key] = p.Problem
 		}
 	}
@@ -414,5 +414,34 @@ func TestCheckPutsWarningsInTheReport(t *testing.T) {
 	}
 	if errOut.Len() > 0 {
 		t.Errorf("check logged around its report:\n%s", errOut.String())
+	}
+}
+
+// A value that does not decode does not hide the instance's other
+// problems, and an unknown key is reported once.
+func TestOneInstanceWithSeveralProblemsListsEachOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(path, []byte(`
+slack: {bot_token: xoxb-x, app_token: xapp-x}
+instances:
+  cv:
+    type: commvault
+    url: https://cs/webconsole/api
+    username: bot
+    passwd: x
+    token_timeout: 30
+`), 0o600)
+	rep, code := checkJSON(t, "--config", path, "--offline")
+	if code != 1 {
+		t.Fatalf("exit %d", code)
+	}
+	count := map[string]int{}
+	for _, p := range rep.Problems {
+		count[p.Key]++
+	}
+	for _, key := range []string{"instances.cv.passwd", "instances.cv.password", "instances.cv.token_timeout"} {
+		if count[key] != 1 {
+			t.Errorf("%s reported %d times, want once: %v", key, count[key], rep.Problems)
+		}
 	}
 }

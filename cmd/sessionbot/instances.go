@@ -42,17 +42,15 @@ func microsoftAdapter(t vendors.Type) adapter {
 		keys:     secretFiles(config.KeysOf(microsoft.Config{}), "client_secret"),
 		identity: commands.IdentityRule{EmailTemplate: "{email}", EmailOnly: true},
 		build: func(in config.Instance, logger *slog.Logger) (vendors.Instance, error) {
-			var c microsoft.Config
-			if p := config.Decode(in.Settings, &c, in.Key("")); len(p) > 0 {
-				return nil, p
-			}
-			c.Name = in.Name
-			inst, err := microsoft.New(c, t, logger, time.Now)
-			if err != nil {
-				return nil, err
-			}
-			// Vendor hides log-out where the backend cannot do it.
-			return inst.Vendor(), nil
+			return decodeAndBuild(in, func(c microsoft.Config) (vendors.Instance, error) {
+				c.Name = in.Name
+				inst, err := microsoft.New(c, t, logger, time.Now)
+				if err != nil {
+					return nil, err
+				}
+				// Vendor hides log-out where the backend cannot do it.
+				return inst.Vendor(), nil
+			})
 		},
 	}
 }
@@ -64,12 +62,10 @@ var adapters = map[string]adapter{
 		// DOMAIN\name, as typed.
 		identity: commands.IdentityRule{},
 		build: func(in config.Instance, logger *slog.Logger) (vendors.Instance, error) {
-			var c commvault.Config
-			if p := config.Decode(in.Settings, &c, in.Key("")); len(p) > 0 {
-				return nil, p
-			}
-			c.Name = in.Name
-			return commvault.New(c, logger)
+			return decodeAndBuild(in, func(c commvault.Config) (vendors.Instance, error) {
+				c.Name = in.Name
+				return commvault.New(c, logger)
+			})
 		},
 	},
 	string(vendors.Teams): microsoftAdapter(vendors.Teams),
@@ -78,14 +74,40 @@ var adapters = map[string]adapter{
 		keys:     config.KeysOf(qlik.Config{}),
 		identity: commands.IdentityRule{RequireDirectory: true},
 		build: func(in config.Instance, _ *slog.Logger) (vendors.Instance, error) {
-			var c qlik.Config
-			if p := config.Decode(in.Settings, &c, in.Key("")); len(p) > 0 {
-				return nil, p
-			}
-			c.Name = in.Name
-			return qlik.New(c)
+			return decodeAndBuild(in, func(c qlik.Config) (vendors.Instance, error) {
+				c.Name = in.Name
+				return qlik.New(c)
+			})
 		},
 	},
+}
+
+// decodeAndBuild decodes an instance's settings and builds it even when
+// some did not decode, so the adapter's own problems are listed in the
+// same run; a key that did not decode is not reported twice.
+func decodeAndBuild[C any](in config.Instance, build func(C) (vendors.Instance, error)) (vendors.Instance, error) {
+	var c C
+	problems := config.Decode(in.Settings, &c, in.Key(""))
+	inst, err := build(c)
+	if err != nil {
+		undecoded := map[string]bool{}
+		for _, p := range problems {
+			undecoded[p.Key] = true
+		}
+		for _, p := range buildProblems(in, err) {
+			if !undecoded[p.Key] {
+				problems = append(problems, p)
+			}
+		}
+	}
+	if len(problems) > 0 {
+		if err == nil { // built from what decoded: not kept
+			reg, _ := vendors.NewRegistry(inst)
+			closeRegistry(reg)
+		}
+		return nil, problems
+	}
+	return inst, nil
 }
 
 func instanceTypes() config.Types {

@@ -450,6 +450,7 @@ func decodeInstance(name string, m map[string]any, types Types) (Instance, Probl
 	for k := range in.Settings {
 		if !contains(allowed, k) {
 			problems.Add(prefix+k, "", "keys of type "+in.Type+": "+strings.Join(append(append([]string{}, InstanceKeys...), allowed...), ", "), "is not a known key for type %s", in.Type)
+			delete(in.Settings, k) // reported once, here
 		}
 	}
 	for k, val := range in.Settings {
