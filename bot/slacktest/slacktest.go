@@ -88,7 +88,7 @@ type Server struct {
 
 	// Web API.
 	calls     map[string]int
-	throttled map[string]throttle
+	throttled map[string][]failure
 	posts     []Post
 	views     []View
 	triggers  map[string]triggerState
@@ -116,7 +116,7 @@ func New(opts Options) *Server {
 		tickets:      map[string]bool{},
 		acks:         map[string][]Ack{},
 		calls:        map[string]int{},
-		throttled:    map[string]throttle{},
+		throttled:    map[string][]failure{},
 		triggers:     map[string]triggerState{},
 		responseURLs: map[string]*responseURL{},
 	}

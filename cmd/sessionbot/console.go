@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"time"
 
@@ -24,6 +25,9 @@ func newConsoleCommand(g *globals) *cobra.Command {
 			"and `cancel` for the last kill or logout shown, `quit`.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !bot.IsSlackUserID(as) {
+				return fmt.Errorf("--as %q: give a Slack user id such as U0APPROVER; a user group or channel is not a person", as)
+			}
 			ctx := cmd.Context()
 			console := &bot.Console{As: as, Location: time.UTC}
 			var (
