@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -330,6 +331,13 @@ func (n *slackNotifier) UpdateApproval(ctx context.Context, req store.Request, v
 	blocks := approvalBlocks(req, votes, n.approvers(req.Instance))
 	text := fmt.Sprintf("Request %s: %s", req.ID, req.State)
 	_, _, _, err := n.bot.api.UpdateMessageContext(ctx, req.ApprovalChannel, req.ApprovalTS, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(text, false))
+	var refused slack.SlackErrorResponse
+	if errors.As(err, &refused) {
+		switch refused.Err {
+		case "message_not_found", "channel_not_found", "cant_update_message", "is_archived", "not_in_channel", "edit_window_closed":
+			return fmt.Errorf("chat.update: %w: %w", commands.ErrUndeliverable, err)
+		}
+	}
 	return err
 }
 

@@ -26,6 +26,10 @@ type Notifier interface {
 	MirrorAudit(ctx context.Context, channel string, e store.Event) error
 }
 
+// ErrUndeliverable marks a Notifier error that retrying cannot fix (the
+// message or its channel is gone): the sweep stops re-applying the update.
+var ErrUndeliverable = errors.New("the message cannot be delivered")
+
 // Approvals is what ending sessions needs: the durable store and a way to
 // reach people. Who may do what is the service's Access.
 type Approvals struct {
@@ -728,8 +732,11 @@ func (s *Service) updateApproval(ctx context.Context, req store.Request, votes [
 		return
 	}
 	if err := s.approvals.Notifier.UpdateApproval(ctx, req, votes); err != nil {
-		s.logger.Warn("updating approval message; the sweep will try again", "request", req.ID, "error", err)
-		return
+		if !errors.Is(err, ErrUndeliverable) {
+			s.logger.Warn("updating approval message; the sweep will try again", "request", req.ID, "error", err)
+			return
+		}
+		s.logger.Error("the approval message cannot be updated; it no longer shows the request's state", "request", req.ID, "state", req.State, "error", err)
 	}
 	if err := s.approvals.Store.MarkApprovalShown(context.WithoutCancel(ctx), req.ID, req.State); err != nil {
 		s.logger.Warn("recording the approval message's state", "request", req.ID, "error", err)
