@@ -423,6 +423,15 @@ type blackHole struct {
 	ln      net.Listener
 	target  string
 	holding atomic.Bool
+
+	mu   sync.Mutex
+	open []net.Conn
+}
+
+func (b *blackHole) track(c net.Conn) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.open = append(b.open, c)
 }
 
 func newBlackHole(t *testing.T, target string) *blackHole {
@@ -432,7 +441,15 @@ func newBlackHole(t *testing.T, target string) *blackHole {
 	}
 	b := &blackHole{ln: ln, target: target}
 	var conns sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); conns.Wait() })
+	t.Cleanup(func() {
+		ln.Close()
+		b.mu.Lock()
+		for _, c := range b.open {
+			c.Close()
+		}
+		b.mu.Unlock()
+		conns.Wait()
+	})
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -446,11 +463,13 @@ func newBlackHole(t *testing.T, target string) *blackHole {
 }
 
 func (b *blackHole) pipe(client net.Conn) {
+	b.track(client)
 	defer client.Close()
 	server, err := net.Dial("tcp", b.target)
 	if err != nil {
 		return
 	}
+	b.track(server)
 	defer server.Close()
 	done := make(chan struct{}, 2)
 	go func() { b.copy(server, client); done <- struct{}{} }()
