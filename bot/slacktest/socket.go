@@ -346,8 +346,10 @@ func (s *Server) Redeliver(envelopeID string) error {
 
 // RedeliverEvent sends an Events API envelope's event again in a new
 // envelope, with the same event_id and retry_attempt raised, as Slack does
-// when it retries an event: de-duplicating by envelope id misses it.
-func (s *Server) RedeliverEvent(envelopeID string) (Sent, error) {
+// when it retries an event: de-duplicating by envelope id misses it. It
+// goes to connection target (1-based among live connections), or to one
+// chosen at random when target is 0.
+func (s *Server) RedeliverEvent(envelopeID string, target int) (Sent, error) {
 	s.mu.Lock()
 	env, ok := s.envelopes[envelopeID]
 	var again *envelope
@@ -360,7 +362,7 @@ func (s *Server) RedeliverEvent(envelopeID string) (Sent, error) {
 	if again == nil {
 		return Sent{}, fmt.Errorf("slacktest: redeliver event %q: no such Events API envelope was sent", envelopeID)
 	}
-	return Sent{EnvelopeID: again.id}, s.deliver(again, 0)
+	return Sent{EnvelopeID: again.id}, s.deliver(again, target)
 }
 
 func (s *Server) deliver(env *envelope, target int) error {

@@ -462,7 +462,7 @@ func TestEventsArriveInsideEventCallbacks(t *testing.T) {
 	}
 
 	// A redelivered event: a new envelope, the same event_id, a retry.
-	again, err := s.RedeliverEvent(mention.EnvelopeID)
+	again, err := s.RedeliverEvent(mention.EnvelopeID, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -473,7 +473,7 @@ func TestEventsArriveInsideEventCallbacks(t *testing.T) {
 		t.Errorf("redelivery = %+v, event %s", evt.Request, redelivered.EventID)
 	}
 	b.ack(t, evt)
-	if _, err := s.RedeliverEvent(again.EnvelopeID + "-unknown"); err == nil {
+	if _, err := s.RedeliverEvent(again.EnvelopeID+"-unknown", 0); err == nil {
 		t.Error("an unknown envelope was redelivered")
 	}
 }

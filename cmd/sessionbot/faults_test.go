@@ -139,7 +139,7 @@ func TestRedeliveryAnswersOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitPost(t, w.slack, func(p slacktest.Post) bool { return p.Method == "chat.postEphemeral" && p.User == oncall })
-	again, err := w.slack.RedeliverEvent(mention.EnvelopeID)
+	again, err := w.slack.RedeliverEvent(mention.EnvelopeID, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,5 +244,42 @@ func TestKilledBetweenVoteAndClaim(t *testing.T) {
 	}
 	if n := w.site.Deletes(); n != 1 {
 		t.Errorf("%d deletes, want exactly 1", n)
+	}
+}
+
+// TestRedeliveredEventIsAnsweredOnceAcrossReplicas: two replicas on one
+// PostgreSQL; Slack retries a mention to each of them. One answer.
+func TestRedeliveredEventIsAnsweredOnceAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	dsn, _ := pgtest.SchemaDSN(t)
+	w := newWorld(t, "driver: postgres\n  dsn: "+dsn)
+	w.serve(t)
+	w.serve(t)
+	if err := w.slack.WaitConnections(2, 15*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	mention, err := w.slack.SendAppMention(oncall, "C0OPS", "help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, conn := range []int{1, 2} {
+		again, err := w.slack.RedeliverEvent(mention.EnvelopeID, conn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.slack.WaitAck(again.EnvelopeID, 3*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitPost(t, w.slack, func(p slacktest.Post) bool { return p.Method == "chat.postEphemeral" && p.User == oncall })
+	time.Sleep(time.Second) // a second answer would come now
+	n := 0
+	for _, p := range w.slack.Posts() {
+		if p.Method == "chat.postEphemeral" && p.User == oncall {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("one mention delivered three times to two replicas was answered %d times", n)
 	}
 }
