@@ -355,7 +355,7 @@ func (s *Service) SubmitProposal(ctx context.Context, caller Caller, text, respo
 	}
 	if key != "" {
 		if existing, err := s.approvals.Store.RequestByProposal(ctx, key); err == nil {
-			return s.alreadyRequested(ctx, cmd, existing)
+			return s.alreadyRequested(ctx, caller, cmd, existing)
 		}
 	}
 	p, err := s.buildProposal(ctx, caller, cmd)
@@ -391,7 +391,7 @@ func (s *Service) SubmitProposal(ctx context.Context, caller Caller, text, respo
 	if err := s.approvals.Store.CreateRequest(ctx, req); err != nil {
 		if errors.Is(err, store.ErrDuplicate) {
 			if existing, gerr := s.approvals.Store.RequestByProposal(ctx, key); gerr == nil {
-				return s.alreadyRequested(ctx, cmd, existing)
+				return s.alreadyRequested(ctx, caller, cmd, existing)
 			}
 		}
 		return problemReply(cmd, fmt.Errorf("could not store the request, so nothing was asked or ended: %w", err))
@@ -415,7 +415,12 @@ func (s *Service) SubmitProposal(ctx context.Context, caller Caller, text, respo
 
 // alreadyRequested answers a repeated confirmation with the request the
 // first one made.
-func (s *Service) alreadyRequested(ctx context.Context, cmd Command, req store.Request) Reply {
+func (s *Service) alreadyRequested(ctx context.Context, caller Caller, cmd Command, req store.Request) Reply {
+	if req.Requester != caller.SlackID {
+		// A key is shown only to the person who proposed; someone else
+		// holding it learns nothing from it.
+		return problemReply(cmd, fmt.Errorf("this confirmation belongs to another person's proposal: type the command yourself"))
+	}
 	_, votes, _ := s.approvals.Store.GetRequest(ctx, req.ID)
 	return Reply{Command: cmd, Title: "Request " + req.ID + " sent for approval", Request: &RequestView{Request: req, Votes: votes},
 		Notes: []string{"This was already requested; confirming again made no second request."}}
