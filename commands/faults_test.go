@@ -336,8 +336,8 @@ func TestRepeatedConfirmationMakesOneRequest(t *testing.T) {
 type auditCounter struct{ failed atomic.Int32 }
 
 func (a *auditCounter) VendorCall(string, vendors.Type, time.Duration, error) {}
-func (a *auditCounter) Command(commands.Verb, bool)                          {}
-func (a *auditCounter) AuditFailed(string)                                   { a.failed.Add(1) }
+func (a *auditCounter) Command(commands.Verb, bool)                           {}
+func (a *auditCounter) AuditFailed(string)                                    { a.failed.Add(1) }
 
 // TestAuditFailsClosedForDestructiveSteps: when the audit log refuses a
 // record, a request, a vote or an execution does not go ahead and the
@@ -539,4 +539,3 @@ func TestStalledPostgresFailsVotesAndSweepsWithinTheirDeadlines(t *testing.T) {
 		t.Errorf("sweep after the database came back: %v", err)
 	}
 }
-
