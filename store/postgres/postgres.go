@@ -62,7 +62,10 @@ func OpenTimeout(ctx context.Context, dsn string, callTimeout time.Duration) (*S
 		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
 	}
 	sub, _ := fs.Sub(migrations, "migrations")
-	s, err := sqldb.New(ctx, db, sqldb.Dialect{
+	// Migrations wait their turn behind other replicas', but not forever.
+	migrateCtx, cancelMigrate := context.WithTimeout(ctx, max(time.Minute, 6*callTimeout))
+	defer cancelMigrate()
+	s, err := sqldb.New(migrateCtx, db, sqldb.Dialect{
 		ForUpdate:      " FOR UPDATE",
 		LockMigrations: "SELECT pg_advisory_xact_lock(7325001)",
 		CallTimeout:    callTimeout,
