@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -41,6 +42,37 @@ type reasonMetadata struct {
 	Command     string `json:"c"`
 	ResponseURL string `json:"r"`
 	Channel     string `json:"ch"`
+	// Key is the proposal's, so a repeated submission makes one request.
+	Key string `json:"k,omitempty"`
+}
+
+// confirmValue is a Confirm button's value: the proposal key, "|", then
+// the command. A value without a key (an older message) is the command.
+func confirmValue(key, command string) string {
+	if key == "" {
+		return command
+	}
+	return key + "|" + command
+}
+
+// splitConfirmValue reads confirmValue back.
+func splitConfirmValue(v string) (key, command string) {
+	if k, c, ok := strings.Cut(v, "|"); ok && isProposalKey(k) {
+		return k, c
+	}
+	return "", v
+}
+
+func isProposalKey(k string) bool {
+	if len(k) != 16 {
+		return false
+	}
+	for _, c := range k {
+		if !strings.ContainsRune("0123456789ABCDEFGHJKMNPQRSTVWXYZ", c) {
+			return false
+		}
+	}
+	return true
 }
 
 // renderProposal shows exactly what would end, with Confirm and Cancel.
@@ -71,9 +103,10 @@ func renderProposal(b *builder, r commands.Reply) {
 	} else {
 		b.context("You'll be asked for a reason when you confirm; it goes on the record.")
 	}
-	confirm := slack.NewButtonBlockElement(ActionConfirm, clip(p.Command.String(), 1900), plain("Request approval")).WithStyle(slack.StyleDanger)
+	value := confirmValue(p.Key, clip(p.Command.String(), 1880))
+	confirm := slack.NewButtonBlockElement(ActionConfirm, value, plain("Request approval")).WithStyle(slack.StyleDanger)
 	if p.NoApproval {
-		confirm = slack.NewButtonBlockElement(ActionConfirm, clip(p.Command.String(), 1900), plain("End it now")).WithStyle(slack.StyleDanger).
+		confirm = slack.NewButtonBlockElement(ActionConfirm, value, plain("End it now")).WithStyle(slack.StyleDanger).
 			WithConfirm(slack.NewConfirmationBlockObject(plain("End without approval?"), plain("This instance needs no second person. The session ends at once."), plain("End it"), plain("Back")))
 	}
 	b.add(slack.NewActionBlock("proposal", confirm, slack.NewButtonBlockElement(ActionCancel, "cancel", plain("Cancel"))), 40)
@@ -298,6 +331,13 @@ func (n *slackNotifier) UpdateApproval(ctx context.Context, req store.Request, v
 	blocks := approvalBlocks(req, votes, n.approvers(req.Instance))
 	text := fmt.Sprintf("Request %s: %s", req.ID, req.State)
 	_, _, _, err := n.bot.api.UpdateMessageContext(ctx, req.ApprovalChannel, req.ApprovalTS, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(text, false))
+	var refused slack.SlackErrorResponse
+	if errors.As(err, &refused) {
+		switch refused.Err {
+		case "message_not_found", "channel_not_found", "cant_update_message", "is_archived", "not_in_channel", "edit_window_closed":
+			return fmt.Errorf("chat.update: %w: %w", commands.ErrUndeliverable, err)
+		}
+	}
 	return err
 }
 
@@ -347,13 +387,14 @@ func (b *Bot) onKillClick(ctx context.Context, cb slack.InteractionCallback, act
 // onConfirm submits a proposal, asking for a reason first when the command
 // has none.
 func (b *Bot) onConfirm(ctx context.Context, cb slack.InteractionCallback, action *slack.BlockAction) {
-	cmd, err := commands.Parse(action.Value, time.Now())
+	key, text := splitConfirmValue(action.Value)
+	cmd, err := commands.Parse(text, time.Now())
 	if err != nil {
 		b.respond(ctx, cb.ResponseURL, Message{Text: "That button no longer works: " + err.Error()}, true)
 		return
 	}
 	if strings.TrimSpace(cmd.Reason) == "" {
-		meta, _ := json.Marshal(reasonMetadata{Command: action.Value, ResponseURL: cb.ResponseURL, Channel: cb.Channel.ID})
+		meta, _ := json.Marshal(reasonMetadata{Command: text, ResponseURL: cb.ResponseURL, Channel: cb.Channel.ID, Key: key})
 		if len(meta) > 3000 {
 			b.respond(ctx, cb.ResponseURL, Message{Text: "That command is too long for the reason dialog: type it with `reason <why>` at the end."}, false)
 			return
@@ -364,11 +405,11 @@ func (b *Bot) onConfirm(ctx context.Context, cb slack.InteractionCallback, actio
 		}
 		return
 	}
-	b.submit(ctx, commands.Caller{SlackID: cb.User.ID, Channel: cb.Channel.ID}, action.Value, cb.ResponseURL)
+	b.submit(ctx, commands.Caller{SlackID: cb.User.ID, Channel: cb.Channel.ID}, text, cb.ResponseURL, key)
 }
 
-func (b *Bot) submit(ctx context.Context, caller commands.Caller, text, responseURL string) {
-	reply := b.cfg.Service.Submit(ctx, caller, text, responseURL)
+func (b *Bot) submit(ctx context.Context, caller commands.Caller, text, responseURL, key string) {
+	reply := b.cfg.Service.SubmitProposal(ctx, caller, text, responseURL, key)
 	b.respond(ctx, responseURL, Render(reply, 1), true)
 }
 
@@ -407,7 +448,7 @@ func (b *Bot) onReasonSubmitted(ctx context.Context, cb slack.InteractionCallbac
 		b.respond(ctx, meta.ResponseURL, Message{Text: "A reason is required; nothing was requested."}, false)
 		return
 	}
-	b.submit(ctx, commands.Caller{SlackID: cb.User.ID, Channel: meta.Channel}, meta.Command+" reason "+reason, meta.ResponseURL)
+	b.submit(ctx, commands.Caller{SlackID: cb.User.ID, Channel: meta.Channel}, meta.Command+" reason "+reason, meta.ResponseURL, meta.Key)
 }
 
 // onDecision handles Approve and Deny buttons: the same as typing approve

@@ -76,6 +76,19 @@ type Bot struct {
 	selfID string
 }
 
+// webAPIRetries retries Web API calls Slack refused for a while: a 429 after
+// its Retry-After, a 5xx or a dropped connection with backoff. Acks go over
+// the websocket and never wait on these; each call stays bounded by its
+// context (the reply deadline, or the sweep's).
+var webAPIRetries = func() slack.RetryConfig {
+	cfg := slack.DefaultRetryConfig()
+	cfg.MaxRetries = 3
+	cfg.BackoffInitial, cfg.BackoffMax = 200*time.Millisecond, 5*time.Second
+	cfg.RetryAfterJitter = 250 * time.Millisecond
+	cfg.Handlers = append(slack.AllBuiltinRetryHandlers(cfg), slack.NewServerErrorRetryHandler(cfg))
+	return cfg
+}()
+
 // ErrFatalAuth marks a Slack refusal that reconnecting cannot fix.
 var ErrFatalAuth = errors.New("slack refused the bot's credentials")
 
@@ -103,7 +116,7 @@ func New(cfg Config) *Bot {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second}
 	}
-	opts = append(opts, slack.OptionHTTPClient(cfg.HTTPClient))
+	opts = append(opts, slack.OptionHTTPClient(cfg.HTTPClient), slack.OptionRetryConfig(webAPIRetries))
 	api := slack.New(cfg.BotToken, opts...)
 	b := &Bot{
 		cfg:       cfg,
@@ -249,6 +262,9 @@ func (b *Bot) spawn(evt socketmode.Event) {
 				return
 			}
 		}
+		if !b.firstEvent(ctx, evt) {
+			return
+		}
 		switch evt.Type {
 		case socketmode.EventTypeSlashCommand:
 			if cmd, ok := evt.Data.(slack.SlashCommand); ok {
@@ -264,6 +280,37 @@ func (b *Bot) spawn(evt socketmode.Event) {
 			}
 		}
 	}()
+}
+
+// firstEvent is false for an Events API event already handled here or on
+// another replica: Slack retries an event in a new envelope with the same
+// event_id, which envelope de-duplication misses.
+func (b *Bot) firstEvent(ctx context.Context, evt socketmode.Event) bool {
+	ev, ok := evt.Data.(slackevents.EventsAPIEvent)
+	if !ok {
+		return true
+	}
+	cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent)
+	if !ok || cb.EventID == "" {
+		return true
+	}
+	key := "event:" + cb.EventID
+	if !b.seen.add(key) {
+		b.logger.Info("ignoring a redelivered event", "event", cb.EventID, "retry", evt.Request.RetryAttempt)
+		return false
+	}
+	if b.cfg.Dedup == nil {
+		return true
+	}
+	first, err := b.cfg.Dedup(ctx, key)
+	if err != nil {
+		b.logger.Warn("event de-duplication unavailable", "error", err)
+		return true
+	}
+	if !first {
+		b.logger.Info("event already handled by another replica", "event", cb.EventID)
+	}
+	return first
 }
 
 func (b *Bot) busy(evt socketmode.Event) {

@@ -34,6 +34,10 @@ type Console struct {
 
 var slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
 
+// IsSlackUserID reports whether id is a person's Slack id (U... or W...),
+// not a user group's or a channel's.
+func IsSlackUserID(id string) bool { return slackUserID.MatchString(id) }
+
 // Run reads in until it ends or ctx is cancelled.
 func (c *Console) Run(ctx context.Context, in io.Reader, out io.Writer) error {
 	c.mu.Lock()
@@ -42,9 +46,12 @@ func (c *Console) Run(ctx context.Context, in io.Reader, out io.Writer) error {
 	if c.Location == nil {
 		c.Location = time.UTC
 	}
+	if !IsSlackUserID(c.As) {
+		return fmt.Errorf("the console acts as a person: %q is not a Slack user id such as U0APPROVER", c.As)
+	}
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	var proposal string // the last kill or logout shown, as typed text
+	var proposal, key string // the last kill or logout shown, as typed text, and its key
 	for {
 		if c.Prompt != "" {
 			c.print(c.Prompt)
@@ -82,7 +89,7 @@ func (c *Console) Run(ctx context.Context, in io.Reader, out io.Writer) error {
 				text += " reason " + r
 			}
 			proposal = ""
-			c.print(RenderText(c.Service.Submit(ctx, caller, text, ""), c.Location) + "\n")
+			c.print(RenderText(c.Service.SubmitProposal(ctx, caller, text, "", key), c.Location) + "\n")
 			continue
 		case "cancel":
 			proposal = ""
@@ -91,7 +98,7 @@ func (c *Console) Run(ctx context.Context, in io.Reader, out io.Writer) error {
 		}
 		reply := c.Service.Interpret(ctx, caller, line)
 		if reply.Proposal != nil {
-			proposal = reply.Proposal.Command.String()
+			proposal, key = reply.Proposal.Command.String(), reply.Proposal.Key
 		}
 		c.print(RenderText(reply, c.Location) + "\n")
 	}

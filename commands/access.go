@@ -86,9 +86,26 @@ func newMembership(g Groups, ttl time.Duration, clock func() time.Time) *members
 	return &membership{groups: g, ttl: ttl, clock: clock, cache: map[string]cachedGroup{}}
 }
 
-// in reports whether user is listed, directly or through a group.
+// in reports whether user is listed, directly or through a group, from
+// group members cached for the ttl.
 func (m *membership) in(ctx context.Context, user string, list []string) (bool, error) {
-	if user == "" {
+	return m.check(ctx, user, list, false)
+}
+
+// inNow is in with every group read again: for votes, so someone removed
+// from the approvers cannot approve for the rest of the cache's life.
+func (m *membership) inNow(ctx context.Context, user string, list []string) (bool, error) {
+	return m.check(ctx, user, list, true)
+}
+
+// isUserID is a Slack user id (U... or W...). Only a person is a member:
+// a group or channel id given as a caller matches nothing, not itself.
+func isUserID(id string) bool {
+	return len(id) > 1 && (id[0] == 'U' || id[0] == 'W')
+}
+
+func (m *membership) check(ctx context.Context, user string, list []string, fresh bool) (bool, error) {
+	if !isUserID(user) {
 		return false, nil
 	}
 	var groupErr error
@@ -97,7 +114,7 @@ func (m *membership) in(ctx context.Context, user string, list []string) (bool, 
 		case id == user:
 			return true, nil
 		case strings.HasPrefix(id, "S"), strings.HasPrefix(id, "C"), strings.HasPrefix(id, "G"):
-			members, err := m.members(ctx, id)
+			members, err := m.members(ctx, id, fresh)
 			if err != nil {
 				groupErr = err
 				continue
@@ -110,11 +127,11 @@ func (m *membership) in(ctx context.Context, user string, list []string) (bool, 
 	return false, groupErr
 }
 
-func (m *membership) members(ctx context.Context, group string) (map[string]bool, error) {
+func (m *membership) members(ctx context.Context, group string, fresh bool) (map[string]bool, error) {
 	m.mu.Lock()
 	c, ok := m.cache[group]
 	m.mu.Unlock()
-	if ok && m.clock().Before(c.until) {
+	if ok && !fresh && m.clock().Before(c.until) {
 		return c.members, nil
 	}
 	if m.groups == nil {

@@ -26,6 +26,10 @@ type Notifier interface {
 	MirrorAudit(ctx context.Context, channel string, e store.Event) error
 }
 
+// ErrUndeliverable marks a Notifier error that retrying cannot fix (the
+// message or its channel is gone): the sweep stops re-applying the update.
+var ErrUndeliverable = errors.New("the message cannot be delivered")
+
 // Approvals is what ending sessions needs: the durable store and a way to
 // reach people. Who may do what is the service's Access.
 type Approvals struct {
@@ -34,6 +38,23 @@ type Approvals struct {
 	Groups   Groups
 	// ReplicaID names this process in execution claims.
 	ReplicaID string
+	// RetryAfter is how long a click has to finish what it started
+	// (posting the approval message, carrying out an approval) before the
+	// sweep does it instead. DefaultRetryAfter when zero.
+	RetryAfter time.Duration
+}
+
+// DefaultRetryAfter is Approvals.RetryAfter when unset.
+const DefaultRetryAfter = 10 * time.Second
+
+// writeTimeout bounds one attempt at recording what happened: the click's
+// own deadline may have passed by then, and an outcome must still be kept.
+const writeTimeout = 10 * time.Second
+
+// AuditObserver, when the service's Observer implements it, is told of
+// every audit record that could not be written.
+type AuditObserver interface {
+	AuditFailed(action string)
 }
 
 // Proposal is what a kill or logout would end, shown for confirmation
@@ -54,6 +75,9 @@ type Proposal struct {
 	Approvers       []string
 	ApprovalsNeeded int
 	NoApproval      bool
+	// Key identifies this proposal: it travels with the confirmation, and
+	// confirming it twice makes one request.
+	Key string
 }
 
 // RequestView is a stored request with its votes, for replies.
@@ -65,22 +89,35 @@ type RequestView struct {
 // errNoApprovals answers kill verbs when no store is configured.
 var errNoApprovals = errors.New("ending sessions needs the approval store, which this bot does not have configured (see `store` in the config)")
 
-func (s *Service) audit(ctx context.Context, e store.Event) {
+// audit records e. Requests, votes and executions do not go ahead without
+// their record (callers check the error); reads go on, and a failure is
+// logged and counted either way.
+func (s *Service) audit(ctx context.Context, e store.Event) error {
 	if s.approvals == nil {
-		return
+		return nil
 	}
 	if e.At.IsZero() {
 		e.At = s.clock()
 	}
 	if _, err := s.approvals.Store.AppendEvent(ctx, e); err != nil {
-		s.logger.Error("audit append failed", "action", e.Action, "error", err)
-		return
+		s.logger.Error("audit append failed", "action", e.Action, "actor", e.Actor, "request", e.RequestID, "error", err)
+		if o, ok := s.observer.(AuditObserver); ok {
+			o.AuditFailed(e.Action)
+		}
+		return err
 	}
 	if ch := s.access.AuditChannel; ch != "" && s.approvals.Notifier != nil {
 		if err := s.approvals.Notifier.MirrorAudit(ctx, ch, e); err != nil {
 			s.logger.Warn("audit mirror failed", "error", err)
 		}
 	}
+	return nil
+}
+
+// errNoAudit is what a person is told when a destructive step stops for
+// want of its audit record.
+func errNoAudit(err error) error {
+	return fmt.Errorf("the audit log could not be written (%v), so nothing was done: try again in a minute", err)
 }
 
 // canRequest reports whether the caller may request kills on the instance.
@@ -92,10 +129,18 @@ func (s *Service) canRequest(ctx context.Context, caller Caller, instance string
 	return s.members.in(ctx, caller.SlackID, p.Requesters)
 }
 
-// isApprover reports whether the caller may approve on the instance.
+// isApprover reports whether the caller may approve on the instance, from
+// cached group members: good enough for buttons and the audit log.
 func (s *Service) isApprover(ctx context.Context, caller Caller, instance string) (bool, error) {
 	p := s.access.PolicyFor(instance)
 	return s.members.in(ctx, caller.SlackID, p.Approvers)
+}
+
+// mayVote reports whether the caller approves on the instance now: groups
+// and channels are read again, so someone removed a minute ago cannot vote.
+func (s *Service) mayVote(ctx context.Context, caller Caller, instance string) (bool, error) {
+	p := s.access.PolicyFor(instance)
+	return s.members.inNow(ctx, caller.SlackID, p.Approvers)
 }
 
 // isAnyApprover reports whether the caller approves on some instance: they
@@ -123,6 +168,7 @@ func (s *Service) propose(ctx context.Context, caller Caller, cmd Command) Reply
 	if p.Action == store.ActionLogoutUser {
 		title = "Confirm: log " + p.User.String() + " out?"
 	}
+	p.Key = store.NewID() + store.NewID() // 80 random bits
 	return Reply{Command: cmd, Title: title, Proposal: p}
 }
 
@@ -287,6 +333,13 @@ func (s *Service) readSession(ctx context.Context, in vendors.Instance, id strin
 // for approval. It re-checks everything: the confirmation may be old and may
 // arrive on another replica.
 func (s *Service) Submit(ctx context.Context, caller Caller, text, responseURL string) Reply {
+	return s.SubmitProposal(ctx, caller, text, responseURL, "")
+}
+
+// SubmitProposal is Submit for a proposal shown with key: however often it
+// is confirmed (a double click, a redelivered submission, two replicas), it
+// makes one request, and a repeat is answered with that request.
+func (s *Service) SubmitProposal(ctx context.Context, caller Caller, text, responseURL, key string) Reply {
 	cmd, err := Parse(text, s.clock())
 	if err != nil {
 		return problemReply(cmd, err)
@@ -299,6 +352,11 @@ func (s *Service) Submit(ctx context.Context, caller Caller, text, responseURL s
 	}
 	if strings.TrimSpace(cmd.Reason) == "" {
 		return problemReply(cmd, parseErr(cmd.String()+" reason <why>", "Say why: a reason is required and goes on the record."))
+	}
+	if key != "" {
+		if existing, err := s.approvals.Store.RequestByProposal(ctx, key); err == nil {
+			return s.alreadyRequested(ctx, caller, cmd, existing)
+		}
 	}
 	p, err := s.buildProposal(ctx, caller, cmd)
 	if err != nil {
@@ -314,7 +372,7 @@ func (s *Service) Submit(ctx context.Context, caller Caller, text, responseURL s
 		TargetDirectory: p.User.Directory, TargetUser: p.User.ID,
 		Reason: cmd.Reason, Requester: caller.SlackID, RequesterChannel: caller.Channel, ResponseURL: responseURL,
 		ApprovalsNeeded: policy.ApprovalsNeeded, AllowSelfApproval: policy.AllowSelfApproval,
-		State: store.StatePending, CreatedAt: now, ExpiresAt: now.Add(policy.TTL),
+		State: store.StatePending, CreatedAt: now, ExpiresAt: now.Add(policy.TTL), ProposalKey: key,
 	}
 	if p.Action == store.ActionEndSession {
 		sess := p.Sessions[0]
@@ -324,29 +382,102 @@ func (s *Service) Submit(ctx context.Context, caller Caller, text, responseURL s
 		req.State = store.StateApproved
 		req.DecidedAt = now
 	}
+	// The record comes first: a request the audit log cannot show is not
+	// made.
+	if err := s.audit(ctx, store.Event{Actor: caller.SlackID, Channel: caller.Channel, Action: "request", Command: cmd.String(),
+		Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: string(req.State), Detail: req.Reason}); err != nil {
+		return problemReply(cmd, errNoAudit(err))
+	}
 	if err := s.approvals.Store.CreateRequest(ctx, req); err != nil {
+		if errors.Is(err, store.ErrDuplicate) {
+			if existing, gerr := s.approvals.Store.RequestByProposal(ctx, key); gerr == nil {
+				return s.alreadyRequested(ctx, caller, cmd, existing)
+			}
+		}
 		return problemReply(cmd, fmt.Errorf("could not store the request, so nothing was asked or ended: %w", err))
 	}
-	s.audit(ctx, store.Event{Actor: caller.SlackID, Channel: caller.Channel, Action: "request", Command: cmd.String(),
-		Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: string(req.State), Detail: req.Reason})
 	if policy.NoApproval {
 		s.logger.Warn("ending without approval, as configured", "instance", req.Instance, "request", req.ID, "requester", caller.SlackID)
 		req = s.execute(ctx, req)
 		return Reply{Command: cmd, Title: "Request " + req.ID + ": " + string(req.State), Request: &RequestView{Request: req}}
 	}
 	if s.approvals.Notifier != nil {
-		channel, ts, err := s.approvals.Notifier.PostApproval(ctx, req, policy.Approvers)
+		posted, err := s.postApproval(ctx, req)
 		if err != nil {
-			s.logger.Error("posting approval request", "request", req.ID, "error", err)
+			s.logger.Error("posting approval request; the sweep will post it again", "request", req.ID, "error", err)
 			return Reply{Command: cmd, Title: "Request " + req.ID + " stored", Request: &RequestView{Request: req},
-				Notes: []string{fmt.Sprintf("The approval message could not be posted (%v). Approvers can still run `approve %s`.", err, req.ID)}}
+				Notes: []string{fmt.Sprintf("The approval message could not be posted yet (%v); I'll keep trying. Approvers can also type `approve %s`.", err, req.ID)}}
 		}
-		if err := s.approvals.Store.SetApprovalMessage(ctx, req.ID, channel, ts); err != nil {
-			s.logger.Error("recording approval message", "request", req.ID, "error", err)
-		}
-		req.ApprovalChannel, req.ApprovalTS = channel, ts
+		req = posted
 	}
 	return Reply{Command: cmd, Title: "Request " + req.ID + " sent for approval", Request: &RequestView{Request: req}}
+}
+
+// alreadyRequested answers a repeated confirmation with the request the
+// first one made.
+func (s *Service) alreadyRequested(ctx context.Context, caller Caller, cmd Command, req store.Request) Reply {
+	if req.Requester != caller.SlackID {
+		// A key is shown only to the person who proposed; someone else
+		// holding it learns nothing from it.
+		return problemReply(cmd, fmt.Errorf("this confirmation belongs to another person's proposal: type the command yourself"))
+	}
+	_, votes, _ := s.approvals.Store.GetRequest(ctx, req.ID)
+	return Reply{Command: cmd, Title: "Request " + req.ID + " sent for approval", Request: &RequestView{Request: req, Votes: votes},
+		Notes: []string{"This was already requested; confirming again made no second request."}}
+}
+
+// postApproval posts the approval message, unless another click or
+// replica is posting it (a claim that lasts RetryAfter, which also bounds
+// the post, so the sweep's retry never overlaps a slow first try).
+func (s *Service) postApproval(ctx context.Context, req store.Request) (store.Request, error) {
+	retry := s.retryAfter()
+	first, err := s.approvals.Store.ClaimOnce(ctx, "post:"+req.ID, s.clock(), retry)
+	if err != nil {
+		return req, fmt.Errorf("claim the approval message: %w", err)
+	}
+	if !first {
+		return req, fmt.Errorf("another replica is posting it")
+	}
+	pctx, cancel := context.WithTimeout(ctx, retry*4/5)
+	defer cancel()
+	channel, ts, err := s.approvals.Notifier.PostApproval(pctx, req, s.access.PolicyFor(req.Instance).Approvers)
+	if err != nil {
+		return req, err
+	}
+	req.ApprovalChannel, req.ApprovalTS, req.ApprovalShown = channel, ts, store.StatePending
+	if err := s.record(ctx, "recording the approval message", func(ctx context.Context) error {
+		return s.approvals.Store.SetApprovalMessage(ctx, req.ID, channel, ts)
+	}); err != nil {
+		s.logger.Error("the approval message was posted but its place not recorded; later updates cannot reach it", "request", req.ID, "channel", channel, "ts", ts, "error", err)
+	}
+	return req, nil
+}
+
+func (s *Service) retryAfter() time.Duration {
+	if s.approvals.RetryAfter > 0 {
+		return s.approvals.RetryAfter
+	}
+	return DefaultRetryAfter
+}
+
+// record runs a store write that must happen whatever became of the
+// click: with its own deadline, detached from the caller's, and retried
+// with backoff. A conflict or invalid input is an answer, not a fault.
+func (s *Service) record(ctx context.Context, doing string, write func(ctx context.Context) error) error {
+	ctx = context.WithoutCancel(ctx)
+	wait := 100 * time.Millisecond
+	var err error
+	for attempt := 1; ; attempt++ {
+		wctx, cancel := context.WithTimeout(ctx, writeTimeout)
+		err = write(wctx)
+		cancel()
+		if err == nil || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrNotFound) || attempt == 4 {
+			return err
+		}
+		s.logger.Warn(doing+" failed; retrying", "attempt", attempt, "error", err)
+		time.Sleep(wait)
+		wait *= 2
+	}
 }
 
 func requestTarget(r store.Request) string {
@@ -370,7 +501,7 @@ func (s *Service) decide(ctx context.Context, caller Caller, cmd Command) Reply 
 	if err != nil {
 		return problemReply(cmd, fmt.Errorf("could not read request %s: %w", cmd.RequestID, err))
 	}
-	ok, gerr := s.isApprover(ctx, caller, req.Instance)
+	ok, gerr := s.mayVote(ctx, caller, req.Instance)
 	if !ok {
 		msg := fmt.Sprintf("You are not an approver for %s, so your vote was not counted.", req.Instance)
 		if gerr != nil {
@@ -381,18 +512,21 @@ func (s *Service) decide(ctx context.Context, caller Caller, cmd Command) Reply 
 		return Reply{Command: cmd, Title: "Not counted", Problem: &Problem{Message: msg}}
 	}
 	vote := store.Vote{RequestID: req.ID, Voter: caller.SlackID, Approve: cmd.Verb == Approve, Reason: cmd.Reason, At: s.clock()}
-	res, err := s.approvals.Store.Vote(ctx, vote, s.clock())
 	action := "approve_vote"
 	if !vote.Approve {
 		action = "deny_vote"
 	}
+	// The record comes first: a vote the audit log cannot show is not cast.
+	if err := s.audit(ctx, store.Event{Actor: caller.SlackID, Channel: caller.Channel, Action: action, Command: cmd.String(),
+		Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: string(req.State), Detail: cmd.Reason}); err != nil {
+		return Reply{Command: cmd, Title: "Not counted", Problem: &Problem{Message: errNoAudit(err).Error()}}
+	}
+	res, err := s.approvals.Store.Vote(ctx, vote, s.clock())
 	if err != nil {
 		s.audit(ctx, store.Event{Actor: caller.SlackID, Channel: caller.Channel, Action: action + "_refused", Command: cmd.String(),
 			Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: err.Error()})
 		return Reply{Command: cmd, Title: "Not counted", Problem: &Problem{Message: voteRefusal(req, err)}}
 	}
-	s.audit(ctx, store.Event{Actor: caller.SlackID, Channel: caller.Channel, Action: action, Command: cmd.String(),
-		Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: string(res.Request.State), Detail: cmd.Reason})
 	if !res.Recorded {
 		return Reply{Command: cmd, Title: "Already counted", Request: &RequestView{Request: res.Request, Votes: res.Votes},
 			Notes: []string{"You had already voted on this request; a person's vote counts once."}}
@@ -408,7 +542,11 @@ func (s *Service) decide(ctx context.Context, caller Caller, cmd Command) Reply 
 		}
 	}
 	_, votes, _ := s.approvals.Store.GetRequest(ctx, req.ID)
-	return Reply{Command: cmd, Title: "Request " + req.ID + ": " + string(req.State), Request: &RequestView{Request: req, Votes: votes}}
+	reply := Reply{Command: cmd, Title: "Request " + req.ID + ": " + string(req.State), Request: &RequestView{Request: req, Votes: votes}}
+	if req.State == store.StateApproved {
+		reply.Notes = append(reply.Notes, "Approved, but it could not be started just now; it will be carried out (or reported failed) within a minute.")
+	}
+	return reply
 }
 
 func voteRefusal(req store.Request, err error) string {
@@ -429,48 +567,106 @@ func voteRefusal(req store.Request, err error) string {
 }
 
 // execute ends what an approved request names, exactly once across
-// replicas: only the caller that wins the claim acts.
+// replicas: only the caller that wins the claim acts. A claim that fails
+// for another reason than a lost race leaves the request approved for the
+// sweep to take up.
 func (s *Service) execute(ctx context.Context, req store.Request) store.Request {
 	in, ok := s.registry.Get(req.Instance)
 	timeout := s.opts(req.Instance).Timeout
 	// The execution is bounded by timeout; past the lease it was interrupted.
 	lease := 2*timeout + 5*time.Second
-	claimed, err := s.approvals.Store.ClaimExecution(ctx, req.ID, s.approvals.ReplicaID, s.clock(), lease)
+	executor := s.approvals.ReplicaID + "/" + store.NewID()
+	claimed, err := s.claim(ctx, req.ID, executor, lease)
 	if err != nil {
-		// Another click or replica is executing it, or it was decided
-		// otherwise: nothing to do here.
-		s.logger.Info("execution not claimed", "request", req.ID, "error", err)
-		cur, _, gerr := s.approvals.Store.GetRequest(ctx, req.ID)
-		if gerr == nil {
+		if errors.Is(err, store.ErrConflict) {
+			// Another click or replica is executing it, or it was decided
+			// otherwise: nothing to do here.
+			s.logger.Info("execution not claimed", "request", req.ID, "error", err)
+		} else {
+			s.logger.Error("could not claim an approved request; the sweep will retry", "request", req.ID, "error", err)
+		}
+		if cur, _, gerr := s.approvals.Store.GetRequest(ctx, req.ID); gerr == nil {
 			return cur
 		}
 		return req
 	}
 	req = claimed
-	s.audit(ctx, store.Event{Actor: s.approvals.ReplicaID, Action: "execute", Vendor: req.Vendor, Instance: req.Instance,
-		Target: requestTarget(req), RequestID: req.ID, Result: string(store.StateExecuting)})
+	_, votes, _ := s.approvals.Store.GetRequest(ctx, req.ID)
 	state, outcome := store.StateFailed, ""
-	if !ok {
+	// The record comes first: nothing is ended that the audit log cannot
+	// show, with who approved it.
+	if err := s.audit(ctx, store.Event{Actor: s.approvals.ReplicaID, Action: "execute", Vendor: req.Vendor, Instance: req.Instance,
+		Target: requestTarget(req), RequestID: req.ID, Result: string(store.StateExecuting), Detail: "approved by " + approvers(votes)}); err != nil {
+		outcome = "nothing was ended: the audit log could not be written (" + err.Error() + ")"
+	} else if !ok {
 		outcome = fmt.Sprintf("instance %s is no longer configured; nothing was ended", req.Instance)
 	} else {
 		ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 		state, outcome = s.end(ectx, in, req)
 		cancel()
 	}
+	return s.finish(ctx, req, executor, state, outcome)
+}
+
+// claim takes an approved request for execution, retrying faults. A
+// claim that committed but whose answer was lost is recognised by its
+// executor on the retry.
+func (s *Service) claim(ctx context.Context, id, executor string, lease time.Duration) (store.Request, error) {
+	var claimed store.Request
+	err := s.record(ctx, "claiming request "+id, func(ctx context.Context) error {
+		var err error
+		claimed, err = s.approvals.Store.ClaimExecution(ctx, id, executor, s.clock(), lease)
+		if errors.Is(err, store.ErrConflict) {
+			if cur, _, gerr := s.approvals.Store.GetRequest(ctx, id); gerr == nil && cur.State == store.StateExecuting && cur.Executor == executor {
+				claimed, err = cur, nil
+			}
+		}
+		return err
+	})
+	return claimed, err
+}
+
+// finish records an execution's outcome with its own deadline (the
+// click's may have passed while the vendor worked), then updates the
+// approval message and tells the requester.
+func (s *Service) finish(ctx context.Context, req store.Request, executor string, state store.State, outcome string) store.Request {
 	now := s.clock()
-	if err := s.approvals.Store.FinishExecution(ctx, req.ID, s.approvals.ReplicaID, state, outcome, now); err != nil {
+	if err := s.record(ctx, "recording an outcome", func(ctx context.Context) error {
+		return s.approvals.Store.FinishExecution(ctx, req.ID, executor, state, outcome, now)
+	}); err != nil {
 		s.logger.Error("recording outcome", "request", req.ID, "state", state, "outcome", outcome, "error", err)
 	}
-	s.audit(ctx, store.Event{Actor: s.approvals.ReplicaID, Action: "outcome", Vendor: req.Vendor, Instance: req.Instance,
+	ctx = context.WithoutCancel(ctx)
+	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
+	s.audit(wctx, store.Event{Actor: s.approvals.ReplicaID, Action: "outcome", Vendor: req.Vendor, Instance: req.Instance,
 		Target: requestTarget(req), RequestID: req.ID, Result: string(state), Detail: outcome})
-	cur, votes, err := s.approvals.Store.GetRequest(ctx, req.ID)
+	cur, votes, err := s.approvals.Store.GetRequest(wctx, req.ID)
 	if err != nil {
 		cur = req
 		cur.State, cur.Outcome, cur.FinishedAt = state, outcome, now
 	}
-	s.updateApproval(ctx, cur, votes)
-	s.tell(ctx, cur, votes)
+	s.report(ctx, cur, votes)
 	return cur
+}
+
+// report updates the approval message and tells the requester.
+func (s *Service) report(ctx context.Context, req store.Request, votes []store.Vote) {
+	s.updateApproval(ctx, req, votes)
+	s.tell(ctx, req, votes)
+}
+
+func approvers(votes []store.Vote) string {
+	var ids []string
+	for _, v := range votes {
+		if v.Approve {
+			ids = append(ids, v.Voter)
+		}
+	}
+	if len(ids) == 0 {
+		return "nobody (no approval needed, as configured)"
+	}
+	return strings.Join(ids, ", ")
 }
 
 // end re-reads what the request names and ends it if it is still there and
@@ -497,6 +693,9 @@ func (s *Service) end(ctx context.Context, in vendors.Instance, req store.Reques
 			if errors.Is(err, vendors.ErrNotFound) {
 				return store.StateDone, "already gone when the delete was sent; nothing was deleted"
 			}
+			if timedOut(ctx, err) {
+				return store.StateUnknown, fmt.Sprintf("the vendor did not answer the delete in time (%v): the session may have ended: check with `show %s`; the next sweep asks the vendor again", err, sess.ID)
+			}
 			return store.StateFailed, "the vendor refused the delete: " + err.Error()
 		}
 		where := ""
@@ -511,6 +710,9 @@ func (s *Service) end(ctx context.Context, in vendors.Instance, req store.Reques
 		}
 		l, err := lo.LogoutUser(ctx, target)
 		if err != nil {
+			if timedOut(ctx, err) {
+				return store.StateUnknown, fmt.Sprintf("the vendor did not answer the logout in time (%v): sessions may have ended: check with `list %s`; the next sweep asks the vendor again", err, target)
+			}
 			return store.StateFailed, "the vendor refused the logout: " + err.Error()
 		}
 		msg := fmt.Sprintf("%s logged out: %d sessions ended", target, len(l.Sessions))
@@ -522,12 +724,27 @@ func (s *Service) end(ctx context.Context, in vendors.Instance, req store.Reques
 	return store.StateFailed, "unknown action " + string(req.Action)
 }
 
+// timedOut tells a vendor call that ran out of time (the delete may have
+// reached the vendor) from one the vendor answered.
+func timedOut(ctx context.Context, err error) bool {
+	return errors.Is(err, vendors.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil
+}
+
+// updateApproval rewrites the approval message and records what it now
+// shows; an update Slack refused is applied again by the sweep.
 func (s *Service) updateApproval(ctx context.Context, req store.Request, votes []store.Vote) {
 	if s.approvals.Notifier == nil || req.ApprovalTS == "" {
 		return
 	}
 	if err := s.approvals.Notifier.UpdateApproval(ctx, req, votes); err != nil {
-		s.logger.Warn("updating approval message", "request", req.ID, "error", err)
+		if !errors.Is(err, ErrUndeliverable) {
+			s.logger.Warn("updating approval message; the sweep will try again", "request", req.ID, "error", err)
+			return
+		}
+		s.logger.Error("the approval message cannot be updated; it no longer shows the request's state", "request", req.ID, "state", req.State, "error", err)
+	}
+	if err := s.approvals.Store.MarkApprovalShown(context.WithoutCancel(ctx), req.ID, req.State); err != nil {
+		s.logger.Warn("recording the approval message's state", "request", req.ID, "error", err)
 	}
 }
 
@@ -540,15 +757,31 @@ func (s *Service) tell(ctx context.Context, req store.Request, votes []store.Vot
 	}
 }
 
-// Sweep expires requests nobody decided in time and reports executions a
-// crash interrupted. Run it at start and then periodically, on every replica:
-// the store makes each change once.
+// Sweep finishes what clicks and crashes left undone: it expires requests
+// nobody decided in time, reports executions a crash interrupted, carries
+// out approvals whose execution never started, settles outcomes a vendor
+// timeout left unknown, and posts or updates approval messages Slack
+// refused. Run it at start and then periodically, on every replica, each
+// time with a deadline: the store makes each change once. One step's
+// failure does not stop the others.
 func (s *Service) Sweep(ctx context.Context) error {
 	if s.approvals == nil {
 		return nil
 	}
-	now := s.clock()
-	expired, err := s.approvals.Store.ExpirePending(ctx, now)
+	var errs []error
+	for _, step := range []func(context.Context) error{s.sweepExpired, s.sweepInterrupted, s.sweepApproved, s.sweepUnknown, s.sweepMessages} {
+		if err := step(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Service) sweepExpired(ctx context.Context) error {
+	expired, err := s.approvals.Store.ExpirePending(ctx, s.clock())
 	if err != nil {
 		return fmt.Errorf("expire pending requests: %w", err)
 	}
@@ -556,10 +789,13 @@ func (s *Service) Sweep(ctx context.Context) error {
 		s.audit(ctx, store.Event{Actor: s.approvals.ReplicaID, Action: "expire", Vendor: req.Vendor, Instance: req.Instance,
 			Target: requestTarget(req), RequestID: req.ID, Result: string(store.StateExpired)})
 		_, votes, _ := s.approvals.Store.GetRequest(ctx, req.ID)
-		s.updateApproval(ctx, req, votes)
-		s.tell(ctx, req, votes)
+		s.report(ctx, req, votes)
 	}
-	interrupted, err := s.approvals.Store.RecoverInterrupted(ctx, now)
+	return nil
+}
+
+func (s *Service) sweepInterrupted(ctx context.Context) error {
+	interrupted, err := s.approvals.Store.RecoverInterrupted(ctx, s.clock())
 	if err != nil {
 		return fmt.Errorf("recover interrupted executions: %w", err)
 	}
@@ -568,8 +804,147 @@ func (s *Service) Sweep(ctx context.Context) error {
 		s.audit(ctx, store.Event{Actor: s.approvals.ReplicaID, Action: "interrupted", Vendor: req.Vendor, Instance: req.Instance,
 			Target: requestTarget(req), RequestID: req.ID, Result: string(store.StateInterrupted), Detail: req.Outcome})
 		_, votes, _ := s.approvals.Store.GetRequest(ctx, req.ID)
+		s.report(ctx, req, votes)
+	}
+	return nil
+}
+
+// sweepApproved takes up requests approved more than RetryAfter ago whose
+// execution never started (the claim failed, or the process died between
+// vote and claim): it runs them, with the same re-read of the session, or,
+// once they are older than their approval TTL, fails them without acting.
+func (s *Service) sweepApproved(ctx context.Context) error {
+	approved, err := s.approvals.Store.ListRequests(ctx, store.StateApproved)
+	if err != nil {
+		return fmt.Errorf("list approved requests: %w", err)
+	}
+	now := s.clock()
+	for _, req := range approved {
+		age := now.Sub(req.DecidedAt)
+		if age < s.retryAfter() {
+			continue // its click may still be claiming it
+		}
+		if age <= s.access.PolicyFor(req.Instance).TTL {
+			s.logger.Warn("carrying out an approval whose execution never started", "request", req.ID, "approved", req.DecidedAt)
+			s.execute(ctx, req)
+			continue
+		}
+		executor := s.approvals.ReplicaID + "/" + store.NewID()
+		claimed, err := s.claim(ctx, req.ID, executor, time.Minute)
+		if err != nil {
+			continue // another replica took it, or the store is down: next sweep
+		}
+		s.logger.Error("an approval was never carried out and is too old to act on", "request", req.ID, "approved", req.DecidedAt)
+		s.finish(ctx, claimed, executor, store.StateFailed, fmt.Sprintf(
+			"nothing was ended: approved at %s but never carried out (the bot stopped or its database failed), and that is too long ago to act on now; ask again if it is still needed",
+			req.DecidedAt.UTC().Format("2006-01-02 15:04 MST")))
+	}
+	return nil
+}
+
+// sweepUnknown asks the vendor again about executions that timed out, and
+// records done or failed by what it finds. A vendor that still does not
+// answer leaves them unknown for the next sweep.
+func (s *Service) sweepUnknown(ctx context.Context) error {
+	unknown, err := s.approvals.Store.ListRequests(ctx, store.StateUnknown)
+	if err != nil {
+		return fmt.Errorf("list unknown outcomes: %w", err)
+	}
+	for _, req := range unknown {
+		in, ok := s.registry.Get(req.Instance)
+		if !ok {
+			continue
+		}
+		rctx, cancel := context.WithTimeout(ctx, s.opts(req.Instance).Timeout)
+		state, outcome, settled := s.reread(rctx, in, req)
+		cancel()
+		if !settled {
+			s.logger.Warn("an unknown outcome is still unknown", "request", req.ID, "why", outcome)
+			continue
+		}
+		if err := s.approvals.Store.SettleUnknown(ctx, req.ID, state, outcome, s.clock()); err != nil {
+			if !errors.Is(err, store.ErrConflict) {
+				s.logger.Error("settling an unknown outcome", "request", req.ID, "error", err)
+			}
+			continue
+		}
+		s.audit(ctx, store.Event{Actor: s.approvals.ReplicaID, Action: "settled", Vendor: req.Vendor, Instance: req.Instance,
+			Target: requestTarget(req), RequestID: req.ID, Result: string(state), Detail: outcome})
+		cur, votes, err := s.approvals.Store.GetRequest(ctx, req.ID)
+		if err != nil {
+			cur = req
+			cur.State, cur.Outcome = state, outcome
+		}
+		s.report(ctx, cur, votes)
+	}
+	return nil
+}
+
+// reread reads again what a timed-out execution was ending.
+func (s *Service) reread(ctx context.Context, in vendors.Instance, req store.Request) (store.State, string, bool) {
+	target := vendors.Identity{Directory: req.TargetDirectory, ID: req.TargetUser}
+	switch req.Action {
+	case store.ActionEndSession:
+		sess, err := s.readSession(ctx, in, req.SessionID, &target)
+		switch {
+		case errors.Is(err, vendors.ErrNotFound):
+			return store.StateDone, fmt.Sprintf("session %s of %s ended: the delete timed out, and the session was gone when read again", req.SessionID, target), true
+		case err != nil:
+			return "", err.Error(), false
+		case !sess.User.Equal(target):
+			return store.StateFailed, fmt.Sprintf("the delete timed out, and session %s now belongs to %s: check the vendor", req.SessionID, sess.User), true
+		}
+		return store.StateFailed, fmt.Sprintf("the delete timed out and session %s is still open: it was not ended; ask again if it is still needed", req.SessionID), true
+	case store.ActionLogoutUser:
+		lister, ok := in.(vendors.UserSessionLister)
+		if !ok {
+			return "", in.Name() + " cannot list a person's sessions", false
+		}
+		l, err := lister.ListUserSessions(ctx, vendors.UserQuery{User: target})
+		if err != nil {
+			return "", err.Error(), false
+		}
+		open := 0
+		for _, sess := range l.Sessions {
+			if sess.Active() {
+				open++
+			}
+		}
+		if open == 0 {
+			return store.StateDone, fmt.Sprintf("%s logged out: the logout timed out, and no session was open when read again", target), true
+		}
+		return store.StateFailed, fmt.Sprintf("the logout timed out and %s still has %d open sessions; ask again if it is still needed", target, open), true
+	}
+	return "", "unknown action " + string(req.Action), false
+}
+
+// sweepMessages posts approval messages that were never posted and
+// re-applies updates Slack refused, so each message ends up showing the
+// stored state.
+func (s *Service) sweepMessages(ctx context.Context) error {
+	if s.approvals.Notifier == nil {
+		return nil
+	}
+	stale, err := s.approvals.Store.StaleApprovalMessages(ctx)
+	if err != nil {
+		return fmt.Errorf("list stale approval messages: %w", err)
+	}
+	now := s.clock()
+	for _, req := range stale {
+		if req.ApprovalTS == "" {
+			if now.Sub(req.CreatedAt) < s.retryAfter() || s.access.PolicyFor(req.Instance).NoApproval {
+				continue
+			}
+			if _, err := s.postApproval(ctx, req); err != nil {
+				s.logger.Warn("posting an approval message again", "request", req.ID, "error", err)
+			}
+			continue
+		}
+		_, votes, err := s.approvals.Store.GetRequest(ctx, req.ID)
+		if err != nil {
+			continue
+		}
 		s.updateApproval(ctx, req, votes)
-		s.tell(ctx, req, votes)
 	}
 	return nil
 }
@@ -577,6 +952,10 @@ func (s *Service) Sweep(ctx context.Context) error {
 func (s *Service) pending(ctx context.Context, caller Caller, cmd Command) Reply {
 	if s.approvals == nil {
 		return problemReply(cmd, errNoApprovals)
+	}
+	// Pending requests name targets and reasons: the same right as list.
+	if !s.mayList(ctx, caller) {
+		return notAllowedToList(cmd)
 	}
 	reqs, err := s.approvals.Store.ListRequests(ctx, store.StatePending)
 	if err != nil {

@@ -78,6 +78,11 @@ type fixture struct {
 	clock  *testclock.Clock
 	reg    *vendors.Registry
 	policy commands.Policy
+	// Optional parts of the service, for the fault tests.
+	timeout  time.Duration
+	groups   commands.Groups
+	observer commands.Observer
+	listers  []string
 }
 
 type engine struct {
@@ -115,14 +120,19 @@ func engines() []engine {
 
 // service is one replica of the bot on the fixture's store.
 func (f *fixture) service(replica string) *commands.Service {
-	access := &commands.Access{Default: f.policy}
+	access := &commands.Access{Default: f.policy, Listers: f.listers}
+	timeout := 5 * time.Second
+	if f.timeout > 0 {
+		timeout = f.timeout
+	}
 	return commands.New(commands.Config{
 		Registry: f.reg,
-		Options:  map[string]commands.InstanceOptions{"qlik-prod": {Identity: commands.IdentityRule{RequireDirectory: true}, Timeout: 5 * time.Second}},
+		Options:  map[string]commands.InstanceOptions{"qlik-prod": {Identity: commands.IdentityRule{RequireDirectory: true}, Timeout: timeout}},
 		Clock:    f.clock.Now,
 		Access:   access,
+		Observer: f.observer,
 		Approvals: &commands.Approvals{
-			Store: f.store, Notifier: f.rec, ReplicaID: replica,
+			Store: f.store, Notifier: f.rec, ReplicaID: replica, Groups: f.groups,
 		},
 	})
 }

@@ -140,10 +140,8 @@ func (s *Service) run(ctx context.Context, caller Caller, cmd Command) Reply {
 	case Help:
 		return s.help(cmd)
 	case Vendors, List, Show:
-		if len(s.access.Listers) > 0 {
-			if ok, _ := s.members.in(ctx, caller.SlackID, s.access.Listers); !ok {
-				return Reply{Command: cmd, Title: "Not allowed", Problem: &Problem{Message: "You are not on this bot's list of people who may look up sessions. Ask an admin to add you."}}
-			}
+		if !s.mayList(ctx, caller) {
+			return notAllowedToList(cmd)
 		}
 		reply := s.read(ctx, caller, cmd)
 		if cmd.Verb != Vendors {
@@ -161,6 +159,19 @@ func (s *Service) run(ctx context.Context, caller Caller, cmd Command) Reply {
 		return s.auditLog(ctx, caller, cmd)
 	}
 	return problemReply(cmd, parseErr("help", "I don't know the command %q.", cmd.Verb))
+}
+
+// mayList reports whether the caller may look up sessions and requests.
+func (s *Service) mayList(ctx context.Context, caller Caller) bool {
+	if len(s.access.Listers) == 0 {
+		return true
+	}
+	ok, _ := s.members.in(ctx, caller.SlackID, s.access.Listers)
+	return ok
+}
+
+func notAllowedToList(cmd Command) Reply {
+	return Reply{Command: cmd, Title: "Not allowed", Problem: &Problem{Message: "You are not on this bot's list of people who may look up sessions. Ask an admin to add you."}}
 }
 
 func (s *Service) read(ctx context.Context, caller Caller, cmd Command) Reply {

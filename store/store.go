@@ -26,6 +26,10 @@ const (
 	StateDenied      State = "denied"
 	StateExpired     State = "expired"
 	StateInterrupted State = "interrupted"
+	// StateUnknown is an execution whose vendor call timed out: the
+	// session may have ended. The sweep re-reads it to settle done or
+	// failed.
+	StateUnknown State = "unknown"
 )
 
 // Final reports whether nothing more can happen to a request.
@@ -76,6 +80,12 @@ type Request struct {
 	Outcome             string
 	ApprovalChannel     string
 	ApprovalTS          string
+	// ApprovalShown is the state the approval message last showed, so a
+	// sweep can re-apply an update Slack refused.
+	ApprovalShown State
+	// ProposalKey is the confirmed proposal this request came from: a
+	// repeated confirmation of one proposal makes no second request.
+	ProposalKey string
 }
 
 // Vote is one person's approve or deny.
@@ -136,6 +146,8 @@ var (
 	// ErrInvalid is a request or vote the caller built wrong (a bug, not
 	// something a person in Slack can fix).
 	ErrInvalid = errors.New("invalid input")
+	// ErrDuplicate is a request whose proposal key is already stored.
+	ErrDuplicate = errors.New("a request was already made from this proposal")
 )
 
 // NotPendingError is ErrNotPending with the state the request is in
@@ -158,7 +170,12 @@ const InterruptedOutcome = "interrupted: the bot stopped while ending this sessi
 
 // Store is what the approval flow needs from an engine.
 type Store interface {
+	// CreateRequest stores a new request. It fails with ErrDuplicate when
+	// another request has the same ProposalKey.
 	CreateRequest(ctx context.Context, r Request) error
+	// RequestByProposal finds the request made from a proposal key, or
+	// ErrNotFound.
+	RequestByProposal(ctx context.Context, key string) (Request, error)
 	GetRequest(ctx context.Context, id string) (Request, []Vote, error)
 	// Vote records one person's vote and moves pending to approved or
 	// denied when it decides, in one transaction. It fails with
@@ -170,17 +187,30 @@ type Store interface {
 	// ClaimExecution moves approved to executing; exactly one caller wins,
 	// the others get ErrConflict.
 	ClaimExecution(ctx context.Context, id, executor string, now time.Time, lease time.Duration) (Request, error)
-	// FinishExecution moves executing to done or failed, for the executor
-	// that claimed it; ErrConflict when it is no longer that executor's
-	// (for example, marked interrupted after its lease ran out).
+	// FinishExecution moves executing to done, failed or unknown, for the
+	// executor that claimed it; ErrConflict when it is no longer that
+	// executor's (for example, marked interrupted after its lease ran
+	// out). Finishing again with the same state and outcome succeeds, so
+	// a write whose answer was lost can be retried.
 	FinishExecution(ctx context.Context, id, executor string, state State, outcome string, now time.Time) error
+	// SettleUnknown moves unknown to done or failed once the vendor has
+	// been asked again; ErrConflict when it is no longer unknown.
+	SettleUnknown(ctx context.Context, id string, state State, outcome string, now time.Time) error
 	// ExpirePending moves every pending request due by now to expired and
 	// returns them.
 	ExpirePending(ctx context.Context, now time.Time) ([]Request, error)
 	// RecoverInterrupted moves executions whose lease ran out to
 	// interrupted and returns them.
 	RecoverInterrupted(ctx context.Context, now time.Time) ([]Request, error)
+	// SetApprovalMessage records where the approval message is; it shows
+	// the request as pending.
 	SetApprovalMessage(ctx context.Context, id, channel, ts string) error
+	// MarkApprovalShown records that the approval message now shows state.
+	MarkApprovalShown(ctx context.Context, id string, state State) error
+	// StaleApprovalMessages returns requests whose approval message was
+	// never posted (pending ones) or shows another state than the stored
+	// one, oldest first.
+	StaleApprovalMessages(ctx context.Context) ([]Request, error)
 	// ListRequests returns requests in the given states, newest first.
 	ListRequests(ctx context.Context, states ...State) ([]Request, error)
 	AppendEvent(ctx context.Context, e Event) (int64, error)

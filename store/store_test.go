@@ -22,6 +22,7 @@ func TestOnlyOutcomesAreFinal(t *testing.T) {
 		{store.StateDenied, true},
 		{store.StateExpired, true},
 		{store.StateInterrupted, true},
+		{store.StateUnknown, false}, // the sweep settles it
 	} {
 		if got := tc.state.Final(); got != tc.final {
 			t.Errorf("%s.Final() = %v, want %v", tc.state, got, tc.final)

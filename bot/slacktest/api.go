@@ -37,8 +37,10 @@ type View struct {
 	JSON json.RawMessage
 }
 
-type throttle struct {
-	calls      int
+// failure is one injected refusal of a Web API call: HTTP status, and
+// Retry-After for a 429.
+type failure struct {
+	status     int
 	retryAfter time.Duration
 }
 
@@ -88,33 +90,55 @@ var methods = map[string]method{
 }
 
 // RateLimit makes the next calls of a Web API method answer HTTP 429 with
-// Retry-After, which slack-go returns as *slack.RateLimitedError.
+// Retry-After, which slack-go returns as *slack.RateLimitedError. It
+// replaces refusals queued before; calls <= 0 clears them.
 func (s *Server) RateLimit(method string, calls int, retryAfter time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if calls <= 0 {
-		delete(s.throttled, method)
-		return
+	delete(s.throttled, method)
+	s.queueLocked(method, calls, failure{status: http.StatusTooManyRequests, retryAfter: retryAfter})
+}
+
+// Fail queues calls refusals of a Web API method with an HTTP status (503:
+// Slack is having trouble; 429 with a Retry-After of 1 s), after any already
+// queued. Slack's 5xx bodies are not the Web API's JSON, so neither are
+// these.
+func (s *Server) Fail(method string, calls, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.queueLocked(method, calls, failure{status: status, retryAfter: time.Second})
+}
+
+func (s *Server) queueLocked(method string, calls int, f failure) {
+	for range calls {
+		s.throttled[method] = append(s.throttled[method], f)
 	}
-	s.throttled[method] = throttle{calls: calls, retryAfter: retryAfter}
 }
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimPrefix(r.URL.Path, "/api/")
 	s.mu.Lock()
 	s.calls[name]++
-	t, throttled := s.throttled[name]
-	if throttled {
-		if t.calls--; t.calls <= 0 {
+	queued := s.throttled[name]
+	var refuse *failure
+	if len(queued) > 0 {
+		refuse = &queued[0]
+		if len(queued) == 1 {
 			delete(s.throttled, name)
 		} else {
-			s.throttled[name] = t
+			s.throttled[name] = queued[1:]
 		}
 	}
 	s.mu.Unlock()
-	if throttled {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(t.retryAfter.Seconds()))))
-		writeJSON(w, http.StatusTooManyRequests, fail("ratelimited"))
+	if refuse != nil {
+		if refuse.status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(refuse.retryAfter.Seconds()))))
+			writeJSON(w, http.StatusTooManyRequests, fail("ratelimited"))
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(refuse.status)
+		io.WriteString(w, "<html><body>"+http.StatusText(refuse.status)+"</body></html>")
 		return
 	}
 	if s.opts.Scopes != nil {

@@ -238,3 +238,32 @@ func TestJSONBodiesNeedTheTokenInTheHeader(t *testing.T) {
 		t.Errorf("a JSON body with the token inside: %s, want not_authed", got)
 	}
 }
+
+func TestFailAnswersTheStatusInOrderAfterRateLimits(t *testing.T) {
+	s := newServer(t)
+	client := api(s, testBotToken)
+	s.RateLimit("chat.update", 1, time.Second)
+	s.Fail("chat.update", 1, http.StatusServiceUnavailable)
+	s.Fail("chat.postMessage", 2, http.StatusBadGateway)
+	_, _, _, err := client.UpdateMessageContext(context.Background(), "C0OPS", "1.1", slack.MsgOptionText("hi", false))
+	var limited *slack.RateLimitedError
+	if !errors.As(err, &limited) {
+		t.Errorf("first update: %v, want a rate limit", err)
+	}
+	_, _, _, err = client.UpdateMessageContext(context.Background(), "C0OPS", "1.1", slack.MsgOptionText("hi", false))
+	var status slack.StatusCodeError
+	if !errors.As(err, &status) || status.Code != http.StatusServiceUnavailable {
+		t.Errorf("second update: %v, want 503", err)
+	}
+	for i := range 2 {
+		if _, _, err := client.PostMessageContext(context.Background(), "C0OPS", slack.MsgOptionText("hi", false)); !errors.As(err, &status) || status.Code != http.StatusBadGateway {
+			t.Errorf("post %d: %v, want 502", i, err)
+		}
+	}
+	if _, _, err := client.PostMessageContext(context.Background(), "C0OPS", slack.MsgOptionText("hi", false)); err != nil {
+		t.Errorf("the post after the failures: %v", err)
+	}
+	if len(s.Posts()) != 1 {
+		t.Errorf("%d posts accepted, want the one after the failures", len(s.Posts()))
+	}
+}

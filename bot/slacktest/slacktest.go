@@ -92,7 +92,7 @@ type Server struct {
 	// Web API.
 	revoked   map[string]bool // tokens answered token_revoked
 	calls     map[string]int
-	throttled map[string]throttle
+	throttled map[string][]failure
 	posts     []Post
 	views     []View
 	triggers  map[string]triggerState
@@ -121,7 +121,7 @@ func New(opts Options) *Server {
 		acks:         map[string][]Ack{},
 		calls:        map[string]int{},
 		revoked:      map[string]bool{},
-		throttled:    map[string]throttle{},
+		throttled:    map[string][]failure{},
 		triggers:     map[string]triggerState{},
 		responseURLs: map[string]*responseURL{},
 	}

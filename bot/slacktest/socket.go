@@ -344,6 +344,27 @@ func (s *Server) Redeliver(envelopeID string) error {
 	return s.deliver(env, 0)
 }
 
+// RedeliverEvent sends an Events API envelope's event again in a new
+// envelope, with the same event_id and retry_attempt raised, as Slack does
+// when it retries an event: de-duplicating by envelope id misses it. It
+// goes to connection target (1-based among live connections), or to one
+// chosen at random when target is 0.
+func (s *Server) RedeliverEvent(envelopeID string, target int) (Sent, error) {
+	s.mu.Lock()
+	env, ok := s.envelopes[envelopeID]
+	var again *envelope
+	if ok && env.kind == "events_api" {
+		id := fmt.Sprintf("5c1ac7e5-0000-4000-8000-%012d", s.nextSeq())
+		again = &envelope{id: id, kind: env.kind, payload: env.payload, accepts: env.accepts, retry: env.retry + 1, retryReason: "timeout"}
+		s.envelopes[id] = again
+	}
+	s.mu.Unlock()
+	if again == nil {
+		return Sent{}, fmt.Errorf("slacktest: redeliver event %q: no such Events API envelope was sent", envelopeID)
+	}
+	return Sent{EnvelopeID: again.id}, s.deliver(again, target)
+}
+
 func (s *Server) deliver(env *envelope, target int) error {
 	s.mu.Lock()
 	if s.closed {

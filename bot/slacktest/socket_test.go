@@ -460,6 +460,22 @@ func TestEventsArriveInsideEventCallbacks(t *testing.T) {
 	if cb1, cb2 := outer.Data.(*slackevents.EventsAPICallbackEvent), second.Data.(*slackevents.EventsAPICallbackEvent); cb1.EventID == cb2.EventID {
 		t.Errorf("two events share event_id %s", cb1.EventID)
 	}
+
+	// A redelivered event: a new envelope, the same event_id, a retry.
+	again, err := s.RedeliverEvent(mention.EnvelopeID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evt = b.next(t)
+	redelivered := evt.Data.(slackevents.EventsAPIEvent).Data.(*slackevents.EventsAPICallbackEvent)
+	if evt.Request.EnvelopeID != again.EnvelopeID || again.EnvelopeID == mention.EnvelopeID ||
+		redelivered.EventID != outer.Data.(*slackevents.EventsAPICallbackEvent).EventID || evt.Request.RetryAttempt != 1 {
+		t.Errorf("redelivery = %+v, event %s", evt.Request, redelivered.EventID)
+	}
+	b.ack(t, evt)
+	if _, err := s.RedeliverEvent(again.EnvelopeID+"-unknown", 0); err == nil {
+		t.Error("an unknown envelope was redelivered")
+	}
 }
 
 // rawSocket opens a Socket Mode websocket by hand, to send what slack-go

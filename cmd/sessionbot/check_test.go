@@ -445,3 +445,19 @@ instances:
 		}
 	}
 }
+
+// TestConsoleActsOnlyAsAPerson: a user group's or channel's id is not a
+// person; acting as one would match the approver list that names it.
+func TestConsoleActsOnlyAsAPerson(t *testing.T) {
+	for _, as := range []string{"S0LEADS", "C0LEADS", "G0LEADS", "lead"} {
+		t.Run(as, func(t *testing.T) {
+			var out bytes.Buffer
+			root := newRootCommand(strings.NewReader("pending\n"), &out, &bytes.Buffer{})
+			root.SetArgs([]string{"console", "--demo", "--as", as})
+			err := root.ExecuteContext(context.Background())
+			if err == nil || !strings.Contains(err.Error(), "Slack user id") {
+				t.Errorf("--as %s: %v, want a refusal", as, err)
+			}
+		})
+	}
+}

@@ -27,6 +27,9 @@ func newConsoleCommand(g *globals) *cobra.Command {
 			"SESSIONBOT_STORE_PATH=FILE sessionbot audit export",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !bot.IsSlackUserID(as) {
+				return fmt.Errorf("--as %q: give a Slack user id such as U0APPROVER; a user group or channel is not a person", as)
+			}
 			ctx := cmd.Context()
 			console := &bot.Console{As: as, Location: time.UTC}
 			var (

@@ -25,6 +25,7 @@ type metrics struct {
 	vendorCalls *prometheus.HistogramVec
 	acks        prometheus.Histogram
 	connected   prometheus.Gauge
+	auditFailed *prometheus.CounterVec
 	up          atomic.Bool
 }
 
@@ -45,13 +46,21 @@ func newMetrics() *metrics {
 		connected: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "sessionbot_slack_connected", Help: "1 while the Socket Mode connection is up.",
 		}),
+		auditFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sessionbot_audit_failures_total", Help: "Audit records that could not be written, by action. Requests, votes and executions stop without theirs; reads go on.",
+		}, []string{"action"}),
 	}
-	m.registry.MustRegister(m.commands, m.vendorCalls, m.acks, m.connected,
+	m.registry.MustRegister(m.commands, m.vendorCalls, m.acks, m.connected, m.auditFailed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
-var _ commands.Observer = (*metrics)(nil)
+var (
+	_ commands.Observer      = (*metrics)(nil)
+	_ commands.AuditObserver = (*metrics)(nil)
+)
+
+func (m *metrics) AuditFailed(action string) { m.auditFailed.WithLabelValues(action).Inc() }
 
 func (m *metrics) VendorCall(instance string, vendor vendors.Type, took time.Duration, err error) {
 	result := "ok"

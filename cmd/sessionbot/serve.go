@@ -77,8 +77,9 @@ func serve(ctx context.Context, g *globals) error {
 		Notifier: b.Notifier(func(instance string) []string {
 			return access.PolicyFor(instance).Approvers
 		}),
-		Groups:    b.Groups(),
-		ReplicaID: replicaID(),
+		Groups:     b.Groups(),
+		ReplicaID:  replicaID(),
+		RetryAfter: retryAfter(cfg.Approvals.SweepInterval),
 	}
 	tr, err := newTranslator(cfg.Language, reg, b.TimeZone, logger)
 	if err != nil {
@@ -103,15 +104,30 @@ func serve(ctx context.Context, g *globals) error {
 	return err
 }
 
-// sweep expires old requests and reports interrupted executions, at start
-// and then every interval.
+// retryAfter is how long a click has to finish its own work before the
+// sweep takes it up: a few sweeps, within bounds.
+func retryAfter(sweepEvery time.Duration) time.Duration {
+	return min(max(3*sweepEvery, 3*time.Second), 30*time.Second)
+}
+
+// sweepTimeout bounds one sweep, so a database or Slack that stops
+// answering delays the next sweep instead of stalling them all.
+func sweepTimeout(every time.Duration) time.Duration {
+	return max(every, time.Minute)
+}
+
+// sweep finishes what clicks and crashes left undone (see
+// commands.Service.Sweep), at start and then every interval, each time
+// with its own deadline.
 func sweep(ctx context.Context, svc *commands.Service, every time.Duration, logger *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if err := svc.Sweep(ctx); err != nil && ctx.Err() == nil {
+		sctx, cancel := context.WithTimeout(ctx, sweepTimeout(every))
+		if err := svc.Sweep(sctx); err != nil && ctx.Err() == nil {
 			logger.Error("sweeping approval requests", "error", err)
 		}
+		cancel()
 		select {
 		case <-ctx.Done():
 			return

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
@@ -38,7 +39,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open SQLite database %s: %w", path, err)
 	}
 	sub, _ := fs.Sub(migrations, "migrations")
-	s, err := sqldb.New(ctx, db, sqldb.Dialect{}, sub)
+	// Longer than busy_timeout, so a locked file fails as SQLITE_BUSY
+	// (named) rather than as a bare deadline.
+	s, err := sqldb.New(ctx, db, sqldb.Dialect{CallTimeout: 15 * time.Second}, sub)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate SQLite database %s: %w", path, err)

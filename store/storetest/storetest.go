@@ -5,6 +5,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -75,6 +76,7 @@ func Run(t *testing.T, fresh Fresh) {
 	t.Run("sweeps", func(t *testing.T) { t.Parallel(); sweeps(t, fresh) })
 	t.Run("claim once", func(t *testing.T) { t.Parallel(); claimOnce(t, fresh) })
 	t.Run("audit", func(t *testing.T) { t.Parallel(); audit(t, fresh) })
+	t.Run("faults", func(t *testing.T) { t.Parallel(); faults(t, fresh) })
 }
 
 func requests(t *testing.T, fresh Fresh) {
@@ -85,6 +87,7 @@ func requests(t *testing.T, fresh Fresh) {
 		r.SessionStarted = T0.Add(-time.Hour)
 		r.AllowSelfApproval = true
 		r.ResponseURL = "https://hooks.slack.com/commands/T0/1/abc"
+		r.ProposalKey = "P0KEY"
 		create(t, s, r)
 		got, votes, err := s.GetRequest(t.Context(), r.ID)
 		if err != nil || len(votes) != 0 {
@@ -710,4 +713,137 @@ func BenchmarkClaimOnce(b *testing.B, fresh Fresh) {
 			b.Fatal(ok, err)
 		}
 	}
+}
+
+// faults are what lets a request end in a true state whatever fails in
+// between: repeated confirmations, lost answers, timed-out vendors and
+// Slack messages that were never posted or updated.
+func faults(t *testing.T, fresh Fresh) {
+	t.Run("a repeated confirmation of one proposal stores one request", func(t *testing.T) {
+		t.Parallel()
+		s := fresh(t)(t)
+		first := NewRequest(1)
+		first.ProposalKey = "PKEY1"
+		create(t, s, first)
+		again := NewRequest(1)
+		again.ProposalKey = "PKEY1"
+		if err := s.CreateRequest(t.Context(), again); !errors.Is(err, store.ErrDuplicate) {
+			t.Fatalf("err = %v, want ErrDuplicate", err)
+		}
+		got, err := s.RequestByProposal(t.Context(), "PKEY1")
+		if err != nil || got.ID != first.ID {
+			t.Errorf("by proposal: %s, %v; want %s", got.ID, err, first.ID)
+		}
+		if _, err := s.RequestByProposal(t.Context(), "PKEY2"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("unknown proposal: %v", err)
+		}
+		// Requests without a key (typed approve flows, old buttons) never
+		// collide.
+		create(t, s, NewRequest(1))
+		create(t, s, NewRequest(1))
+	})
+	t.Run("50 concurrent confirmations of one proposal on two replicas store one request", func(t *testing.T) {
+		t.Parallel()
+		open := fresh(t)
+		replicas := []store.Store{open(t), open(t)}
+		var stored atomic.Int32
+		race(50, func(i int) {
+			r := NewRequest(1)
+			r.ProposalKey = "PRACE"
+			err := replicas[i%2].CreateRequest(t.Context(), r)
+			switch {
+			case err == nil:
+				stored.Add(1)
+			case !errors.Is(err, store.ErrDuplicate):
+				t.Errorf("create %d: %v", i, err)
+			}
+		})
+		all, _ := replicas[0].ListRequests(t.Context())
+		if stored.Load() != 1 || len(all) != 1 {
+			t.Errorf("%d stored, %d in the store; want 1", stored.Load(), len(all))
+		}
+	})
+	t.Run("an outcome written twice after a lost answer is accepted once", func(t *testing.T) {
+		t.Parallel()
+		s := fresh(t)(t)
+		r := approved(t, s)
+		s.ClaimExecution(t.Context(), r.ID, "a", T0, time.Minute)
+		for i := range 2 {
+			if err := s.FinishExecution(t.Context(), r.ID, "a", store.StateDone, "ended", T0.Add(time.Duration(i+1)*time.Second)); err != nil {
+				t.Fatalf("write %d: %v", i, err)
+			}
+		}
+		got, _, _ := s.GetRequest(t.Context(), r.ID)
+		if got.State != store.StateDone || !got.FinishedAt.Equal(T0.Add(time.Second)) {
+			t.Errorf("%s finished at %v, want done at the first write", got.State, got.FinishedAt)
+		}
+		if err := s.FinishExecution(t.Context(), r.ID, "a", store.StateFailed, "other", T0); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("a different outcome overwrote the first: %v", err)
+		}
+	})
+	t.Run("an unknown outcome is settled once by a re-read", func(t *testing.T) {
+		t.Parallel()
+		open := fresh(t)
+		a, b := open(t), open(t)
+		r := approved(t, a)
+		a.ClaimExecution(t.Context(), r.ID, "a", T0, time.Minute)
+		if err := a.FinishExecution(t.Context(), r.ID, "a", store.StateUnknown, "timed out", T0); err != nil {
+			t.Fatal(err)
+		}
+		if st := state(t, a, r.ID); st != store.StateUnknown || st.Final() {
+			t.Fatalf("state %s (final %v), want unknown and not final", st, st.Final())
+		}
+		if got, _ := a.RecoverInterrupted(t.Context(), T0.Add(time.Hour)); len(got) != 0 {
+			t.Errorf("an unknown outcome was taken for an interrupted one")
+		}
+		if err := a.SettleUnknown(t.Context(), r.ID, store.StateDone, "gone at re-read", T0.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.SettleUnknown(t.Context(), r.ID, store.StateFailed, "still open", T0.Add(time.Minute)); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("settled twice: %v", err)
+		}
+		got, _, _ := b.GetRequest(t.Context(), r.ID)
+		if got.State != store.StateDone || got.Outcome != "gone at re-read" {
+			t.Errorf("%s %q", got.State, got.Outcome)
+		}
+	})
+	t.Run("approval messages never posted or showing an old state are stale", func(t *testing.T) {
+		t.Parallel()
+		s := fresh(t)(t)
+		unposted := create(t, s, NewRequest(1))
+		posted := create(t, s, NewRequest(1))
+		s.SetApprovalMessage(t.Context(), posted.ID, "C0APPROVE", "1.1")
+		decided := create(t, s, NewRequest(1))
+		s.SetApprovalMessage(t.Context(), decided.ID, "C0APPROVE", "1.2")
+		vote(t, s, decided.ID, "U1", false, T0)
+		noApproval := NewRequest(1)
+		noApproval.State = store.StateDone
+		create(t, s, noApproval)
+
+		stale := func() string {
+			got, err := s.StaleApprovalMessages(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, r := range got {
+				ids = append(ids, r.ID)
+			}
+			// Created in the same instant: the order among them is the ids'.
+			slices.Sort(ids)
+			return strings.Join(ids, ",")
+		}
+		want := []string{unposted.ID, decided.ID}
+		slices.Sort(want)
+		if got, want := stale(), strings.Join(want, ","); got != want {
+			t.Errorf("stale %s, want %s", got, want)
+		}
+		s.SetApprovalMessage(t.Context(), unposted.ID, "C0APPROVE", "1.3")
+		if err := s.MarkApprovalShown(t.Context(), decided.ID, store.StateDenied); err != nil {
+			t.Fatal(err)
+		}
+		if got := stale(); got != "" {
+			t.Errorf("stale %s after posting and updating, want none", got)
+		}
+	})
 }

@@ -26,6 +26,10 @@ type Dialect struct {
 	ForUpdate string
 	// LockMigrations serialises migrations of replicas starting at once.
 	LockMigrations string
+	// CallTimeout bounds each store call whose context has no earlier
+	// deadline, so a database that accepts connections and answers nothing
+	// stalls no vote or sweep for longer. Zero: no bound.
+	CallTimeout time.Duration
 }
 
 // DB implements store.Store over database/sql.
@@ -118,7 +122,7 @@ func fromMicros(v int64) time.Time {
 const requestColumns = `id, action, vendor, instance, session_id, target_directory, target_user, node, session_started,
 	reason, requester, requester_channel, response_url, approvals_needed, allow_self_approval, state,
 	created_at, expires_at, decided_at, execution_started, lease_until, finished_at, executor, outcome,
-	approval_channel, approval_ts`
+	approval_channel, approval_ts, proposal_key, approval_shown`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -129,7 +133,7 @@ func scanRequest(row scanner) (store.Request, error) {
 	err := row.Scan(&r.ID, &r.Action, &r.Vendor, &r.Instance, &r.SessionID, &r.TargetDirectory, &r.TargetUser, &r.Node, &started,
 		&r.Reason, &r.Requester, &r.RequesterChannel, &r.ResponseURL, &r.ApprovalsNeeded, &self, &r.State,
 		&created, &expires, &decided, &execStarted, &lease, &finished, &r.Executor, &r.Outcome,
-		&r.ApprovalChannel, &r.ApprovalTS)
+		&r.ApprovalChannel, &r.ApprovalTS, &r.ProposalKey, &r.ApprovalShown)
 	if err != nil {
 		return r, err
 	}
@@ -146,21 +150,41 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// CreateRequest stores a new request.
-func (s *DB) CreateRequest(ctx context.Context, r store.Request) error {
+// createRequest stores a new request.
+func (s *DB) createRequest(ctx context.Context, r store.Request) error {
 	if err := validate(r); err != nil {
 		return fmt.Errorf("store request %s: %w", r.ID, err)
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO requests (`+requestColumns+`) VALUES
-		($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26)`,
+	// The conflict target is the partial index on proposal_key: a
+	// repeated confirmation inserts nothing, a duplicate id still fails.
+	res, err := s.db.ExecContext(ctx, `INSERT INTO requests (`+requestColumns+`) VALUES
+		($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28)
+		ON CONFLICT (proposal_key) WHERE proposal_key <> '' DO NOTHING`,
 		r.ID, r.Action, r.Vendor, r.Instance, r.SessionID, r.TargetDirectory, r.TargetUser, r.Node, micros(r.SessionStarted),
 		r.Reason, r.Requester, r.RequesterChannel, r.ResponseURL, r.ApprovalsNeeded, boolInt(r.AllowSelfApproval), r.State,
 		micros(r.CreatedAt), micros(r.ExpiresAt), micros(r.DecidedAt), micros(r.ExecutionStarted), micros(r.ExecutionLeaseUntil), micros(r.FinishedAt), r.Executor, r.Outcome,
-		r.ApprovalChannel, r.ApprovalTS)
+		r.ApprovalChannel, r.ApprovalTS, r.ProposalKey, r.ApprovalShown)
 	if err != nil {
 		return fmt.Errorf("store request %s: %w", r.ID, err)
 	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("store request %s: proposal %s: %w", r.ID, r.ProposalKey, store.ErrDuplicate)
+	}
 	return nil
+}
+
+func (s *DB) requestByProposal(ctx context.Context, key string) (store.Request, error) {
+	if key == "" {
+		return store.Request{}, fmt.Errorf("request of proposal %q: %w", key, store.ErrNotFound)
+	}
+	r, err := scanRequest(s.db.QueryRowContext(ctx, `SELECT `+requestColumns+` FROM requests WHERE proposal_key = $1`, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("request of proposal %s: %w", key, store.ErrNotFound)
+	}
+	if err != nil {
+		return r, fmt.Errorf("read request of proposal %s: %w", key, err)
+	}
+	return r, nil
 }
 
 func validate(r store.Request) error {
@@ -221,8 +245,8 @@ func votes(ctx context.Context, q querier, id string) ([]store.Vote, error) {
 	return out, rows.Err()
 }
 
-// GetRequest reads a request and its votes.
-func (s *DB) GetRequest(ctx context.Context, id string) (store.Request, []store.Vote, error) {
+// readRequest reads a request and its votes.
+func (s *DB) readRequest(ctx context.Context, id string) (store.Request, []store.Vote, error) {
 	r, err := getRequest(ctx, s.db, id, "")
 	if errors.Is(err, store.ErrNotFound) {
 		return r, nil, err
@@ -237,9 +261,9 @@ func (s *DB) GetRequest(ctx context.Context, id string) (store.Request, []store.
 	return r, v, nil
 }
 
-// Vote records a vote and decides the request when it should, in one
+// vote records a vote and decides the request when it should, in one
 // transaction that holds the request's row.
-func (s *DB) Vote(ctx context.Context, v store.Vote, now time.Time) (store.VoteResult, error) {
+func (s *DB) vote(ctx context.Context, v store.Vote, now time.Time) (store.VoteResult, error) {
 	var res store.VoteResult
 	if v.Voter == "" || v.RequestID == "" {
 		return res, fmt.Errorf("vote on request %q by %q: a vote needs a request and a voter: %w", v.RequestID, v.Voter, store.ErrInvalid)
@@ -307,8 +331,8 @@ func (s *DB) Vote(ctx context.Context, v store.Vote, now time.Time) (store.VoteR
 	return res, nil
 }
 
-// ClaimExecution moves approved to executing for exactly one caller.
-func (s *DB) ClaimExecution(ctx context.Context, id, executor string, now time.Time, lease time.Duration) (store.Request, error) {
+// claimExecution moves approved to executing for exactly one caller.
+func (s *DB) claimExecution(ctx context.Context, id, executor string, now time.Time, lease time.Duration) (store.Request, error) {
 	got, err := s.updateReturning(ctx, `UPDATE requests SET state = $1, executor = $2, execution_started = $3, lease_until = $4
 		WHERE id = $5 AND state = $6`, store.StateExecuting, executor, micros(now), micros(now.Add(lease)), id, store.StateApproved)
 	if err != nil {
@@ -320,18 +344,36 @@ func (s *DB) ClaimExecution(ctx context.Context, id, executor string, now time.T
 	return got[0], nil
 }
 
-// FinishExecution records the outcome, for the executor that claimed it.
-func (s *DB) FinishExecution(ctx context.Context, id, executor string, state store.State, outcome string, now time.Time) error {
-	if state != store.StateDone && state != store.StateFailed {
-		return fmt.Errorf("finish request %s: an execution ends done or failed, not %q: %w", id, state, store.ErrInvalid)
+// finishExecution records the outcome, for the executor that claimed it.
+func (s *DB) finishExecution(ctx context.Context, id, executor string, state store.State, outcome string, now time.Time) error {
+	if state != store.StateDone && state != store.StateFailed && state != store.StateUnknown {
+		return fmt.Errorf("finish request %s: an execution ends done, failed or unknown, not %q: %w", id, state, store.ErrInvalid)
 	}
-	up, err := s.db.ExecContext(ctx, `UPDATE requests SET state = $1, outcome = $2, finished_at = $3
-		WHERE id = $4 AND state = $5 AND executor = $6`, state, outcome, micros(now), id, store.StateExecuting, executor)
+	// The second arm matches a retry of a write that committed but whose
+	// answer was lost: the same outcome again changes nothing.
+	up, err := s.db.ExecContext(ctx, `UPDATE requests SET state = $1, outcome = $2, finished_at = CASE WHEN state = $5 THEN $3 ELSE finished_at END
+		WHERE id = $4 AND executor = $6 AND (state = $5 OR (state = $1 AND outcome = $2))`, state, outcome, micros(now), id, store.StateExecuting, executor)
 	if err != nil {
 		return fmt.Errorf("finish request %s: %w", id, err)
 	}
 	if n, _ := up.RowsAffected(); n != 1 {
 		return s.conflict(ctx, "finish", id, "executing by "+executor)
+	}
+	return nil
+}
+
+// settleUnknown records what a re-read found after a timed-out execution.
+func (s *DB) settleUnknown(ctx context.Context, id string, state store.State, outcome string, now time.Time) error {
+	if state != store.StateDone && state != store.StateFailed {
+		return fmt.Errorf("settle request %s: an unknown outcome settles done or failed, not %q: %w", id, state, store.ErrInvalid)
+	}
+	up, err := s.db.ExecContext(ctx, `UPDATE requests SET state = $1, outcome = $2, finished_at = $3 WHERE id = $4 AND state = $5`,
+		state, outcome, micros(now), id, store.StateUnknown)
+	if err != nil {
+		return fmt.Errorf("settle request %s: %w", id, err)
+	}
+	if n, _ := up.RowsAffected(); n != 1 {
+		return s.conflict(ctx, "settle", id, "unknown")
 	}
 	return nil
 }
@@ -366,8 +408,8 @@ func (s *DB) updateReturning(ctx context.Context, query string, args ...any) ([]
 	return out, nil
 }
 
-// ExpirePending expires what is due.
-func (s *DB) ExpirePending(ctx context.Context, now time.Time) ([]store.Request, error) {
+// expirePending expires what is due.
+func (s *DB) expirePending(ctx context.Context, now time.Time) ([]store.Request, error) {
 	got, err := s.updateReturning(ctx, `UPDATE requests SET state = $1, decided_at = $2 WHERE state = $3 AND expires_at <= $2`,
 		store.StateExpired, micros(now), store.StatePending)
 	if err != nil {
@@ -376,9 +418,9 @@ func (s *DB) ExpirePending(ctx context.Context, now time.Time) ([]store.Request,
 	return got, nil
 }
 
-// RecoverInterrupted marks executions whose lease ran out. The executor,
+// recoverInterrupted marks executions whose lease ran out. The executor,
 // start time and lease stay on the request for whoever checks the vendor.
-func (s *DB) RecoverInterrupted(ctx context.Context, now time.Time) ([]store.Request, error) {
+func (s *DB) recoverInterrupted(ctx context.Context, now time.Time) ([]store.Request, error) {
 	got, err := s.updateReturning(ctx, `UPDATE requests SET state = $1, finished_at = $2, outcome = $3
 		WHERE state = $4 AND lease_until <= $2`, store.StateInterrupted, micros(now), store.InterruptedOutcome, store.StateExecuting)
 	if err != nil {
@@ -387,9 +429,10 @@ func (s *DB) RecoverInterrupted(ctx context.Context, now time.Time) ([]store.Req
 	return got, nil
 }
 
-// SetApprovalMessage records where the approval message is.
-func (s *DB) SetApprovalMessage(ctx context.Context, id, channel, ts string) error {
-	up, err := s.db.ExecContext(ctx, `UPDATE requests SET approval_channel = $1, approval_ts = $2 WHERE id = $3`, channel, ts, id)
+// setApprovalMessage records where the approval message is.
+func (s *DB) setApprovalMessage(ctx context.Context, id, channel, ts string) error {
+	up, err := s.db.ExecContext(ctx, `UPDATE requests SET approval_channel = $1, approval_ts = $2, approval_shown = $3 WHERE id = $4`,
+		channel, ts, store.StatePending, id)
 	if err != nil {
 		return fmt.Errorf("record approval message of request %s: %w", id, err)
 	}
@@ -399,8 +442,25 @@ func (s *DB) SetApprovalMessage(ctx context.Context, id, channel, ts string) err
 	return nil
 }
 
-// ListRequests lists requests in the given states, newest first.
-func (s *DB) ListRequests(ctx context.Context, states ...store.State) ([]store.Request, error) {
+func (s *DB) markApprovalShown(ctx context.Context, id string, state store.State) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE requests SET approval_shown = $1 WHERE id = $2`, state, id); err != nil {
+		return fmt.Errorf("record what the approval message of request %s shows: %w", id, err)
+	}
+	return nil
+}
+
+func (s *DB) staleApprovalMessages(ctx context.Context) ([]store.Request, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+requestColumns+` FROM requests
+		WHERE (approval_ts = '' AND state = $1) OR (approval_ts <> '' AND approval_shown <> state)
+		ORDER BY created_at, id`, store.StatePending)
+	if err != nil {
+		return nil, fmt.Errorf("list stale approval messages: %w", err)
+	}
+	return scanRequests(rows)
+}
+
+// listRequests lists requests in the given states, newest first.
+func (s *DB) listRequests(ctx context.Context, states ...store.State) ([]store.Request, error) {
 	query := `SELECT ` + requestColumns + ` FROM requests`
 	var args []any
 	if len(states) > 0 {
@@ -432,8 +492,8 @@ func scanRequests(rows *sql.Rows) ([]store.Request, error) {
 	return out, rows.Err()
 }
 
-// AppendEvent adds to the audit log.
-func (s *DB) AppendEvent(ctx context.Context, e store.Event) (int64, error) {
+// appendEvent adds to the audit log.
+func (s *DB) appendEvent(ctx context.Context, e store.Event) (int64, error) {
 	var id int64
 	err := s.db.QueryRowContext(ctx, `INSERT INTO events (at, actor, channel, action, command, vendor, instance, target, request_id, result, detail)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) RETURNING id`,
@@ -444,8 +504,8 @@ func (s *DB) AppendEvent(ctx context.Context, e store.Event) (int64, error) {
 	return id, nil
 }
 
-// Events reads the audit log, oldest first.
-func (s *DB) Events(ctx context.Context, f store.EventFilter) ([]store.Event, error) {
+// events reads the audit log, oldest first.
+func (s *DB) events(ctx context.Context, f store.EventFilter) ([]store.Event, error) {
 	var where []string
 	var args []any
 	add := func(cond string, v any) {
@@ -494,8 +554,8 @@ func (s *DB) Events(ctx context.Context, f store.EventFilter) ([]store.Event, er
 	return out, rows.Err()
 }
 
-// ClaimOnce is true for the first caller with a key until ttl passes.
-func (s *DB) ClaimOnce(ctx context.Context, key string, now time.Time, ttl time.Duration) (bool, error) {
+// claimOnce is true for the first caller with a key until ttl passes.
+func (s *DB) claimOnce(ctx context.Context, key string, now time.Time, ttl time.Duration) (bool, error) {
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM once_keys WHERE expires_at <= $1`, micros(now)); err != nil {
 		return false, fmt.Errorf("prune once keys: %w", err)
 	}
@@ -506,4 +566,116 @@ func (s *DB) ClaimOnce(ctx context.Context, key string, now time.Time, ttl time.
 	}
 	n, _ := res.RowsAffected()
 	return n == 1, nil
+}
+
+// bound gives a call its own deadline unless its context has an earlier
+// one.
+func (s *DB) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.d.CallTimeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeoutCause(ctx, s.d.CallTimeout, fmt.Errorf("the database did not answer within %s", s.d.CallTimeout))
+}
+
+// call runs f under the call's deadline and says so when it ran out.
+func call[T any](s *DB, ctx context.Context, f func(context.Context) (T, error)) (T, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	v, err := f(ctx)
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("%w (%v)", err, context.Cause(ctx))
+	}
+	return v, err
+}
+
+func call0(s *DB, ctx context.Context, f func(context.Context) error) error {
+	_, err := call(s, ctx, func(ctx context.Context) (struct{}, error) { return struct{}{}, f(ctx) })
+	return err
+}
+
+// CreateRequest stores a new request.
+func (s *DB) CreateRequest(ctx context.Context, r store.Request) error {
+	return call0(s, ctx, func(ctx context.Context) error { return s.createRequest(ctx, r) })
+}
+
+// RequestByProposal finds the request made from a proposal.
+func (s *DB) RequestByProposal(ctx context.Context, key string) (store.Request, error) {
+	return call(s, ctx, func(ctx context.Context) (store.Request, error) { return s.requestByProposal(ctx, key) })
+}
+
+// GetRequest reads a request and its votes.
+func (s *DB) GetRequest(ctx context.Context, id string) (store.Request, []store.Vote, error) {
+	var votes []store.Vote
+	r, err := call(s, ctx, func(ctx context.Context) (r store.Request, err error) {
+		r, votes, err = s.readRequest(ctx, id)
+		return r, err
+	})
+	return r, votes, err
+}
+
+// Vote records a vote and decides the request when it should.
+func (s *DB) Vote(ctx context.Context, v store.Vote, now time.Time) (store.VoteResult, error) {
+	return call(s, ctx, func(ctx context.Context) (store.VoteResult, error) { return s.vote(ctx, v, now) })
+}
+
+// ClaimExecution moves approved to executing for exactly one caller.
+func (s *DB) ClaimExecution(ctx context.Context, id, executor string, now time.Time, lease time.Duration) (store.Request, error) {
+	return call(s, ctx, func(ctx context.Context) (store.Request, error) {
+		return s.claimExecution(ctx, id, executor, now, lease)
+	})
+}
+
+// FinishExecution records the outcome, for the executor that claimed it.
+func (s *DB) FinishExecution(ctx context.Context, id, executor string, state store.State, outcome string, now time.Time) error {
+	return call0(s, ctx, func(ctx context.Context) error { return s.finishExecution(ctx, id, executor, state, outcome, now) })
+}
+
+// SettleUnknown records what a re-read found after a timed-out execution.
+func (s *DB) SettleUnknown(ctx context.Context, id string, state store.State, outcome string, now time.Time) error {
+	return call0(s, ctx, func(ctx context.Context) error { return s.settleUnknown(ctx, id, state, outcome, now) })
+}
+
+// ExpirePending expires what is due.
+func (s *DB) ExpirePending(ctx context.Context, now time.Time) ([]store.Request, error) {
+	return call(s, ctx, func(ctx context.Context) ([]store.Request, error) { return s.expirePending(ctx, now) })
+}
+
+// RecoverInterrupted marks executions whose lease ran out.
+func (s *DB) RecoverInterrupted(ctx context.Context, now time.Time) ([]store.Request, error) {
+	return call(s, ctx, func(ctx context.Context) ([]store.Request, error) { return s.recoverInterrupted(ctx, now) })
+}
+
+// SetApprovalMessage records where the approval message is.
+func (s *DB) SetApprovalMessage(ctx context.Context, id, channel, ts string) error {
+	return call0(s, ctx, func(ctx context.Context) error { return s.setApprovalMessage(ctx, id, channel, ts) })
+}
+
+// MarkApprovalShown records what the approval message shows.
+func (s *DB) MarkApprovalShown(ctx context.Context, id string, state store.State) error {
+	return call0(s, ctx, func(ctx context.Context) error { return s.markApprovalShown(ctx, id, state) })
+}
+
+// StaleApprovalMessages lists approval messages to post or update again.
+func (s *DB) StaleApprovalMessages(ctx context.Context) ([]store.Request, error) {
+	return call(s, ctx, s.staleApprovalMessages)
+}
+
+// ListRequests lists requests in the given states, newest first.
+func (s *DB) ListRequests(ctx context.Context, states ...store.State) ([]store.Request, error) {
+	return call(s, ctx, func(ctx context.Context) ([]store.Request, error) { return s.listRequests(ctx, states...) })
+}
+
+// AppendEvent adds to the audit log.
+func (s *DB) AppendEvent(ctx context.Context, e store.Event) (int64, error) {
+	return call(s, ctx, func(ctx context.Context) (int64, error) { return s.appendEvent(ctx, e) })
+}
+
+// Events reads the audit log, oldest first.
+func (s *DB) Events(ctx context.Context, f store.EventFilter) ([]store.Event, error) {
+	return call(s, ctx, func(ctx context.Context) ([]store.Event, error) { return s.events(ctx, f) })
+}
+
+// ClaimOnce is true for the first caller with a key until ttl passes.
+func (s *DB) ClaimOnce(ctx context.Context, key string, now time.Time, ttl time.Duration) (bool, error) {
+	return call(s, ctx, func(ctx context.Context) (bool, error) { return s.claimOnce(ctx, key, now, ttl) })
 }
