@@ -26,11 +26,8 @@ func RenderText(r commands.Reply, loc *time.Location) string {
 		if r.Problem.Suggestion != "" {
 			fmt.Fprintf(&b, "  Did you mean: %s\n", r.Problem.Suggestion)
 		}
-		if r.Problem.ShowUsage {
-			b.WriteString("  Commands:\n")
-			for _, e := range commands.Usage("qlik-prod") {
-				fmt.Fprintf(&b, "    %s\n", e.Usage)
-			}
+		for _, e := range r.Problem.Usage {
+			fmt.Fprintf(&b, "  Usage: %s\n    e.g. %s\n", e.Usage, e.Example)
 		}
 	case r.Help != nil:
 		for _, e := range r.Help {
