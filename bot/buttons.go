@@ -40,7 +40,8 @@ const actionValueVersion = 1
 // encodeAction writes a kill or logout as a button value; ok is false when
 // it cannot be carried (not one instance, or over Slack's limit).
 func encodeAction(cmd commands.Command, key string) (value string, ok bool) {
-	if !cmd.Verb.Destructive() || len(cmd.Targets) != 1 {
+	if !cmd.Verb.Destructive() || len(cmd.Targets) != 1 || commands.Check(cmd) != nil || !utf8.ValidString(key) || len(key) > 100 {
+		// What the checks refuse would be refused on the click.
 		return "", false
 	}
 	v := actionValue{Version: actionValueVersion, Verb: string(cmd.Verb), Instance: cmd.Targets[0],
@@ -69,6 +70,9 @@ func decodeAction(value string) (commands.Command, string, error) {
 		u, err := commands.ParseUser(v.User)
 		if err != nil {
 			return commands.Command{}, "", err
+		}
+		if u.String() != v.User {
+			return commands.Command{}, "", errOldButton
 		}
 		cmd.User = u
 	}

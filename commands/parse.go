@@ -475,6 +475,9 @@ func Check(c Command) error {
 		}
 	}
 	for _, t := range c.Targets {
+		if err := checkText(t); err != nil {
+			return err
+		}
 		if t == "" || strings.ContainsAny(t, ", \t\r\n") || isKeyword(t) || len(t) > 200 {
 			return parseErr("", "%q is not an instance name.", t)
 		}

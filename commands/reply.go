@@ -59,7 +59,7 @@ type Group struct {
 	// NoAccount: the person has no account on this instance. An answer,
 	// not a failure; Note says it in words.
 	NoAccount bool
-	Elapsed time.Duration
+	Elapsed   time.Duration
 	// CanKill says the person who asked may request ending these sessions
 	// (the instance can, and they are a requester there).
 	CanKill bool
