@@ -296,3 +296,56 @@ func BenchmarkRender2000Sessions(b *testing.B) {
 		}
 	}
 }
+
+// TestTheConsoleSaysTheSame checks the terminal's wording of what the
+// golden files show for Slack.
+func TestTheConsoleSaysTheSame(t *testing.T) {
+	replies := goldenReplies(t)
+	req, _ := goldenRequest()
+	req.State = store.StateDenied
+	denied := commands.Reply{Title: "Request R7K2M9QX: denied", Request: &commands.RequestView{Request: req,
+		Votes: []store.Vote{{Voter: "U0LEAD", Reason: "presenting to the board", At: t0}}}}
+	tests := []struct {
+		name        string
+		reply       commands.Reply
+		want, never []string
+	}{
+		{"a deny reason", denied, []string{"denied by U0LEAD at 2026-11-23 08:30 UTC, reason: presenting to the board"}, nil},
+		{"a Teams logout", replies["ProposalTeamsLogout"], []string{"sign marc@contoso.com out everywhere", "revoked", "does not end a call"}, []string{"0 sessions"}},
+		{"no account", replies["ListWithNoAccount"], []string{"[commvault] (commvault) as CORP\\marc: no account"}, []string{"ERROR", "skipped"}},
+		{"the usage of the verb meant", replies["Problem"], []string{"Usage: list <user>", "e.g. list CORP\\marc on qlik-prod"}, []string{"logout"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := RenderText(tt.reply, time.UTC)
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("lacks %q:\n%s", w, out)
+				}
+			}
+			for _, n := range tt.never {
+				if strings.Contains(out, n) {
+					t.Errorf("says %q:\n%s", n, out)
+				}
+			}
+		})
+	}
+}
+
+func TestAPageWithoutSessionsCountsNone(t *testing.T) {
+	r := commands.Reply{Command: mustParse(t, `list CORP\marc`), Title: "Sessions of CORP\\marc"}
+	for i := range 60 {
+		r.Groups = append(r.Groups, commands.Group{Vendor: vendors.Qlik, Instance: fmt.Sprintf("qlik-%d", i), Err: fmt.Errorf("no answer: %w", vendors.ErrTimeout)})
+	}
+	first, lay := renderLaidOut(r, 1, listRef{}, nil)
+	if first.Pages < 2 {
+		t.Fatalf("%d pages, want several", first.Pages)
+	}
+	for p := 1; p <= first.Pages; p++ {
+		msg, _ := renderLaidOut(r, p, listRef{}, lay)
+		checkMessage(t, msg)
+		if text := textOf(msg); strings.Contains(text, "sessions 1–0") || strings.Contains(text, "of 0") {
+			t.Errorf("page %d counts sessions it does not show:\n%s", p, text)
+		}
+	}
+}
