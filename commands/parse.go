@@ -375,6 +375,9 @@ func ParseUser(s string) (UserRef, error) {
 		if dir == "" || name == "" {
 			return UserRef{}, parseErr("", "%q has an empty directory or user name. %s", s, forms)
 		}
+		if dir == "." || dir == ".." || name == "." || name == ".." {
+			return UserRef{}, parseErr("", "%q is not a person: no directory or account is named `.` or `..`. %s", s, forms)
+		}
 		return UserRef{Form: Account, Directory: dir, Name: name}, nil
 	}
 	if local, domain, ok := strings.Cut(s, "@"); ok {

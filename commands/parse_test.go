@@ -67,6 +67,8 @@ func TestParseRefusesBadInputClearly(t *testing.T) {
 		{"show without an id", `show`, "needs a session id", ""},
 		{"on without a target", `list CORP\marc on`, "needs an instance", ""},
 		{"an empty directory", `list \marc`, "empty directory", ""},
+		{"a directory of dot-dot", `list CORP\..`, "no directory or account is named", ""},
+		{"a user of one dot", `logout ./marc on qlik-prod`, "no directory or account is named", ""},
 		{"a broken email", `list marc@`, "not an email", ""},
 		{"an unreadable time", `list a@b since someday`, `"someday" is not a time`, ""},
 		{"a window on show", `show x since 2d`, "applies only to `list <user>`", ""},
