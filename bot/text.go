@@ -36,7 +36,7 @@ func RenderText(r commands.Reply, loc *time.Location) string {
 	case r.Proposal != nil:
 		p := r.Proposal
 		if p.RevokesSignIns {
-			fmt.Fprintf(&b, "This would %s on %s (%s)\n", proposalVerb(p), p.Instance, p.Vendor)
+			fmt.Fprintf(&b, "This would sign %s out of %s (%s) everywhere: %s\n", p.User, p.Instance, p.Vendor, revokeEffect)
 		} else {
 			fmt.Fprintf(&b, "This would %s on %s (%s):\n", proposalVerb(p), p.Instance, p.Vendor)
 		}
@@ -166,8 +166,6 @@ func printable(s string) string {
 
 func proposalVerb(p *commands.Proposal) string {
 	switch {
-	case p.RevokesSignIns:
-		return "sign " + p.User.String() + " out everywhere: " + strings.TrimSuffix(revokeEffect, ".") + ";"
 	case p.Action == store.ActionLogoutUser:
 		return "log " + p.User.String() + " out, ending " + countNoun(len(p.Sessions), "session")
 	}
