@@ -304,6 +304,9 @@ func (s *Service) fanOut(ctx context.Context, instances []vendors.Instance, f fu
 			if s.observer != nil {
 				s.observer.VendorCall(in.Name(), in.Type(), g.Elapsed, g.Err)
 			}
+			if d := vendors.Detail(g.Err); d != "" {
+				s.logger.Debug("vendor answer", "instance", in.Name(), "error", g.Err, "detail", d)
+			}
 			if g.Err != nil && ictx.Err() == context.DeadlineExceeded && !errors.Is(g.Err, vendors.ErrTimeout) {
 				g.Err = fmt.Errorf("%s: no answer within %s: %w (%v)", in.Name(), timeout, vendors.ErrTimeout, g.Err)
 			}
