@@ -94,9 +94,9 @@ func goldenReplies(t *testing.T) map[string]commands.Reply {
 			Command: commands.Command{Verb: commands.Audit, AuditTarget: "R7K2M9QX"},
 			Title:   "Audit log (3 events)",
 			Events: []store.Event{
-				{At: t0.Add(7 * time.Minute), Actor: "replica-1", Action: "outcome", Instance: "qlik-prod", Target: "7b8ab85e-0c85-4fcb-8e56-4ead683153fb", RequestID: "R7K2M9QX", Result: "done"},
-				{At: t0.Add(5 * time.Minute), Actor: "U0LEAD", Action: "approve_vote", Instance: "qlik-prod", Target: "7b8ab85e-0c85-4fcb-8e56-4ead683153fb", RequestID: "R7K2M9QX", Result: "approved"},
 				{At: t0, Actor: "U0ONCALL", Action: "request", Instance: "qlik-prod", Target: "7b8ab85e-0c85-4fcb-8e56-4ead683153fb", RequestID: "R7K2M9QX", Result: "pending"},
+				{At: t0.Add(5 * time.Minute), Actor: "U0LEAD", Action: "approve_vote", Instance: "qlik-prod", Target: "7b8ab85e-0c85-4fcb-8e56-4ead683153fb", RequestID: "R7K2M9QX", Result: "approved"},
+				{At: t0.Add(7 * time.Minute), Actor: "replica-1", Action: "outcome", Instance: "qlik-prod", Target: "7b8ab85e-0c85-4fcb-8e56-4ead683153fb", RequestID: "R7K2M9QX", Result: "done"},
 			},
 		},
 		"PendingReply": {

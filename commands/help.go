@@ -65,7 +65,7 @@ func (s *Service) usage() []HelpEntry {
 	}
 	add(Approve, "approve <request-id> | deny <request-id> [reason <why>]", "Decide on a request, as its buttons do.", "approve R7K2M9QX")
 	add(Pending, "pending", "Requests waiting for approval.", "pending")
-	add(Audit, "audit [<user> | <session-id> | <request-id>]", "The audit log (approvers only), newest first.", `audit CORP\marc`)
+	add(Audit, "audit [<user> | <session-id> | <request-id>]", "The audit log (approvers only): the latest 50 events of the last 30 days, oldest first.", `audit CORP\marc`)
 	add(Vendors, "vendors", "The configured instances, what each can do, and whether each answers now.", "vendors")
 	add(Help, "help [command]", "This summary.", "help list")
 	return out

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"io"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
@@ -37,5 +39,19 @@ func TestManifestLetsPeopleMessageTheBot(t *testing.T) {
 	}
 	if h := m.Features.AppHome; h == nil || !h.MessagesTab || h.MessagesTabReadOnly {
 		t.Errorf("features.app_home = %+v: people cannot send the bot a direct message", h)
+	}
+}
+
+// TestAuditExportSaysWhichEventsALimitKeeps: --limit keeps the newest
+// events and prints them oldest first, and its help says so.
+func TestAuditExportSaysWhichEventsALimitKeeps(t *testing.T) {
+	root := newRootCommand(nil, io.Discard, io.Discard)
+	export, _, err := root.Find([]string{"audit", "export"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	usage := export.Flags().Lookup("limit").Usage
+	if !strings.Contains(usage, "newest") || !strings.Contains(usage, "oldest first") {
+		t.Errorf("--limit says %q", usage)
 	}
 }
