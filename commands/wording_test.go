@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sessionbot/sessionbot/store"
 	"github.com/sessionbot/sessionbot/vendors"
 )
 
@@ -146,5 +147,18 @@ func TestPlurals(t *testing.T) {
 	r := Reply{Groups: []Group{{Err: fmt.Errorf("x")}, {Sessions: []vendors.Session{{}}}}}
 	if got := readResult(r); got != "1 session, 1 instance failed" {
 		t.Errorf("audit result = %q", got)
+	}
+}
+
+func TestATeamsLogoutSaysWhatItDid(t *testing.T) {
+	teams := teamsLike{windowed{&memInstance{name: "teams", typ: vendors.Teams}}}
+	svc := newTestService(t, teams)
+	state, outcome := svc.end(context.Background(), teams, store.Request{Action: store.ActionLogoutUser, Instance: "teams", TargetUser: "marc@contoso.com"})
+	if state != store.StateDone || !strings.Contains(outcome, "sign-in sessions revoked") || !strings.Contains(outcome, "calls in progress were not ended") ||
+		strings.Contains(outcome, "0 sessions") {
+		t.Errorf("outcome = %s: %q", state, outcome)
+	}
+	if !RevokesSignIns(vendors.Teams) || !RevokesSignIns(vendors.Skype) || RevokesSignIns(vendors.Qlik) {
+		t.Error("RevokesSignIns names the wrong vendors")
 	}
 }
