@@ -272,7 +272,10 @@ func mentionList(ids []string) string {
 // buttons while it is pending.
 func approvalMessage(r store.Request, votes []store.Vote, approvers []string) Message {
 	title := "Approval needed: end a session"
-	if r.Action == store.ActionLogoutUser {
+	switch {
+	case r.Action == store.ActionLogoutUser && commands.RevokesSignIns(vendors.Type(r.Vendor)):
+		title = "Approval needed: sign a person out everywhere"
+	case r.Action == store.ActionLogoutUser:
 		title = "Approval needed: log a person out"
 	}
 	text := "Approval needed for request " + r.ID + " on " + r.Instance
@@ -292,7 +295,10 @@ func approvalMessage(r store.Request, votes []store.Vote, approvers []string) Me
 		// Plain text: the person's and the instance's names are shown,
 		// never read as links or mentions.
 		effect := "This ends " + target(r) + "'s session on " + r.Instance + "."
-		if r.Action == store.ActionLogoutUser {
+		switch {
+		case r.Action == store.ActionLogoutUser && commands.RevokesSignIns(vendors.Type(r.Vendor)):
+			effect = "This revokes every sign-in session of " + target(r) + " on " + r.Instance + ": they must sign in again, within minutes. Calls in progress go on."
+		case r.Action == store.ActionLogoutUser:
 			effect = "This logs " + target(r) + " out of " + r.Instance + "."
 		}
 		approve := slack.NewButtonBlockElement(ActionApprove, r.ID, plain("Approve")).WithStyle(slack.StylePrimary).

@@ -384,7 +384,7 @@ func checkAll(t *testing.T, g *gen) {
 // check. FuzzEveryMessageKind explores further.
 func TestEveryMessageKindPassesTheStrictValidator(t *testing.T) {
 	t.Parallel()
-	seeds := 16
+	seeds := 12
 	if testing.Short() {
 		seeds = 4
 	}

@@ -127,7 +127,7 @@ func goldenMessages(t *testing.T) map[string]Message {
 		r.State = state
 		v := votes
 		switch state {
-		case store.StatePending:
+		case store.StatePending, store.StateExpired:
 			v = nil
 		case store.StateDenied:
 			v = []store.Vote{{Voter: "U0LEAD", Approve: false, Reason: "the user is presenting to the board", At: t0.Add(5 * time.Minute)}}
@@ -146,6 +146,7 @@ func goldenMessages(t *testing.T) map[string]Message {
 	}
 	teams := req
 	teams.Action, teams.Vendor, teams.Instance, teams.SessionID, teams.Node, teams.TargetDirectory, teams.TargetUser = store.ActionLogoutUser, "teams", "teams", "", "", "", "marc@contoso.com"
+	teams.State, teams.SessionStarted = store.StatePending, time.Time{}
 	out["Approval_teams_logout"] = approvalMessage(teams, nil, []string{"U0LEAD"})
 	return out
 }
