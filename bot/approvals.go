@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/sessionbot/sessionbot/commands"
 	"github.com/sessionbot/sessionbot/store"
+	"github.com/sessionbot/sessionbot/vendors"
 )
 
 // Action and callback ids of the approval flow's buttons and modal.
@@ -27,71 +29,36 @@ const (
 	actionReasonText = "reason_text"
 )
 
-// killCommand is the command a Kill button runs: the same typed grammar, so
-// the click goes through the same checks as typed text.
-func killCommand(instance, sessionID, user string) string {
-	cmd := "kill " + sessionID + " on " + instance
-	if user != "" {
-		cmd += " user " + user
-	}
-	return cmd
-}
-
-// reasonMetadata rides in the modal's private_metadata (3000 bytes max).
+// reasonMetadata rides in a modal's private_metadata (3000 bytes max).
 type reasonMetadata struct {
-	Command     string `json:"c"`
+	// Command is typed text to run (deny); Value a Confirm button's value.
+	Command     string `json:"c,omitempty"`
+	Value       string `json:"v,omitempty"`
 	ResponseURL string `json:"r"`
 	Channel     string `json:"ch"`
-	// Key is the proposal's, so a repeated submission makes one request.
-	Key string `json:"k,omitempty"`
-}
-
-// confirmValue is a Confirm button's value: the proposal key, "|", then
-// the command. A value without a key (an older message) is the command.
-func confirmValue(key, command string) string {
-	if key == "" {
-		return command
-	}
-	return key + "|" + command
-}
-
-// splitConfirmValue reads confirmValue back.
-func splitConfirmValue(v string) (key, command string) {
-	if k, c, ok := strings.Cut(v, "|"); ok && isProposalKey(k) {
-		return k, c
-	}
-	return "", v
-}
-
-func isProposalKey(k string) bool {
-	if len(k) != 16 {
-		return false
-	}
-	for _, c := range k {
-		if !strings.ContainsRune("0123456789ABCDEFGHJKMNPQRSTVWXYZ", c) {
-			return false
-		}
-	}
-	return true
 }
 
 // renderProposal shows exactly what would end, with Confirm and Cancel.
 func renderProposal(b *builder, r commands.Reply) {
 	p := r.Proposal
 	var lead string
-	switch p.Action {
-	case store.ActionLogoutUser:
-		lead = fmt.Sprintf("This would log `%s` out of *%s* (%s), ending %s open now:", code(p.User.String()), esc(p.Instance), p.Vendor, countNoun(len(p.Sessions), "session"))
+	switch {
+	case p.Action == store.ActionLogoutUser && p.RevokesSignIns:
+		lead = fmt.Sprintf("This would sign `%s` out of *%s* (%s): %s", codeN(p.User.String(), 200), escN(p.Instance, 100), escN(string(p.Vendor), 40), revokeEffect)
+	case p.Action == store.ActionLogoutUser:
+		lead = fmt.Sprintf("This would log `%s` out of *%s* (%s), ending %s open now:", codeN(p.User.String(), 200), escN(p.Instance, 100), escN(string(p.Vendor), 40), countNoun(len(p.Sessions), "session"))
 	default:
-		lead = fmt.Sprintf("This would end one session on *%s* (%s):", esc(p.Instance), p.Vendor)
+		lead = fmt.Sprintf("This would end one session on *%s* (%s):", escN(p.Instance, 100), escN(string(p.Vendor), 40))
 	}
 	b.section(lead)
 	for i, s := range p.Sessions {
-		if !b.fits(3, 400) {
+		text := sessionText(s)
+		// Room for this, "…and n more", the approval lines and buttons.
+		if !b.fits(5, len(text)+2000) {
 			b.context(fmt.Sprintf("…and %d more.", len(p.Sessions)-i))
 			break
 		}
-		b.section(sessionText(s))
+		b.section(text)
 	}
 	approval := fmt.Sprintf("Needs %s from %s before anything ends.", countNoun(p.ApprovalsNeeded, "approval"), mentionList(p.Approvers))
 	if p.NoApproval {
@@ -99,26 +66,35 @@ func renderProposal(b *builder, r commands.Reply) {
 	}
 	b.context(approval)
 	if p.Reason != "" {
-		b.context("Reason: " + esc(p.Reason))
+		b.context("Reason: " + escN(p.Reason, 600))
 	} else {
 		b.context("You'll be asked for a reason when you confirm; it goes on the record.")
 	}
-	value := confirmValue(p.Key, clip(p.Command.String(), 1880))
+	value, ok := encodeAction(p.Command, p.Key)
+	if !ok {
+		b.context("This is too long for a button: type `/sessions " + code(clip(p.Command.String(), 2000)) + "` instead.")
+		b.add(slack.NewActionBlock("proposal", slack.NewButtonBlockElement(ActionCancel, "cancel", plain("Cancel"))), 10)
+		return
+	}
 	confirm := slack.NewButtonBlockElement(ActionConfirm, value, plain("Request approval")).WithStyle(slack.StyleDanger)
 	if p.NoApproval {
 		confirm = slack.NewButtonBlockElement(ActionConfirm, value, plain("End it now")).WithStyle(slack.StyleDanger).
-			WithConfirm(slack.NewConfirmationBlockObject(plain("End without approval?"), plain("This instance needs no second person. The session ends at once."), plain("End it"), plain("Back")))
+			WithConfirm(slack.NewConfirmationBlockObject(plain("End without approval?"), plain("This instance needs no second person. It ends at once."), plain("End it"), plain("Back")))
 	}
 	b.add(slack.NewActionBlock("proposal", confirm, slack.NewButtonBlockElement(ActionCancel, "cancel", plain("Cancel"))), 40)
 }
+
+// revokeEffect says what a Microsoft logout does: it revokes sign-ins,
+// it does not hang up calls.
+const revokeEffect = "every sign-in session (refresh token) is revoked, so they must sign in again; this takes effect within minutes and does not end a call in progress."
 
 // renderRequest shows one stored request, for the person who acted, and
 // where it waits for approval.
 func renderRequest(b *builder, v commands.RequestView) {
 	b.section(requestSummary(v.Request))
 	b.context(requestStatus(v.Request, v.Votes))
-	if v.Request.State == store.StatePending && strings.HasPrefix(v.Request.ApprovalChannel, "C") {
-		b.context("Posted for approval in <#" + esc(v.Request.ApprovalChannel) + ">. Nothing ends until it is approved.")
+	if v.Request.State == store.StatePending && strings.HasPrefix(v.Request.ApprovalChannel, "C") && slackID.MatchString(v.Request.ApprovalChannel) {
+		b.context("Posted for approval in <#" + v.Request.ApprovalChannel + ">. Nothing ends until it is approved.")
 	}
 }
 
@@ -127,12 +103,13 @@ func renderRequests(b *builder, r commands.Reply) {
 		b.section("Nothing is waiting for approval.")
 	}
 	for i, v := range r.Requests {
-		if !b.fits(2, 800) {
+		summary, status := requestSummary(v.Request), requestStatus(v.Request, v.Votes)
+		if !b.fits(3, len(summary)+len(status)+100) {
 			b.context(fmt.Sprintf("…and %d more.", len(r.Requests)-i))
 			break
 		}
-		b.section(requestSummary(v.Request))
-		b.context(requestStatus(v.Request, v.Votes))
+		b.section(summary)
+		b.context(status)
 	}
 }
 
@@ -156,7 +133,7 @@ func renderEvents(b *builder, r commands.Reply) {
 		}
 		if !b.fits(2, len(line)+size) {
 			flush()
-			b.context(fmt.Sprintf("…and %d more; narrow with `audit <user|session|request>` or use `sessionbot audit export`.", len(r.Events)-i))
+			b.context(fmt.Sprintf("…and %d more; narrow with `audit &lt;user|session|request&gt;` or use `sessionbot audit export`.", len(r.Events)-i))
 			return
 		}
 		lines = append(lines, line)
@@ -166,35 +143,38 @@ func renderEvents(b *builder, r commands.Reply) {
 }
 
 func eventLine(e store.Event) string {
-	line := fmt.Sprintf("%s <@%s> *%s*", slackDate(e.At), esc(e.Actor), esc(e.Action))
+	line := fmt.Sprintf("%s %s *%s*", slackDate(e.At), person(e.Actor), escN(e.Action, 60))
 	if e.Instance != "" {
-		line += " on " + esc(e.Instance)
+		line += " on " + escN(e.Instance, 100)
 	}
 	if e.Target != "" {
-		line += " `" + code(clip(e.Target, 80)) + "`"
+		line += " `" + codeN(e.Target, 80) + "`"
 	}
 	if e.RequestID != "" {
-		line += " (" + esc(e.RequestID) + ")"
+		line += " (" + escN(e.RequestID, 40) + ")"
 	}
 	if e.Result != "" {
-		line += ": " + esc(clip(e.Result, 120))
+		line += ": " + escN(e.Result, 120)
 	}
 	return line
 }
 
 func requestSummary(r store.Request) string {
-	what := "End session `" + code(r.SessionID) + "` of `" + code(target(r)) + "`"
-	if r.Action == store.ActionLogoutUser {
-		what = "Log `" + code(target(r)) + "` out"
+	what := "End session `" + codeN(r.SessionID, 200) + "` of `" + codeN(target(r), 200) + "`"
+	switch {
+	case r.Action == store.ActionLogoutUser && commands.RevokesSignIns(vendors.Type(r.Vendor)):
+		what = "Sign `" + codeN(target(r), 200) + "` out everywhere (revoke every sign-in session; takes effect within minutes; calls in progress go on)"
+	case r.Action == store.ActionLogoutUser:
+		what = "Log `" + codeN(target(r), 200) + "` out"
 	}
-	text := fmt.Sprintf("*%s* · %s on *%s* (%s)", esc(r.ID), what, esc(r.Instance), esc(r.Vendor))
+	text := fmt.Sprintf("*%s* · %s on *%s* (%s)", escN(r.ID, 40), what, escN(r.Instance, 100), escN(r.Vendor, 40))
 	if r.Node != "" {
-		text += "\nnode `" + code(r.Node) + "`"
+		text += "\nnode `" + codeN(r.Node, 100) + "`"
 	}
 	if !r.SessionStarted.IsZero() {
 		text += " · started " + slackDate(r.SessionStarted)
 	}
-	text += fmt.Sprintf("\nRequested by <@%s> %s: %s", esc(r.Requester), slackDate(r.CreatedAt), esc(clip(r.Reason, 500)))
+	text += fmt.Sprintf("\nRequested by %s %s: %s", person(r.Requester), slackDate(r.CreatedAt), escN(r.Reason, 500))
 	return text
 }
 
@@ -215,9 +195,9 @@ func requestStatus(r store.Request, votes []store.Vote) string {
 		} else {
 			approvals++
 		}
-		s := fmt.Sprintf("%s by <@%s> %s", verb, esc(v.Voter), slackDate(v.At))
+		s := fmt.Sprintf("%s by %s %s", verb, person(v.Voter), slackDate(v.At))
 		if v.Reason != "" {
-			s += " (" + esc(clip(v.Reason, 200)) + ")"
+			s += " · reason: " + escN(v.Reason, 200)
 		}
 		parts = append(parts, s)
 	}
@@ -239,11 +219,13 @@ func requestStatus(r store.Request, votes []store.Vote) string {
 		state = ":hourglass_flowing_sand: *expired* without enough approvals: nothing was ended"
 	case store.StateInterrupted:
 		state = ":warning: *interrupted*"
+	case store.StateUnknown:
+		state = ":grey_question: *outcome unknown*, being checked again"
 	default:
-		state = "*" + esc(string(r.State)) + "*"
+		state = "*" + escN(string(r.State), 40) + "*"
 	}
 	if r.Outcome != "" {
-		state += ": " + esc(clip(r.Outcome, 600))
+		state += ": " + escN(r.Outcome, 600)
 	}
 	if !r.FinishedAt.IsZero() {
 		state += " · " + slackDate(r.FinishedAt)
@@ -252,6 +234,19 @@ func requestStatus(r store.Request, votes []store.Vote) string {
 		state += "\n" + strings.Join(parts, " · ")
 	}
 	return state
+}
+
+// slackID matches the ids of Slack users, groups and channels; only these
+// are written as mentions.
+var slackID = regexp.MustCompile(`^[UWSCG][A-Z0-9]{2,20}$`)
+
+// person names an actor: a Slack user id as a mention, anything else (a
+// replica's name in the audit log) as text.
+func person(id string) string {
+	if slackUserID.MatchString(id) {
+		return "<@" + id + ">"
+	}
+	return "`" + codeN(id, 80) + "`"
 }
 
 // mentionList names approvers so Slack notifies them: users as <@U>,
@@ -263,42 +258,80 @@ func mentionList(ids []string) string {
 	var parts []string
 	for _, id := range ids {
 		switch {
+		case !slackID.MatchString(id):
+			parts = append(parts, "`"+codeN(id, 80)+"`")
 		case strings.HasPrefix(id, "S"):
-			parts = append(parts, "<!subteam^"+esc(id)+">")
+			parts = append(parts, "<!subteam^"+id+">")
 		case strings.HasPrefix(id, "C"), strings.HasPrefix(id, "G"):
-			parts = append(parts, "members of <#"+esc(id)+">")
+			parts = append(parts, "members of <#"+id+">")
 		default:
-			parts = append(parts, "<@"+esc(id)+">")
+			parts = append(parts, "<@"+id+">")
 		}
 	}
 	return strings.Join(parts, ", ")
 }
 
-// approvalBlocks is the approval channel's message for a request, with
+// approvalMessage is the approval channel's message for a request, with
 // buttons while it is pending.
-func approvalBlocks(r store.Request, votes []store.Vote, approvers []string) []slack.Block {
+func approvalMessage(r store.Request, votes []store.Vote, approvers []string) Message {
 	title := "Approval needed: end a session"
-	if r.Action == store.ActionLogoutUser {
+	switch {
+	case r.Action == store.ActionLogoutUser && commands.RevokesSignIns(vendors.Type(r.Vendor)):
+		title = "Approval needed: sign a person out everywhere"
+	case r.Action == store.ActionLogoutUser:
 		title = "Approval needed: log a person out"
 	}
+	text := "Approval needed for request " + r.ID + " on " + r.Instance
 	if r.State != store.StatePending {
 		title = "Request " + r.ID + ": " + string(r.State)
+		text = title
 	}
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(plain(clip(title, maxHeaderText))),
-		slack.NewSectionBlock(mrkdwn(clip(requestSummary(r), maxTextObject)), nil, nil),
-		slack.NewContextBlock("", mrkdwn(clip(requestStatus(r, votes), maxTextObject))),
+		slack.NewSectionBlock(mrkdwn(clipMrkdwn(requestSummary(r), maxTextObject)), nil, nil),
+		slack.NewContextBlock("", mrkdwn(clipMrkdwn(requestStatus(r, votes), maxTextObject))),
 	}
 	if r.State == store.StatePending {
 		if len(approvers) > 0 {
-			blocks = append(blocks, slack.NewContextBlock("", mrkdwn("Approvers: "+mentionList(approvers)+" · or type `/sessions approve "+esc(r.ID)+"`")))
+			blocks = append(blocks, slack.NewContextBlock("", mrkdwn(clipMrkdwn("Approvers: "+mentionList(approvers)+" · or type `/sessions approve "+code(r.ID)+"`", maxTextObject))))
+		}
+		// Plain text: the person's and the instance's names are shown,
+		// never read as links or mentions.
+		effect := "This ends " + target(r) + "'s session on " + r.Instance + "."
+		switch {
+		case r.Action == store.ActionLogoutUser && commands.RevokesSignIns(vendors.Type(r.Vendor)):
+			effect = "This revokes every sign-in session of " + target(r) + " on " + r.Instance + ": they must sign in again, within minutes. Calls in progress go on."
+		case r.Action == store.ActionLogoutUser:
+			effect = "This logs " + target(r) + " out of " + r.Instance + "."
 		}
 		approve := slack.NewButtonBlockElement(ActionApprove, r.ID, plain("Approve")).WithStyle(slack.StylePrimary).
-			WithConfirm(slack.NewConfirmationBlockObject(plain("Approve?"), mrkdwn(clip("This ends "+target(r)+"'s session on "+r.Instance+".", 300)), plain("Approve"), plain("Back")))
+			WithConfirm(slack.NewConfirmationBlockObject(plain("Approve?"), plain(clip(effect, 300)), plain("Approve"), plain("Back")))
 		deny := slack.NewButtonBlockElement(ActionDeny, r.ID, plain("Deny")).WithStyle(slack.StyleDanger)
 		blocks = append(blocks, slack.NewActionBlock("decision", approve, deny))
 	}
-	return blocks
+	return Message{Blocks: blocks, Text: text}
+}
+
+// requesterMessage tells the person who asked what became of it.
+func requesterMessage(req store.Request, votes []store.Vote) Message {
+	text := fmt.Sprintf("Your request %s (%s on %s): %s", req.ID, requestVerb(req), req.Instance, req.State)
+	for _, v := range votes {
+		if !v.Approve && v.Reason != "" {
+			text += "; denied because: " + v.Reason
+		}
+	}
+	if req.Outcome != "" {
+		text += "; " + req.Outcome
+	}
+	return Message{Text: text, Blocks: []slack.Block{
+		slack.NewSectionBlock(mrkdwn(clipMrkdwn(requestSummary(req), maxTextObject)), nil, nil),
+		slack.NewContextBlock("", mrkdwn(clipMrkdwn(requestStatus(req, votes), maxTextObject))),
+	}}
+}
+
+// auditMessage is an audit event as mirrored to the audit channel.
+func auditMessage(e store.Event) Message {
+	return Message{Text: "audit: " + e.Action, Blocks: []slack.Block{slack.NewContextBlock("", mrkdwn(clipMrkdwn(eventLine(e), maxTextObject)))}}
 }
 
 // slackNotifier implements commands.Notifier with Slack messages.
@@ -318,9 +351,7 @@ func (n *slackNotifier) PostApproval(ctx context.Context, req store.Request, app
 	if channel == "" {
 		return "", "", fmt.Errorf("no approval channel is configured for %s", req.Instance)
 	}
-	blocks := approvalBlocks(req, nil, approvers)
-	text := fmt.Sprintf("Approval needed for request %s on %s", req.ID, req.Instance)
-	ch, ts, err := n.bot.api.PostMessageContext(ctx, channel, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(text, false))
+	ch, ts, err := n.bot.api.PostMessageContext(ctx, channel, approvalMessage(req, nil, approvers).options()...)
 	if err != nil {
 		return "", "", fmt.Errorf("chat.postMessage to %s: %w", channel, err)
 	}
@@ -328,9 +359,8 @@ func (n *slackNotifier) PostApproval(ctx context.Context, req store.Request, app
 }
 
 func (n *slackNotifier) UpdateApproval(ctx context.Context, req store.Request, votes []store.Vote) error {
-	blocks := approvalBlocks(req, votes, n.approvers(req.Instance))
-	text := fmt.Sprintf("Request %s: %s", req.ID, req.State)
-	_, _, _, err := n.bot.api.UpdateMessageContext(ctx, req.ApprovalChannel, req.ApprovalTS, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(text, false))
+	msg := approvalMessage(req, votes, n.approvers(req.Instance))
+	_, _, _, err := n.bot.api.UpdateMessageContext(ctx, req.ApprovalChannel, req.ApprovalTS, msg.options()...)
 	var refused slack.SlackErrorResponse
 	if errors.As(err, &refused) {
 		switch refused.Err {
@@ -342,16 +372,12 @@ func (n *slackNotifier) UpdateApproval(ctx context.Context, req store.Request, v
 }
 
 func (n *slackNotifier) TellRequester(ctx context.Context, req store.Request, votes []store.Vote) error {
-	text := fmt.Sprintf("Your request %s (%s on %s): %s", req.ID, requestVerb(req), req.Instance, req.State)
-	blocks := []slack.Block{
-		slack.NewSectionBlock(mrkdwn(clip(requestSummary(req), maxTextObject)), nil, nil),
-		slack.NewContextBlock("", mrkdwn(clip(requestStatus(req, votes), maxTextObject))),
-	}
+	msg := requesterMessage(req, votes)
 	// response_url works for 30 minutes after the command; past that, or
 	// if Slack refuses it, an ephemeral message in the same channel.
 	if req.ResponseURL != "" && time.Since(req.CreatedAt) < 29*time.Minute {
-		_, _, err := n.bot.api.PostMessageContext(ctx, "", slack.MsgOptionResponseURL(req.ResponseURL, slack.ResponseTypeEphemeral),
-			slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(text, false))
+		opts := append(msg.options(), slack.MsgOptionResponseURL(req.ResponseURL, slack.ResponseTypeEphemeral))
+		_, _, err := n.bot.api.PostMessageContext(ctx, "", opts...)
 		if err == nil {
 			return nil
 		}
@@ -359,7 +385,7 @@ func (n *slackNotifier) TellRequester(ctx context.Context, req store.Request, vo
 	if req.RequesterChannel == "" || req.Requester == "" {
 		return fmt.Errorf("no way to reach the requester of %s", req.ID)
 	}
-	_, err := n.bot.api.PostEphemeralContext(ctx, req.RequesterChannel, req.Requester, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(text, false))
+	_, err := n.bot.api.PostEphemeralContext(ctx, req.RequesterChannel, req.Requester, msg.options()...)
 	return err
 }
 
@@ -371,30 +397,39 @@ func requestVerb(r store.Request) string {
 }
 
 func (n *slackNotifier) MirrorAudit(ctx context.Context, channel string, e store.Event) error {
-	_, _, err := n.bot.api.PostMessageContext(ctx, channel, slack.MsgOptionBlocks(slack.NewContextBlock("", mrkdwn(clip(eventLine(e), maxTextObject)))),
-		slack.MsgOptionText("audit: "+e.Action, false))
+	_, _, err := n.bot.api.PostMessageContext(ctx, channel, auditMessage(e).options()...)
 	return err
 }
 
 // onKillClick shows the proposal for a Kill button: the same as typing
-// the command.
+// the command, from the data the button carries.
 func (b *Bot) onKillClick(ctx context.Context, cb slack.InteractionCallback, action *slack.BlockAction) {
+	cmd, _, err := decodeAction(action.Value)
+	if err != nil {
+		b.respond(ctx, cb.ResponseURL, Message{Text: "That button no longer works: " + err.Error()}, false)
+		return
+	}
 	caller := commands.Caller{SlackID: cb.User.ID, Channel: cb.Channel.ID}
-	reply := b.cfg.Service.Handle(ctx, caller, action.Value)
-	b.respond(ctx, cb.ResponseURL, Render(reply, 1), false)
+	b.respond(ctx, cb.ResponseURL, Render(b.cfg.Service.Execute(ctx, caller, cmd), 1), false)
 }
 
-// onConfirm submits a proposal, asking for a reason first when the command
-// has none.
+// onUnderstood runs a plain-words request the person confirmed, as the
+// typed command it was read as.
+func (b *Bot) onUnderstood(ctx context.Context, cb slack.InteractionCallback, action *slack.BlockAction) {
+	caller := commands.Caller{SlackID: cb.User.ID, Channel: cb.Channel.ID}
+	b.respond(ctx, cb.ResponseURL, Render(b.cfg.Service.Handle(ctx, caller, action.Value), 1), false)
+}
+
+// onConfirm submits a proposal, asking for a reason first when it has
+// none.
 func (b *Bot) onConfirm(ctx context.Context, cb slack.InteractionCallback, action *slack.BlockAction) {
-	key, text := splitConfirmValue(action.Value)
-	cmd, err := commands.Parse(text, time.Now())
+	cmd, key, err := decodeAction(action.Value)
 	if err != nil {
 		b.respond(ctx, cb.ResponseURL, Message{Text: "That button no longer works: " + err.Error()}, true)
 		return
 	}
 	if strings.TrimSpace(cmd.Reason) == "" {
-		meta, _ := json.Marshal(reasonMetadata{Command: text, ResponseURL: cb.ResponseURL, Channel: cb.Channel.ID, Key: key})
+		meta, _ := json.Marshal(reasonMetadata{Value: action.Value, ResponseURL: cb.ResponseURL, Channel: cb.Channel.ID})
 		if len(meta) > 3000 {
 			b.respond(ctx, cb.ResponseURL, Message{Text: "That command is too long for the reason dialog: type it with `reason <why>` at the end."}, false)
 			return
@@ -405,11 +440,11 @@ func (b *Bot) onConfirm(ctx context.Context, cb slack.InteractionCallback, actio
 		}
 		return
 	}
-	b.submit(ctx, commands.Caller{SlackID: cb.User.ID, Channel: cb.Channel.ID}, text, cb.ResponseURL, key)
+	b.submit(ctx, commands.Caller{SlackID: cb.User.ID, Channel: cb.Channel.ID}, cmd, cb.ResponseURL, key)
 }
 
-func (b *Bot) submit(ctx context.Context, caller commands.Caller, text, responseURL, key string) {
-	reply := b.cfg.Service.SubmitProposal(ctx, caller, text, responseURL, key)
+func (b *Bot) submit(ctx context.Context, caller commands.Caller, cmd commands.Command, responseURL, key string) {
+	reply := b.cfg.Service.SubmitCommand(ctx, caller, cmd, responseURL, key)
 	b.respond(ctx, responseURL, Render(reply, 1), true)
 }
 
@@ -426,7 +461,7 @@ func reasonModal(cmd commands.Command, meta string) slack.ModalViewRequest {
 		Close:           plain("Cancel"),
 		PrivateMetadata: meta,
 		Blocks: slack.Blocks{BlockSet: []slack.Block{
-			slack.NewSectionBlock(mrkdwn(clip("`/sessions "+code(cmd.String())+"`", maxTextObject)), nil, nil),
+			slack.NewSectionBlock(mrkdwn(clipMrkdwn("`/sessions "+code(cmd.String())+"`", maxTextObject)), nil, nil),
 			slack.NewInputBlock(blockReason, plain("Reason (goes on the record)"), nil, input),
 		}},
 	}
@@ -435,20 +470,25 @@ func reasonModal(cmd commands.Command, meta string) slack.ModalViewRequest {
 // onReasonSubmitted finishes a confirmation from the reason modal.
 func (b *Bot) onReasonSubmitted(ctx context.Context, cb slack.InteractionCallback) {
 	var meta reasonMetadata
-	if err := json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta); err != nil || meta.Command == "" {
+	if err := json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta); err != nil || meta.Value == "" {
 		b.logger.Warn("reason modal without usable metadata")
+		return
+	}
+	cmd, key, err := decodeAction(meta.Value)
+	if err != nil {
+		b.respond(ctx, meta.ResponseURL, Message{Text: "That dialog no longer works: " + err.Error()}, false)
 		return
 	}
 	reason := ""
 	if blk, ok := cb.View.State.Values[blockReason]; ok {
 		reason = strings.TrimSpace(blk[actionReasonText].Value)
 	}
-	reason = strings.Join(strings.Fields(reason), " ")
-	if reason == "" {
+	cmd.Reason = strings.Join(strings.Fields(reason), " ")
+	if cmd.Reason == "" {
 		b.respond(ctx, meta.ResponseURL, Message{Text: "A reason is required; nothing was requested."}, false)
 		return
 	}
-	b.submit(ctx, commands.Caller{SlackID: cb.User.ID, Channel: meta.Channel}, meta.Command+" reason "+reason, meta.ResponseURL, meta.Key)
+	b.submit(ctx, commands.Caller{SlackID: cb.User.ID, Channel: meta.Channel}, cmd, meta.ResponseURL, key)
 }
 
 // onDecision handles Approve and Deny buttons: the same as typing approve
@@ -467,22 +507,27 @@ func (b *Bot) onDecision(ctx context.Context, cb slack.InteractionCallback, acti
 // cannot open, it denies without one.
 func (b *Bot) onDenyClick(ctx context.Context, cb slack.InteractionCallback, action *slack.BlockAction) {
 	meta, _ := json.Marshal(reasonMetadata{Command: "deny " + action.Value, ResponseURL: cb.ResponseURL, Channel: cb.Channel.ID})
-	input := slack.NewPlainTextInputBlockElement(plain("e.g. the user is presenting to the board right now"), actionReasonText)
-	input.MaxLength = 500
-	view := slack.ModalViewRequest{
-		Type:            slack.VTModal,
-		CallbackID:      CallbackDeny,
-		Title:           plain("Deny " + clip(action.Value, 12)),
-		Submit:          plain("Deny"),
-		Close:           plain("Back"),
-		PrivateMetadata: string(meta),
-		Blocks: slack.Blocks{BlockSet: []slack.Block{
-			&slack.InputBlock{Type: slack.MBTInput, BlockID: blockReason, Label: plain("Reason (optional, goes on the record)"), Element: input, Optional: true},
-		}},
-	}
+	view := denyModal(action.Value, string(meta))
 	if _, err := b.api.OpenViewContext(ctx, cb.TriggerID, view); err != nil {
 		b.logger.Warn("views.open for a deny reason; denying without one", "error", slackError(err))
 		b.onDecision(ctx, cb, action, false)
+	}
+}
+
+// denyModal asks for an optional reason to deny request id.
+func denyModal(id, meta string) slack.ModalViewRequest {
+	input := slack.NewPlainTextInputBlockElement(plain("e.g. the user is presenting to the board right now"), actionReasonText)
+	input.MaxLength = 500
+	return slack.ModalViewRequest{
+		Type:            slack.VTModal,
+		CallbackID:      CallbackDeny,
+		Title:           plain(clip("Deny "+id, 24)),
+		Submit:          plain("Deny"),
+		Close:           plain("Back"),
+		PrivateMetadata: meta,
+		Blocks: slack.Blocks{BlockSet: []slack.Block{
+			&slack.InputBlock{Type: slack.MBTInput, BlockID: blockReason, Label: plain("Reason (optional, goes on the record)"), Element: input, Optional: true},
+		}},
 	}
 }
 

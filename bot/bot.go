@@ -67,6 +67,7 @@ type Bot struct {
 	logger    *slog.Logger
 	seen      *recentSet
 	directory *userDirectory
+	pages     *pageCache
 	inFlight  chan struct{}
 	work      sync.WaitGroup
 	// workCtx outlives the connection, so a stop lets replies finish.
@@ -125,6 +126,7 @@ func New(cfg Config) *Bot {
 		logger:    cfg.Logger,
 		seen:      newRecentSet(4096, 10*time.Minute),
 		directory: newUserDirectory(api, 10*time.Minute),
+		pages:     newPageCache(pageCacheTTL, pageCacheSessions, pageCacheEntries),
 		inFlight:  make(chan struct{}, cfg.MaxInFlight),
 	}
 	return b
@@ -339,7 +341,43 @@ func (b *Bot) onSlashCommand(ctx context.Context, sc slack.SlashCommand) {
 	reply := b.cfg.Service.Interpret(ctx, caller, sc.Text)
 	b.logger.Info("command", "user", sc.UserID, "channel", sc.ChannelID, "verb", reply.Command.Verb,
 		"sessions", reply.SessionCount(), "problem", reply.Problem != nil, "took", time.Since(start).Round(time.Millisecond))
-	b.respond(ctx, sc.ResponseURL, Render(reply, 1), false)
+	b.respond(ctx, sc.ResponseURL, b.render(reply, sc.UserID, 1), false)
+}
+
+// render renders a reply for asker; a list longer than one message is
+// kept for its page buttons.
+func (b *Bot) render(reply commands.Reply, asker string, page int) Message {
+	ref := b.pages.newRef(asker)
+	msg, lay := renderLaidOut(reply, page, ref, nil)
+	if msg.Pages > 1 {
+		b.pages.put(ref, reply, lay)
+	}
+	return msg
+}
+
+// onPage answers a page or Refresh button: from the kept result when it is
+// there and the clicker asked for it, else by running the command again.
+func (b *Bot) onPage(ctx context.Context, cb slack.InteractionCallback, action *slack.BlockAction) {
+	msg := b.pageMessage(ctx, cb.User.ID, cb.Channel.ID, action.ActionID, action.Value)
+	b.respond(ctx, cb.ResponseURL, msg, true)
+}
+
+func (b *Bot) pageMessage(ctx context.Context, user, channel, actionID, value string) Message {
+	v, err := decodePage(value)
+	if err != nil {
+		return Message{Text: "That button no longer works: " + err.Error()}
+	}
+	if actionID != ActionRefresh {
+		if kept, ok := b.pages.get(v.Key, user); ok {
+			msg, _ := renderLaidOut(kept.reply, v.Page, kept.ref, kept.lay)
+			return msg
+		}
+	}
+	if v.Command == "" {
+		return Message{Text: "That list is no longer kept (lists are kept " + pageCacheTTL.String() + " for their page buttons): run the command again."}
+	}
+	reply := b.cfg.Service.Handle(ctx, commands.Caller{SlackID: user, Channel: channel}, v.Command)
+	return b.render(reply, user, v.Page)
 }
 
 func (b *Bot) onInteraction(ctx context.Context, cb slack.InteractionCallback) {
@@ -359,8 +397,10 @@ func (b *Bot) onInteraction(ctx context.Context, cb slack.InteractionCallback) {
 	}
 	for _, action := range cb.ActionCallback.BlockActions {
 		switch action.ActionID {
-		case ActionKill, ActionUnderstood:
+		case ActionKill:
 			b.onKillClick(ctx, cb, action)
+		case ActionUnderstood:
+			b.onUnderstood(ctx, cb, action)
 		case ActionEditUnderstood:
 			b.onEditUnderstood(ctx, cb, action)
 		case ActionConfirm:
@@ -371,15 +411,8 @@ func (b *Bot) onInteraction(ctx context.Context, cb slack.InteractionCallback) {
 			b.onDecision(ctx, cb, action, true)
 		case ActionDeny:
 			b.onDenyClick(ctx, cb, action)
-		case ActionNextPage:
-			tok, err := decodePageToken(action.Value)
-			if err != nil {
-				b.respond(ctx, cb.ResponseURL, Message{Text: err.Error()}, false)
-				return
-			}
-			caller := commands.Caller{SlackID: cb.User.ID, Channel: cb.Channel.ID}
-			reply := b.cfg.Service.Handle(ctx, caller, tok.Command)
-			b.respond(ctx, cb.ResponseURL, Render(reply, tok.Page), true)
+		case ActionPrevPage, ActionNextPage, ActionRefresh:
+			b.onPage(ctx, cb, action)
 		}
 	}
 }
@@ -390,11 +423,7 @@ func (b *Bot) respondEphemeral(ctx context.Context, responseURL string, msg Mess
 	if responseURL == "" {
 		return
 	}
-	opts := []slack.MsgOption{
-		slack.MsgOptionResponseURL(responseURL, slack.ResponseTypeEphemeral),
-		slack.MsgOptionText(msg.Text, false),
-		slack.MsgOptionBlocks(msg.Blocks...),
-	}
+	opts := append(msg.options(), slack.MsgOptionResponseURL(responseURL, slack.ResponseTypeEphemeral))
 	if _, _, err := b.api.PostMessageContext(ctx, "", opts...); err != nil {
 		b.logger.Warn("ephemeral reply refused by Slack", "error", slackError(err))
 	}
@@ -411,13 +440,7 @@ func (b *Bot) respond(ctx context.Context, responseURL string, msg Message, repl
 	if b.cfg.InChannel {
 		respType = slack.ResponseTypeInChannel
 	}
-	opts := []slack.MsgOption{
-		slack.MsgOptionResponseURL(responseURL, respType),
-		slack.MsgOptionText(msg.Text, false),
-	}
-	if len(msg.Blocks) > 0 {
-		opts = append(opts, slack.MsgOptionBlocks(msg.Blocks...))
-	}
+	opts := append(msg.options(), slack.MsgOptionResponseURL(responseURL, respType))
 	if replace {
 		opts = append(opts, slack.MsgOptionReplaceOriginal(responseURL))
 	}
@@ -429,10 +452,8 @@ func (b *Bot) respond(ctx context.Context, responseURL string, msg Message, repl
 	if len(msg.Blocks) == 0 {
 		return
 	}
-	fallback := []slack.MsgOption{
-		slack.MsgOptionResponseURL(responseURL, respType),
-		slack.MsgOptionText(msg.Text+" (the full reply could not be shown: "+slackError(err)+")", false),
-	}
+	fallback := append(Message{Text: msg.Text + " (the full reply could not be shown: " + slackError(err) + ")"}.options(),
+		slack.MsgOptionResponseURL(responseURL, respType))
 	if _, _, err := b.api.PostMessageContext(ctx, "", fallback...); err != nil {
 		b.logger.Error("fallback reply refused by Slack", "error", slackError(err))
 	}

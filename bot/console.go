@@ -131,8 +131,13 @@ func (n consoleNotifier) UpdateApproval(_ context.Context, req store.Request, vo
 	return nil
 }
 
-func (n consoleNotifier) TellRequester(_ context.Context, req store.Request, _ []store.Vote) error {
+func (n consoleNotifier) TellRequester(_ context.Context, req store.Request, votes []store.Vote) error {
 	msg := fmt.Sprintf("[to %s] your request %s is %s", req.Requester, req.ID, req.State)
+	for _, v := range votes {
+		if !v.Approve && v.Reason != "" {
+			msg += " (denied by " + v.Voter + ", reason: " + printable(v.Reason) + ")"
+		}
+	}
 	if req.Outcome != "" {
 		msg += ": " + printable(req.Outcome)
 	}

@@ -25,7 +25,7 @@ const (
 func renderUnderstood(b *builder, r commands.Reply) {
 	b.section("I understood: `/sessions " + code(r.Understood) + "`")
 	b.context("Nothing happens until you confirm; a kill or logout then still needs approval.")
-	value := clip(r.Understood, 1900)
+	value := clip(r.Understood, commands.MaxCommandLength)
 	b.add(slack.NewActionBlock("understood",
 		slack.NewButtonBlockElement(ActionUnderstood, value, plain("Confirm")).WithStyle(slack.StylePrimary),
 		slack.NewButtonBlockElement(ActionEditUnderstood, value, plain("Edit")),
@@ -36,23 +36,28 @@ func renderUnderstood(b *builder, r commands.Reply) {
 // onEditUnderstood opens a dialog with the understood command to correct.
 func (b *Bot) onEditUnderstood(ctx context.Context, cb slack.InteractionCallback, action *slack.BlockAction) {
 	meta, _ := json.Marshal(reasonMetadata{ResponseURL: cb.ResponseURL, Channel: cb.Channel.ID})
+	view := editModal(action.Value, string(meta))
+	if _, err := b.api.OpenViewContext(ctx, cb.TriggerID, view); err != nil {
+		b.logger.Warn("views.open", "error", slackError(err))
+		b.respond(ctx, cb.ResponseURL, Message{Text: "I couldn't open the editor (" + slackError(err) + "). Type the command instead."}, false)
+	}
+}
+
+// editModal offers the understood command for correction.
+func editModal(command, meta string) slack.ModalViewRequest {
 	input := slack.NewPlainTextInputBlockElement(nil, actionEditText)
-	input.InitialValue = action.Value
+	input.InitialValue = clip(command, commands.MaxCommandLength)
 	input.MaxLength = commands.MaxCommandLength
-	view := slack.ModalViewRequest{
+	return slack.ModalViewRequest{
 		Type:            slack.VTModal,
 		CallbackID:      CallbackEdit,
 		Title:           plain("Edit the command"),
 		Submit:          plain("Run"),
 		Close:           plain("Cancel"),
-		PrivateMetadata: string(meta),
+		PrivateMetadata: meta,
 		Blocks: slack.Blocks{BlockSet: []slack.Block{
 			slack.NewInputBlock(blockEdit, plain("/sessions"), plain("In the typed grammar; `help` lists it."), input),
 		}},
-	}
-	if _, err := b.api.OpenViewContext(ctx, cb.TriggerID, view); err != nil {
-		b.logger.Warn("views.open", "error", slackError(err))
-		b.respond(ctx, cb.ResponseURL, Message{Text: "I couldn't open the editor (" + slackError(err) + "). Type the command instead."}, false)
 	}
 }
 
@@ -68,7 +73,7 @@ func (b *Bot) onEditSubmitted(ctx context.Context, cb slack.InteractionCallback)
 		text = strings.TrimSpace(blk[actionEditText].Value)
 	}
 	reply := b.cfg.Service.Handle(ctx, commands.Caller{SlackID: cb.User.ID, Channel: meta.Channel}, text)
-	b.respond(ctx, meta.ResponseURL, Render(reply, 1), true)
+	b.respond(ctx, meta.ResponseURL, b.render(reply, cb.User.ID, 1), true)
 }
 
 // onEvent answers an @mention (ephemerally, to the person) or a direct
@@ -98,8 +103,7 @@ func (b *Bot) onEvent(ctx context.Context, ev slackevents.EventsAPIEvent) {
 		text = strings.ReplaceAll(text, "<@"+b.selfID+">", " ")
 	}
 	reply := b.cfg.Service.Interpret(ctx, commands.Caller{SlackID: user, Channel: channel}, strings.TrimSpace(text))
-	msg := Render(reply, 1)
-	opts := []slack.MsgOption{slack.MsgOptionBlocks(msg.Blocks...), slack.MsgOptionText(msg.Text, false)}
+	opts := b.render(reply, user, 1).options()
 	if thread != "" {
 		opts = append(opts, slack.MsgOptionTS(thread))
 	}

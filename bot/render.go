@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -22,42 +21,33 @@ const (
 	maxHeaderText   = 150
 	reservedBlocks  = 3 // page footer: context, actions, and one spare
 	maxValueDisplay = 120
-)
-
-// Action ids of the buttons this package renders.
-const (
-	ActionNextPage = "sessions_page"
+	maxFallbackText = 3000
+	maxWarnings     = 3
 )
 
 // Message is one rendered Slack message.
 type Message struct {
 	Blocks []slack.Block
-	// Text is the notification and screen-reader fallback.
+	// Text is the notification and screen-reader fallback, as plain words:
+	// it is escaped when it is sent (see options).
 	Text string
 	// Page and Pages count pages of a long list (1-based).
 	Page, Pages int
 }
 
-// pageToken is what a page button carries: the command to run again and the
-// page wanted. Stateless, so any replica can answer the click.
-type pageToken struct {
-	Version int    `json:"v"`
-	Command string `json:"c"`
-	Page    int    `json:"p"`
-}
-
-func encodePageToken(cmd commands.Command, page int) string {
-	b, _ := json.Marshal(pageToken{Version: 1, Command: cmd.String(), Page: page})
-	return string(b)
-}
-
-func decodePageToken(s string) (pageToken, error) {
-	var t pageToken
-	if err := json.Unmarshal([]byte(s), &t); err != nil || t.Version != 1 || t.Page < 1 {
-		return pageToken{}, fmt.Errorf("this button is from an older version of the bot: run the command again")
+// options are the message as chat.postMessage, chat.update and
+// response_url take it. Slack reads top-level text as mrkdwn, so this is
+// the one place it is escaped: a typed <!channel> stays text.
+func (m Message) options() []slack.MsgOption {
+	opts := []slack.MsgOption{slack.MsgOptionText(wireText(m.Text), false)}
+	if len(m.Blocks) > 0 {
+		opts = append(opts, slack.MsgOptionBlocks(m.Blocks...))
 	}
-	return t, nil
+	return opts
 }
+
+// wireText is a message's text as it goes to Slack.
+func wireText(s string) string { return esc(clip(s, maxFallbackText)) }
 
 // builder collects blocks and counts what Slack counts.
 type builder struct {
@@ -75,12 +65,18 @@ func (b *builder) fits(blocks, chars int) bool {
 }
 
 func (b *builder) section(text string) {
-	text = clip(text, maxTextObject)
+	if text == "" {
+		return // Slack refuses an empty text
+	}
+	text = clipMrkdwn(text, maxTextObject)
 	b.add(slack.NewSectionBlock(mrkdwn(text), nil, nil), len(text))
 }
 
 func (b *builder) context(text string) {
-	text = clip(text, maxTextObject)
+	if text == "" {
+		return
+	}
+	text = clipMrkdwn(text, maxTextObject)
 	b.add(slack.NewContextBlock("", mrkdwn(text)), len(text))
 }
 
@@ -92,56 +88,74 @@ func plain(s string) *slack.TextBlockObject {
 	return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
 }
 
-// Render turns a reply into page `page` (1-based) of a Slack message.
+// Render turns a reply into page `page` (1-based) of a Slack message. A
+// long list's page buttons then carry its command only; renderList ties
+// them to a kept result.
 func Render(r commands.Reply, page int) Message {
+	return renderList(r, page, listRef{})
+}
+
+// renderList is Render for a list whose result is kept under ref.
+func renderList(r commands.Reply, page int, ref listRef) Message {
+	msg, _ := renderLaidOut(r, page, ref, nil)
+	return msg
+}
+
+// renderLaidOut renders page of a reply; a list's pages are cut by lay,
+// or, when lay is nil, cut now and returned for the next page.
+func renderLaidOut(r commands.Reply, page int, ref listRef, lay *layout) (Message, *layout) {
+	one := func(b builder, text string) (Message, *layout) {
+		return Message{Blocks: b.blocks, Text: text, Page: 1, Pages: 1}, nil
+	}
 	var b builder
-	title := clip(r.Title, maxHeaderText)
-	b.add(slack.NewHeaderBlock(plain(title)), len(title))
+	if title := clip(strings.TrimSpace(r.Title), maxHeaderText); title != "" {
+		b.add(slack.NewHeaderBlock(plain(title)), len(title))
+	}
 	if r.NeedsConfirmation {
 		renderUnderstood(&b, r)
-		return Message{Blocks: b.blocks, Text: r.Title, Page: 1, Pages: 1}
+		return one(b, r.Title)
 	}
 	if r.Understood != "" {
-		b.context("I understood: `/sessions " + code(r.Understood) + "`")
+		b.context("I understood: `/sessions " + codeN(r.Understood, 500) + "`")
 	}
 	switch {
 	case r.Problem != nil:
 		renderProblem(&b, r)
-		return Message{Blocks: b.blocks, Text: r.Title + ": " + clip(r.Problem.Message, 200), Page: 1, Pages: 1}
+		return one(b, r.Title+": "+clip(r.Problem.Message, 200))
 	case r.Help != nil:
 		renderHelp(&b, r)
-		return Message{Blocks: b.blocks, Text: r.Title, Page: 1, Pages: 1}
+		return one(b, r.Title)
 	case r.Command.Verb == commands.Vendors:
 		renderInstances(&b, r)
-		return Message{Blocks: b.blocks, Text: r.Title, Page: 1, Pages: 1}
+		return one(b, r.Title)
 	case r.Proposal != nil:
 		renderProposal(&b, r)
-		return Message{Blocks: b.blocks, Text: r.Title, Page: 1, Pages: 1}
+		return one(b, r.Title)
 	case r.Request != nil:
 		renderRequest(&b, *r.Request)
 		for _, n := range r.Notes {
-			b.context(esc(n))
+			b.context(escN(n, 500))
 		}
-		return Message{Blocks: b.blocks, Text: r.Title, Page: 1, Pages: 1}
+		return one(b, r.Title)
 	case r.Command.Verb == commands.Pending:
 		renderRequests(&b, r)
-		return Message{Blocks: b.blocks, Text: r.Title, Page: 1, Pages: 1}
+		return one(b, r.Title)
 	case r.Command.Verb == commands.Audit:
 		renderEvents(&b, r)
-		return Message{Blocks: b.blocks, Text: r.Title, Page: 1, Pages: 1}
+		return one(b, r.Title)
 	}
-	return renderSessions(&b, r, page)
+	return renderSessions(&b, r, page, ref, lay)
 }
 
 func renderProblem(b *builder, r commands.Reply) {
-	b.section(":warning: " + esc(r.Problem.Message))
+	b.section(":warning: " + escN(r.Problem.Message, 2000))
 	if r.Problem.Suggestion != "" {
-		b.section("Did you mean `/sessions " + code(r.Problem.Suggestion) + "`?")
+		b.section("Did you mean `/sessions " + codeN(r.Problem.Suggestion, 1000) + "`?")
 	}
-	if r.Problem.ShowUsage {
+	if len(r.Problem.Usage) > 0 {
 		var lines []string
-		for _, e := range commands.Usage("qlik-prod") {
-			lines = append(lines, "`"+code(e.Usage)+"`")
+		for _, e := range r.Problem.Usage {
+			lines = append(lines, fmt.Sprintf("`/sessions %s`, e.g. `/sessions %s`", codeN(e.Usage, 300), codeN(e.Example, 300)))
 		}
 		b.context(strings.Join(lines, "\n"))
 	}
@@ -149,10 +163,10 @@ func renderProblem(b *builder, r commands.Reply) {
 
 func renderHelp(b *builder, r commands.Reply) {
 	for _, e := range r.Help {
-		b.section(fmt.Sprintf("`/sessions %s`\n%s\n_e.g._ `/sessions %s`", code(e.Usage), esc(e.Description), code(e.Example)))
+		b.section(fmt.Sprintf("`/sessions %s`\n%s\n_e.g._ `/sessions %s`", codeN(e.Usage, 500), escN(e.Description, 1000), codeN(e.Example, 500)))
 	}
 	for _, n := range r.Notes {
-		b.context(n)
+		b.context(escN(n, 500))
 	}
 }
 
@@ -160,12 +174,12 @@ func renderInstances(b *builder, r commands.Reply) {
 	for _, in := range r.Instances {
 		status := fmt.Sprintf(":white_check_mark: answers (%s)", roundDuration(in.Elapsed))
 		if in.Err != nil {
-			status = ":x: " + esc(clip(in.Err.Error(), 500))
+			status = ":x: " + escN(in.Err.Error(), 500)
 			if h := commands.Hint(in.Err); h != "" {
 				status += " " + h
 			}
 		}
-		text := fmt.Sprintf("*%s* (%s)  %s\nCan: %s", esc(in.Name), in.Type, status, in.Capabilities)
+		text := fmt.Sprintf("*%s* (%s)  %s\nCan: %s", escN(in.Name, 100), escN(string(in.Type), 40), status, in.Capabilities)
 		if !b.fits(1, len(text)) {
 			b.context(fmt.Sprintf("…and %d more instances.", len(r.Instances)-len(b.blocks)+1))
 			break
@@ -173,7 +187,7 @@ func renderInstances(b *builder, r commands.Reply) {
 		b.section(text)
 	}
 	for _, n := range r.Notes {
-		b.context(esc(n))
+		b.context(escN(n, 500))
 	}
 }
 
@@ -184,7 +198,7 @@ type unit struct {
 	session int // -1 for a group heading
 	texts   []string
 	isCtx   []bool
-	// kill is the command a Kill button beside the session runs.
+	// kill is the value of a Kill button beside the session.
 	kill string
 }
 
@@ -198,18 +212,42 @@ func (u unit) cost() (blocks, chars int) {
 	return len(u.texts), chars
 }
 
-func renderSessions(b *builder, r commands.Reply, page int) Message {
+// layout is how a list's units are cut into pages. It depends only on the
+// reply, so it is worked out once and kept with it for its page buttons.
+type layout struct {
+	units []unit
+	pages [][2]int
+	// before counts the sessions in units[:i].
+	before []int
+}
+
+func layOut(b *builder, r commands.Reply) *layout {
+	lay := &layout{units: sessionUnits(r)}
+	lay.pages = paginate(b, lay.units)
+	lay.before = make([]int, len(lay.units)+1)
+	for i, u := range lay.units {
+		lay.before[i+1] = lay.before[i]
+		if u.session >= 0 {
+			lay.before[i+1]++
+		}
+	}
+	return lay
+}
+
+func renderSessions(b *builder, r commands.Reply, page int, ref listRef, lay *layout) (Message, *layout) {
 	total := r.SessionCount()
-	summary := fmt.Sprintf("`/sessions %s` · %s on %s", code(r.Command.String()), countNoun(total, "session"), countNoun(len(r.Groups), "instance"))
+	summary := fmt.Sprintf("`/sessions %s` · %s on %s", codeN(r.Command.String(), 300), countNoun(total, "session"), countNoun(len(r.Groups), "instance"))
 	if !r.Window.IsZero() {
 		summary += fmt.Sprintf(" · calls from %s to %s", slackDate(r.Window.Since), slackDate(r.Window.Until))
 	}
 	b.context(summary)
 	for _, n := range r.Notes {
-		b.context(esc(n))
+		b.context(escN(n, 500))
 	}
-	units := sessionUnits(r)
-	pages := paginate(b, units)
+	if lay == nil {
+		lay = layOut(b, r)
+	}
+	units, pages := lay.units, lay.pages
 	if page < 1 {
 		page = 1
 	}
@@ -222,13 +260,13 @@ func renderSessions(b *builder, r commands.Reply, page int) Message {
 		u := units[i]
 		if i == lo && u.session >= 0 {
 			// A page that starts inside a group says whose sessions follow.
-			b.context(fmt.Sprintf("*%s* (continued)", esc(r.Groups[u.group].Instance)))
+			b.context(fmt.Sprintf("*%s* (continued)", escN(r.Groups[u.group].Instance, 100)))
 		}
 		for j, t := range u.texts {
 			switch {
 			case u.isCtx[j]:
 				b.context(t)
-			case u.kill != "" && len(u.kill) <= 2000:
+			case u.kill != "":
 				button := slack.NewButtonBlockElement(ActionKill, u.kill, plain("Kill…")).WithStyle(slack.StyleDanger)
 				b.add(slack.NewSectionBlock(mrkdwn(t), nil, slack.NewAccessory(button)), len(t)+10)
 			default:
@@ -241,29 +279,27 @@ func renderSessions(b *builder, r commands.Reply, page int) Message {
 	}
 	msg := Message{Text: fmt.Sprintf("%s: %s", r.Title, countNoun(total, "session")), Page: page, Pages: len(pages)}
 	if len(pages) > 1 {
-		first := sessionsBefore(units, lo) + 1
-		b.context(fmt.Sprintf("Page %d of %d: sessions %d–%d of %d. Narrow the list with `on <instance>`.", page, len(pages), first, first+shown-1, total))
+		footer := fmt.Sprintf("Page %d of %d", page, len(pages))
+		if shown > 0 {
+			first := lay.before[lo] + 1
+			footer += fmt.Sprintf(": sessions %d–%d of %d", first, first+shown-1, total)
+		}
+		if !ref.At.IsZero() {
+			footer += ", as of " + slackTime(ref.At)
+		}
+		b.context(footer + ". Narrow the list with `on &lt;instance&gt;`.")
 		var buttons []slack.BlockElement
 		if page > 1 {
-			buttons = append(buttons, slack.NewButtonBlockElement(ActionNextPage, encodePageToken(r.Command, page-1), plain("Previous page")))
+			buttons = append(buttons, slack.NewButtonBlockElement(ActionPrevPage, encodePage(ref, r.Command, page-1), plain("Previous page")))
 		}
 		if page < len(pages) {
-			buttons = append(buttons, slack.NewButtonBlockElement(ActionNextPage, encodePageToken(r.Command, page+1), plain("Next page")).WithStyle(slack.StylePrimary))
+			buttons = append(buttons, slack.NewButtonBlockElement(ActionNextPage, encodePage(ref, r.Command, page+1), plain("Next page")).WithStyle(slack.StylePrimary))
 		}
-		b.add(slack.NewActionBlock("pages", buttons...), 20)
+		buttons = append(buttons, slack.NewButtonBlockElement(ActionRefresh, encodePage(ref, r.Command, page), plain("Refresh")))
+		b.add(slack.NewActionBlock("pages", buttons...), 30)
 	}
 	msg.Blocks = b.blocks
-	return msg
-}
-
-func sessionsBefore(units []unit, end int) int {
-	n := 0
-	for _, u := range units[:end] {
-		if u.session >= 0 {
-			n++
-		}
-	}
-	return n
+	return msg, lay
 }
 
 // paginate cuts units into pages that fit after what b already holds. Each
@@ -272,7 +308,7 @@ func paginate(b *builder, units []unit) [][2]int {
 	var pages [][2]int
 	// Room left after the fixed blocks, less a "continued" line.
 	roomBlocks := maxBlocks - reservedBlocks - len(b.blocks) - 1
-	roomChars := maxTotalText - b.chars - 60
+	roomChars := maxTotalText - b.chars - 200
 	for lo := 0; lo < len(units); {
 		hi, blocks, chars := lo, 0, 0
 		for hi < len(units) {
@@ -296,13 +332,15 @@ func sessionUnits(r commands.Reply) []unit {
 	var units []unit
 	for gi, g := range r.Groups {
 		head := unit{group: gi, session: -1}
-		line := fmt.Sprintf("*%s* (%s)", esc(g.Instance), g.Vendor)
+		line := fmt.Sprintf("*%s* (%s)", escN(g.Instance, 100), escN(string(g.Vendor), 40))
 		if g.Identity != "" {
-			line += " as `" + code(g.Identity) + "`"
+			line += " as `" + codeN(g.Identity, 200) + "`"
 		}
 		switch {
 		case g.Err != nil:
 			line += " · could not answer"
+		case g.NoAccount:
+			line += " · no account"
 		case g.Note != "":
 			line += " · skipped"
 		default:
@@ -313,24 +351,31 @@ func sessionUnits(r commands.Reply) []unit {
 		}
 		head.add(line, false)
 		if g.Err != nil {
-			text := ":x: " + esc(clip(g.Err.Error(), 1000))
+			text := ":x: " + escN(g.Err.Error(), 800)
 			if h := commands.Hint(g.Err); h != "" {
 				text += "\n" + h
 			}
 			head.add(text, true)
 		}
-		if g.Note != "" {
-			head.add(":information_source: "+esc(clip(g.Note, 1000)), true)
+		if g.Note != "" && !g.NoAccount {
+			head.add(":information_source: "+escN(g.Note, 500), true)
 		}
-		for _, w := range g.Warnings {
-			head.add(":warning: "+esc(clip(w.Error(), 1000)), true)
+		for i, w := range g.Warnings {
+			if i == maxWarnings {
+				head.add(fmt.Sprintf(":warning: …and %d more warnings.", len(g.Warnings)-i), true)
+				break
+			}
+			head.add(":warning: "+escN(w.Error(), 500), true)
 		}
 		units = append(units, head)
 		for si, s := range g.Sessions {
 			u := unit{group: gi, session: si}
 			u.add(sessionText(s), false)
 			if g.CanKill && s.Active() {
-				u.kill = killCommand(g.Instance, s.ID, s.User.String())
+				// A session whose values cannot ride in a button
+				// (over Slack's limit, or not readable back the same way)
+				// gets none: typing the command still works.
+				u.kill, _ = encodeAction(killCommand(g.Instance, s), "")
 			}
 			units = append(units, u)
 		}
@@ -339,24 +384,24 @@ func sessionUnits(r commands.Reply) []unit {
 }
 
 func (u *unit) add(text string, isCtx bool) {
-	u.texts = append(u.texts, clip(text, maxTextObject))
+	u.texts = append(u.texts, clipMrkdwn(text, maxTextObject))
 	u.isCtx = append(u.isCtx, isCtx)
 }
 
 // sessionText is one session in at most a few hundred characters.
 func sessionText(s vendors.Session) string {
 	var b strings.Builder
-	who := "`" + code(clip(s.User.String(), maxValueDisplay)) + "`"
+	who := "`" + codeN(s.User.String(), maxValueDisplay) + "`"
 	if s.UserName != "" {
-		who += " (" + esc(clip(s.UserName, 60)) + ")"
+		who += " (" + escN(s.UserName, 60) + ")"
 	}
 	state := ""
 	if !s.Active() {
 		state = " · _ended_"
 	}
-	fmt.Fprintf(&b, "%s · id `%s`%s", who, code(clip(s.ID, maxValueDisplay)), state)
+	fmt.Fprintf(&b, "%s · id `%s`%s", who, codeN(s.ID, maxValueDisplay), state)
 	if s.Node != "" {
-		fmt.Fprintf(&b, "\nnode `%s`", code(clip(s.Node, 80)))
+		fmt.Fprintf(&b, "\nnode `%s`", codeN(s.Node, 80))
 	}
 	var times []string
 	if !s.Started.IsZero() {
@@ -399,7 +444,7 @@ func attributeText(attrs []vendors.Attribute) string {
 			parts = append(parts, fmt.Sprintf("+%d more", len(order)-4))
 			break
 		}
-		parts = append(parts, fmt.Sprintf("%s: %s", esc(clip(name, 30)), esc(clip(strings.Join(values[name], ", "), 80))))
+		parts = append(parts, fmt.Sprintf("%s: %s", escN(name, 30), escN(strings.Join(values[name], ", "), 80)))
 	}
 	if len(parts) == 0 {
 		return ""
@@ -413,6 +458,11 @@ func slackDate(t time.Time) string {
 	return fmt.Sprintf("<!date^%d^{date_short_pretty} {time}|%s>", t.Unix(), t.UTC().Format("2006-01-02 15:04 UTC"))
 }
 
+// slackTime writes a time of day each viewer sees in their own time zone.
+func slackTime(t time.Time) string {
+	return fmt.Sprintf("<!date^%d^{time}|%s>", t.Unix(), t.UTC().Format("15:04 UTC"))
+}
+
 // esc applies Slack's escaping, so a value from a vendor can't become a
 // mention, a link or a broadcast (<!channel>).
 func esc(s string) string {
@@ -424,9 +474,34 @@ func esc(s string) string {
 
 var slackEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
+// escN escapes at most n bytes of s, the result included: escaping can
+// make a value five times longer.
+func escN(s string, n int) string { return clipMrkdwn(esc(clip(s, n)), n) }
+
+// codeN is escN for a code span.
+func codeN(s string, n int) string { return clipMrkdwn(code(clip(s, n)), n) }
+
 // code escapes a value for a `code span`: a backtick would end it.
 func code(s string) string {
 	return esc(strings.ReplaceAll(s, "`", "ˋ"))
+}
+
+// clipMrkdwn is clip for mrkdwn that is already escaped: it never cuts an
+// entity (&lt;) or a token (<!date^...>) in two, which would leave a stray
+// & or < for Slack to read.
+func clipMrkdwn(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := clip(s, n)
+	body := strings.TrimSuffix(cut, "…")
+	if i := strings.LastIndexByte(body, '&'); i >= 0 && !strings.Contains(body[i:], ";") {
+		body = body[:i]
+	}
+	if i := strings.LastIndexByte(body, '<'); i >= 0 && !strings.Contains(body[i:], ">") {
+		body = body[:i]
+	}
+	return body + "…"
 }
 
 // clip shortens s to at most n bytes on a rune boundary.
@@ -441,12 +516,7 @@ func clip(s string, n int) string {
 	return s[:cut] + "…"
 }
 
-func countNoun(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
-}
+func countNoun(n int, noun string) string { return commands.Plural(n, noun) }
 
 func roundDuration(d time.Duration) string {
 	switch {

@@ -26,11 +26,8 @@ func RenderText(r commands.Reply, loc *time.Location) string {
 		if r.Problem.Suggestion != "" {
 			fmt.Fprintf(&b, "  Did you mean: %s\n", r.Problem.Suggestion)
 		}
-		if r.Problem.ShowUsage {
-			b.WriteString("  Commands:\n")
-			for _, e := range commands.Usage("qlik-prod") {
-				fmt.Fprintf(&b, "    %s\n", e.Usage)
-			}
+		for _, e := range r.Problem.Usage {
+			fmt.Fprintf(&b, "  Usage: %s\n    e.g. %s\n", e.Usage, e.Example)
 		}
 	case r.Help != nil:
 		for _, e := range r.Help {
@@ -38,7 +35,11 @@ func RenderText(r commands.Reply, loc *time.Location) string {
 		}
 	case r.Proposal != nil:
 		p := r.Proposal
-		fmt.Fprintf(&b, "This would %s on %s (%s):\n", proposalVerb(p), p.Instance, p.Vendor)
+		if p.RevokesSignIns {
+			fmt.Fprintf(&b, "This would sign %s out of %s (%s) everywhere: %s\n", p.User, p.Instance, p.Vendor, revokeEffect)
+		} else {
+			fmt.Fprintf(&b, "This would %s on %s (%s):\n", proposalVerb(p), p.Instance, p.Vendor)
+		}
 		for _, s := range p.Sessions {
 			renderSessionText(&b, s, loc)
 		}
@@ -94,7 +95,10 @@ func renderGroupText(b *strings.Builder, g commands.Group, loc *time.Location) {
 	if g.Identity != "" {
 		fmt.Fprintf(b, " as %s", g.Identity)
 	}
-	if g.Err == nil && g.Note == "" {
+	switch {
+	case g.NoAccount:
+		b.WriteString(": no account")
+	case g.Err == nil && g.Note == "":
 		fmt.Fprintf(b, ": %s", countNoun(len(g.Sessions), "session"))
 	}
 	b.WriteString("\n")
@@ -104,7 +108,7 @@ func renderGroupText(b *strings.Builder, g commands.Group, loc *time.Location) {
 			fmt.Fprintf(b, "         %s\n", h)
 		}
 	}
-	if g.Note != "" {
+	if g.Note != "" && !g.NoAccount {
 		fmt.Fprintf(b, "  skipped: %s\n", g.Note)
 	}
 	for _, w := range g.Warnings {
@@ -161,7 +165,8 @@ func printable(s string) string {
 }
 
 func proposalVerb(p *commands.Proposal) string {
-	if p.Action == store.ActionLogoutUser {
+	switch {
+	case p.Action == store.ActionLogoutUser:
 		return "log " + p.User.String() + " out, ending " + countNoun(len(p.Sessions), "session")
 	}
 	return "end this session"
@@ -183,6 +188,10 @@ func renderRequestText(b *strings.Builder, v commands.RequestView, loc *time.Loc
 		if !vote.Approve {
 			verb = "denied"
 		}
-		fmt.Fprintf(b, "    %s by %s at %s %s\n", verb, vote.Voter, textTime(vote.At, loc), printable(vote.Reason))
+		fmt.Fprintf(b, "    %s by %s at %s", verb, vote.Voter, textTime(vote.At, loc))
+		if vote.Reason != "" {
+			fmt.Fprintf(b, ", reason: %s", printable(vote.Reason))
+		}
+		b.WriteString("\n")
 	}
 }

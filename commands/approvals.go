@@ -78,7 +78,15 @@ type Proposal struct {
 	// Key identifies this proposal: it travels with the confirmation, and
 	// confirming it twice makes one request.
 	Key string
+	// RevokesSignIns: a logout here revokes sign-in sessions rather than
+	// ending the sessions listed (Microsoft).
+	RevokesSignIns bool
 }
+
+// RevokesSignIns reports whether a logout on this vendor revokes sign-in
+// sessions (refresh tokens) instead of ending live sessions: Microsoft's
+// revokeSignInSessions ends no call and takes effect within minutes.
+func RevokesSignIns(v vendors.Type) bool { return v == vendors.Teams || v == vendors.Skype }
 
 // RequestView is a stored request with its votes, for replies.
 type RequestView struct {
@@ -165,7 +173,10 @@ func (s *Service) propose(ctx context.Context, caller Caller, cmd Command) Reply
 		return problemReply(cmd, err)
 	}
 	title := "Confirm: end this session?"
-	if p.Action == store.ActionLogoutUser {
+	switch {
+	case p.RevokesSignIns:
+		title = "Confirm: sign " + p.User.String() + " out everywhere?"
+	case p.Action == store.ActionLogoutUser:
 		title = "Confirm: log " + p.User.String() + " out?"
 	}
 	p.Key = store.NewID() + store.NewID() // 80 random bits
@@ -216,6 +227,7 @@ func (s *Service) buildProposal(ctx context.Context, caller Caller, cmd Command)
 	p := &Proposal{
 		Instance: in.Name(), Vendor: in.Type(), Reason: cmd.Reason,
 		Approvers: policy.Approvers, ApprovalsNeeded: policy.ApprovalsNeeded, NoApproval: policy.NoApproval,
+		RevokesSignIns: cmd.Verb == Logout && RevokesSignIns(in.Type()),
 	}
 	fixed := cmd
 	fixed.Targets = []string{in.Name()}
@@ -342,6 +354,15 @@ func (s *Service) Submit(ctx context.Context, caller Caller, text, responseURL s
 func (s *Service) SubmitProposal(ctx context.Context, caller Caller, text, responseURL, key string) Reply {
 	cmd, err := Parse(text, s.clock())
 	if err != nil {
+		return s.withUsage(problemReply(cmd, err))
+	}
+	return s.SubmitCommand(ctx, caller, cmd, responseURL, key)
+}
+
+// SubmitCommand is SubmitProposal for a command that arrives structured (a
+// button's value): it runs the same checks as typed text first.
+func (s *Service) SubmitCommand(ctx context.Context, caller Caller, cmd Command, responseURL, key string) Reply {
+	if err := Check(cmd); err != nil {
 		return problemReply(cmd, err)
 	}
 	if !cmd.Verb.Destructive() {
@@ -507,7 +528,7 @@ func (s *Service) decide(ctx context.Context, caller Caller, cmd Command) Reply 
 		if gerr != nil {
 			msg += " (A group could not be checked: " + gerr.Error() + ")"
 		}
-		s.audit(ctx, store.Event{Actor: caller.SlackID, Channel: caller.Channel, Action: "vote_refused", Command: cmd.String(),
+		s.audit(ctx, store.Event{Actor: caller.SlackID, Channel: caller.Channel, Action: string(cmd.Verb) + "_vote_refused", Command: cmd.String(),
 			Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: "not an approver"})
 		return Reply{Command: cmd, Title: "Not counted", Problem: &Problem{Message: msg}}
 	}
@@ -715,7 +736,10 @@ func (s *Service) end(ctx context.Context, in vendors.Instance, req store.Reques
 			}
 			return store.StateFailed, "the vendor refused the logout: " + err.Error()
 		}
-		msg := fmt.Sprintf("%s logged out: %d sessions ended", target, len(l.Sessions))
+		msg := fmt.Sprintf("%s logged out: %s ended", target, Plural(len(l.Sessions), "session"))
+		if RevokesSignIns(in.Type()) {
+			msg = fmt.Sprintf("%s's sign-in sessions revoked: they must sign in again, within minutes; calls in progress were not ended", target)
+		}
 		for _, w := range l.Warnings {
 			msg += "; warning: " + w.Error()
 		}
@@ -961,7 +985,7 @@ func (s *Service) pending(ctx context.Context, caller Caller, cmd Command) Reply
 	if err != nil {
 		return problemReply(cmd, fmt.Errorf("could not read pending requests: %w", err))
 	}
-	reply := Reply{Command: cmd, Title: fmt.Sprintf("%d pending requests", len(reqs))}
+	reply := Reply{Command: cmd, Title: Plural(len(reqs), "pending request")}
 	for _, r := range reqs {
 		_, votes, _ := s.approvals.Store.GetRequest(ctx, r.ID)
 		reply.Requests = append(reply.Requests, RequestView{Request: r, Votes: votes})
@@ -992,5 +1016,5 @@ func (s *Service) auditLog(ctx context.Context, caller Caller, cmd Command) Repl
 	if err != nil {
 		return problemReply(cmd, fmt.Errorf("could not read the audit log: %w", err))
 	}
-	return Reply{Command: cmd, Title: fmt.Sprintf("Audit log (%d events)", len(events)), Events: events}
+	return Reply{Command: cmd, Title: "Audit log (" + Plural(len(events), "event") + ")", Events: events}
 }

@@ -459,7 +459,7 @@ func TestEveryStepIsAudited(t *testing.T) {
 	for _, e := range events {
 		actions = append(actions, e.Action)
 	}
-	want := "list,request,vote_refused,approve_vote,execute,outcome"
+	want := "list,request,approve_vote_refused,approve_vote,execute,outcome"
 	if strings.Join(actions, ",") != want {
 		t.Errorf("audit actions = %v, want %s", actions, want)
 	}

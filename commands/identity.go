@@ -20,8 +20,13 @@ type IdentityRule struct {
 	// RequireDirectory refuses a bare name when there is no default
 	// directory (Qlik identifies people by directory and user id).
 	RequireDirectory bool
-	// EmailOnly refuses DIR\user forms (Microsoft identifies people by UPN).
+	// EmailOnly refuses DIR\user forms (Microsoft identifies people by UPN),
+	// unless AccountTemplate maps them.
 	EmailOnly bool
+	// AccountTemplate turns DIR\user into the instance's identity:
+	// {directory} and {user} are replaced ("{user}@contoso.com" finds a
+	// directory account's UPN). Empty: accounts are taken as they are.
+	AccountTemplate string
 }
 
 // Directory finds a Slack user's email address (users.info in Slack).
@@ -34,6 +39,16 @@ type Directory interface {
 func (r IdentityRule) MapUser(u UserRef, instance string) (vendors.Identity, error) {
 	switch u.Form {
 	case Account:
+		if r.AccountTemplate != "" {
+			s := strings.NewReplacer("{directory}", u.Directory, "{user}", u.Name).Replace(r.AccountTemplate)
+			if r.EmailOnly {
+				s = strings.ToLower(s) // a UPN, which Microsoft compares without case
+			}
+			if dir, id, ok := strings.Cut(s, `\`); ok {
+				return vendors.Identity{Directory: dir, ID: id}, nil
+			}
+			return vendors.Identity{ID: s}, nil
+		}
 		if r.EmailOnly {
 			return vendors.Identity{}, fmt.Errorf("%s identifies people by email address: write user@domain or an @mention instead of %s", instance, u)
 		}

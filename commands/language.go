@@ -34,7 +34,7 @@ func (s *Service) Interpret(ctx context.Context, caller Caller, text string) Rep
 	}
 	var pe *ParseError
 	if s.translator == nil || !errors.As(err, &pe) || !worthTranslating(text) {
-		return problemReply(cmd, err)
+		return s.withUsage(problemReply(cmd, err))
 	}
 	typed, terr := s.translator.Translate(ctx, text, caller, s.clock())
 	if terr != nil {

@@ -138,7 +138,7 @@ func tokenize(text string) ([]string, error) {
 }
 
 func parseList(args []string, now time.Time) (Command, error) {
-	const form = "list CORP\\marc [on qlik-prod] [since 2d]"
+	const form = "list CORP\\marc [on <instance>] [since 2d]"
 	c := Command{Verb: List}
 	if len(args) == 0 {
 		return c, parseErr(form, "`list` needs a person: a `DIR\\user`, a `user@domain` or an `@mention`.")
@@ -157,7 +157,7 @@ func parseList(args []string, now time.Time) (Command, error) {
 		return c, err
 	}
 	if c.AllUsers && len(c.Targets) != 1 {
-		return c, parseErr("list all on qlik-prod", "`list all` lists every session of one site: name exactly one instance after `on`.")
+		return c, parseErr("list all on <instance>", "`list all` lists every session of one site: name exactly one instance after `on`.")
 	}
 	return c, nil
 }
@@ -165,7 +165,7 @@ func parseList(args []string, now time.Time) (Command, error) {
 func parseShow(args []string) (Command, error) {
 	c := Command{Verb: Show}
 	if len(args) == 0 {
-		return c, parseErr("show 7b8ab85e-0c85-4fcb-8e56-4ead683153fb [on qlik-prod]", "`show` needs a session id.")
+		return c, parseErr("show 7b8ab85e-0c85-4fcb-8e56-4ead683153fb [on <instance>]", "`show` needs a session id.")
 	}
 	c.SessionID = args[0]
 	if len(c.SessionID) > 200 {
@@ -188,7 +188,7 @@ func cutReason(words []string) (rest []string, reason string) {
 const maxReason = 500
 
 func parseKill(args []string) (Command, error) {
-	const form = "kill 7b8ab85e-0c85-4fcb-8e56-4ead683153fb on qlik-prod reason stuck session"
+	const form = "kill 7b8ab85e-0c85-4fcb-8e56-4ead683153fb on <instance> reason stuck session"
 	c := Command{Verb: Kill}
 	args, c.Reason = cutReason(args)
 	if len(c.Reason) > maxReason {
@@ -225,7 +225,7 @@ func parseKill(args []string) (Command, error) {
 }
 
 func parseLogout(args []string) (Command, error) {
-	const form = `logout CORP\marc on qlik-prod reason account compromised`
+	const form = `logout CORP\marc on <instance> reason account compromised`
 	c := Command{Verb: Logout}
 	args, c.Reason = cutReason(args)
 	if len(c.Reason) > maxReason {
@@ -243,7 +243,7 @@ func parseLogout(args []string) (Command, error) {
 		return c, err
 	}
 	if len(c.Targets) != 1 {
-		return c, parseErr(c.String()+" on qlik-prod", "`logout` ends every session of a person on one instance: name exactly one instance after `on`.")
+		return c, parseErr(c.String()+" on <instance>", "`logout` ends every session of a person on one instance: name exactly one instance after `on`.")
 	}
 	return c, nil
 }
@@ -293,7 +293,7 @@ func parseClauses(c *Command, words []string, now time.Time) error {
 		case "on", "in", "at":
 			targets := splitTargets(val)
 			if len(targets) == 0 {
-				return parseErr(c.String()+" on qlik-prod", "`on` needs an instance name or a vendor type.")
+				return parseErr(c.String()+" on <instance>", "`on` needs an instance name or a vendor type.")
 			}
 			c.Targets = append(c.Targets, targets...)
 		case "since", "from", "until", "to":
@@ -374,6 +374,9 @@ func ParseUser(s string) (UserRef, error) {
 		dir, name := s[:i], s[i+1:]
 		if dir == "" || name == "" {
 			return UserRef{}, parseErr("", "%q has an empty directory or user name. %s", s, forms)
+		}
+		if dir == "." || dir == ".." || name == "." || name == ".." {
+			return UserRef{}, parseErr("", "%q is not a person: no directory or account is named `.` or `..`. %s", s, forms)
 		}
 		return UserRef{Form: Account, Directory: dir, Name: name}, nil
 	}
@@ -463,4 +466,51 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(rb)]
+}
+
+// Check runs the checks Parse applies to typed text on a command that
+// arrives already structured (a button's value), so a value that could not
+// have been typed is refused rather than read differently.
+func Check(c Command) error {
+	for _, s := range []string{c.SessionID, c.User.Directory, c.User.Name, c.User.Email, c.User.SlackID, c.Reason, c.RequestID, c.AuditTarget, c.Topic} {
+		if err := checkText(s); err != nil {
+			return err
+		}
+	}
+	for _, t := range c.Targets {
+		if err := checkText(t); err != nil {
+			return err
+		}
+		if t == "" || strings.ContainsAny(t, ", \t\r\n") || isKeyword(t) || len(t) > 200 {
+			return parseErr("", "%q is not an instance name.", t)
+		}
+	}
+	if c.User.Form != 0 {
+		u, err := ParseUser(c.User.String())
+		if err != nil {
+			return err
+		}
+		if u != c.User {
+			return parseErr("", "%q is not a person I can read back the same way.", c.User.String())
+		}
+		if len(c.User.String()) > 200 {
+			return parseErr("", "That person's name is %d characters long; names are far shorter.", len(c.User.String()))
+		}
+	}
+	if len(c.Reason) > maxReason {
+		return parseErr("", "The reason is %d characters long; keep it under %d.", len(c.Reason), maxReason)
+	}
+	switch c.Verb {
+	case Kill:
+		if strings.TrimSpace(c.SessionID) == "" || len(c.SessionID) > 200 || len(c.Targets) != 1 {
+			return parseErr("", "A kill names one session id of at most 200 characters on one instance.")
+		}
+	case Logout:
+		if c.User.Form == 0 || len(c.Targets) != 1 || c.SessionID != "" {
+			return parseErr("", "A logout names one person on one instance.")
+		}
+	default:
+		return parseErr("", "Only kill and logout arrive as structured commands, not %q.", c.Verb)
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/sessionbot/sessionbot/store"
@@ -54,8 +55,11 @@ type Group struct {
 	// Warnings are partial failures (one proxy of a site down).
 	Warnings []error
 	// Note explains a skip ("cannot list all sessions").
-	Note    string
-	Elapsed time.Duration
+	Note string
+	// NoAccount: the person has no account on this instance. An answer,
+	// not a failure; Note says it in words.
+	NoAccount bool
+	Elapsed   time.Duration
 	// CanKill says the person who asked may request ending these sessions
 	// (the instance can, and they are a requester there).
 	CanKill bool
@@ -72,6 +76,7 @@ type InstanceStatus struct {
 
 // HelpEntry is one command form and what it does.
 type HelpEntry struct {
+	Verb        Verb
 	Usage       string
 	Description string
 	Example     string
@@ -81,8 +86,18 @@ type HelpEntry struct {
 type Problem struct {
 	Message    string
 	Suggestion string
-	// ShowUsage asks the renderer to add the command summary.
+	// ShowUsage asks for the usage of the verb that was meant; the service
+	// fills Usage with it, built from the configured instances.
 	ShowUsage bool
+	Usage     []HelpEntry
+}
+
+// Plural writes a count with its noun: "1 session", "2 sessions".
+func Plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // SessionCount counts sessions across groups.

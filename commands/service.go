@@ -120,7 +120,7 @@ func (s *Service) opts(name string) InstanceOptions {
 func (s *Service) Handle(ctx context.Context, caller Caller, text string) Reply {
 	cmd, err := Parse(text, s.clock())
 	if err != nil {
-		return problemReply(cmd, err)
+		return s.withUsage(problemReply(cmd, err))
 	}
 	return s.Execute(ctx, caller, cmd)
 }
@@ -128,7 +128,7 @@ func (s *Service) Handle(ctx context.Context, caller Caller, text string) Reply 
 // Execute runs a parsed command. It never panics on a vendor's answer and
 // never waits longer than the slowest instance's timeout.
 func (s *Service) Execute(ctx context.Context, caller Caller, cmd Command) Reply {
-	reply := s.run(ctx, caller, cmd)
+	reply := s.withUsage(s.run(ctx, caller, cmd))
 	if s.observer != nil {
 		s.observer.Command(cmd.Verb, reply.Problem != nil)
 	}
@@ -217,7 +217,7 @@ func readResult(r Reply) string {
 			failed++
 		}
 	}
-	return fmt.Sprintf("%d sessions, %d instances failed", r.SessionCount(), failed)
+	return Plural(r.SessionCount(), "session") + ", " + Plural(failed, "instance") + " failed"
 }
 
 func problemReply(cmd Command, err error) Reply {
@@ -315,6 +315,9 @@ func (s *Service) fanOut(ctx context.Context, instances []vendors.Instance, f fu
 			if s.observer != nil {
 				s.observer.VendorCall(in.Name(), in.Type(), g.Elapsed, g.Err)
 			}
+			if d := vendors.Detail(g.Err); d != "" {
+				s.logger.Debug("vendor answer", "instance", in.Name(), "error", g.Err, "detail", d)
+			}
 			if g.Err != nil && ictx.Err() == context.DeadlineExceeded && !errors.Is(g.Err, vendors.ErrTimeout) {
 				g.Err = fmt.Errorf("%s: no answer within %s: %w (%v)", in.Name(), timeout, vendors.ErrTimeout, g.Err)
 			}
@@ -340,7 +343,8 @@ func (s *Service) listUser(ctx context.Context, cmd Command) Reply {
 			return problemReply(cmd, err)
 		}
 		user.Email = email
-		reply.Title = fmt.Sprintf("Sessions of %s (%s)", cmd.User, email)
+		// A title is plain text, where a mention would not render.
+		reply.Title = "Sessions of " + email
 	}
 	now := s.clock()
 	window, windowNote, err := s.window(cmd, instances, now)
@@ -362,6 +366,11 @@ func (s *Service) listUser(ctx context.Context, cmd Command) Reply {
 			q.Window = window
 		}
 		l, err := in.(vendors.UserSessionLister).ListUserSessions(ctx, q)
+		if errors.Is(err, vendors.ErrNotFound) {
+			// The person has no account there: an answer, not a failure.
+			g.NoAccount, g.Note = true, fmt.Sprintf("%s has no account on %s.", id, in.Name())
+			return
+		}
 		g.Sessions, g.Warnings, g.Err = sortSessions(l.Sessions), l.Warnings, err
 	})
 	reply.Groups = append(reply.Groups, skipped...)

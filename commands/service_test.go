@@ -343,6 +343,8 @@ func TestIdentityRules(t *testing.T) {
 		{"a bare name where none is needed", IdentityRule{}, UserRef{Form: Bare, Name: "jsmith"}, `jsmith`, ""},
 		{"a bare name where a directory is needed", IdentityRule{RequireDirectory: true}, UserRef{Form: Bare, Name: "jsmith"}, "", `needs a user directory`},
 		{"an account where only emails work", IdentityRule{EmailOnly: true}, UserRef{Form: Account, Directory: "CORP", Name: "marc"}, "", "identifies people by email"},
+		{"an account through an account template", IdentityRule{EmailOnly: true, AccountTemplate: "{user}@contoso.com"}, UserRef{Form: Account, Directory: "Domain", Name: "Marc"}, `marc@contoso.com`, ""},
+		{"an account into another directory", IdentityRule{AccountTemplate: `CORP\{user}`}, UserRef{Form: Account, Directory: "Domain", Name: "marc"}, `CORP\marc`, ""},
 		{"an email with no template", IdentityRule{}, UserRef{Form: Email, Email: "marc@contoso.com"}, "", "no rule to map an email"},
 	}
 	for _, tt := range tests {

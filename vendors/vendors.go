@@ -207,6 +207,44 @@ var (
 	ErrInvalidInput = errors.New("invalid input")
 )
 
+// DetailError keeps what a server said in full (clipped, secrets taken
+// out) for the debug log; Error gives only the short form a person sees.
+type DetailError struct {
+	Err    error
+	Detail string
+}
+
+func (e *DetailError) Error() string { return e.Err.Error() }
+func (e *DetailError) Unwrap() error { return e.Err }
+
+// Detail is the debug detail err carries, if any.
+func Detail(err error) string {
+	var d *DetailError
+	if errors.As(err, &d) {
+		return d.Detail
+	}
+	return ""
+}
+
+// Summary is the first line of a server's answer, at most n runes, for a
+// person: a stack trace's first line says what failed; the rest is for logs.
+func Summary(body string, n int) string {
+	line := strings.TrimSpace(body)
+	if i := strings.IndexAny(line, "\r\n"); i >= 0 {
+		line = strings.TrimSpace(line[:i])
+	}
+	line = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return -1
+		}
+		return r
+	}, line)
+	if r := []rune(line); len(r) > n {
+		line = string(r[:n-1]) + "…"
+	}
+	return line
+}
+
 // NodeError is a failure on one node of an instance (one Qlik proxy, say).
 type NodeError struct {
 	Instance string

@@ -365,6 +365,14 @@ func (v *validator) element(where string, raw json.RawMessage, actionIDs map[str
 		return nil
 	case e.Type == "image":
 		return v.image(where, e.ImageURL, e.AltText, nil)
+	case e.Type == "plain_text_input":
+		if err := textInput(where, raw); err != nil {
+			return err
+		}
+		if e.Placeholder != nil {
+			return v.text(where+" placeholder", e.Placeholder, 150, true)
+		}
+		return nil
 	case otherElements[e.Type]:
 		if e.Placeholder != nil {
 			if err := v.text(where+" placeholder", e.Placeholder, 150, true); err != nil {
@@ -408,6 +416,33 @@ func (v *validator) confirm(where string, raw json.RawMessage) error {
 		if err := v.text(where+" "+part.name, part.raw, part.max, part.plain); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// textInput checks a plain_text_input's lengths: Slack refuses a view whose
+// initial value is longer than the input allows.
+func textInput(where string, raw json.RawMessage) error {
+	var in struct {
+		InitialValue string `json:"initial_value"`
+		MinLength    int    `json:"min_length"`
+		MaxLength    int    `json:"max_length"`
+	}
+	if err := json.Unmarshal(raw, &in); err != nil {
+		return refuse("invalid_blocks", "%s is not an input element: %v", where, err)
+	}
+	max := in.MaxLength
+	if max == 0 {
+		max = 3000
+	}
+	n := utf8.RuneCountInString(in.InitialValue)
+	switch {
+	case in.MaxLength < 0 || in.MaxLength > 3000 || in.MinLength < 0 || in.MinLength > 3000:
+		return refuse("invalid_blocks", "%s: min_length and max_length must be 0 to 3000", where)
+	case in.MaxLength > 0 && in.MinLength > in.MaxLength:
+		return refuse("invalid_blocks", "%s: min_length %d is over max_length %d", where, in.MinLength, in.MaxLength)
+	case n > max:
+		return refuse("invalid_blocks", "%s: initial_value has %d characters, max_length is %d", where, n, max)
 	}
 	return nil
 }

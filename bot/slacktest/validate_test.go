@@ -120,6 +120,12 @@ func TestValidateBlocksAtEachOfSlacksLimits(t *testing.T) {
 			}
 			return blocksJSON(map[string]any{"type": "context", "elements": els})
 		}(), "invalid_blocks"},
+		{"an input whose initial value fits its max_length is accepted", blocksJSON(map[string]any{"type": "input", "label": map[string]any{"type": "plain_text", "text": "l"},
+			"element": map[string]any{"type": "plain_text_input", "action_id": "a", "max_length": 5, "initial_value": "12345"}}), ""},
+		{"an input whose initial value is over its max_length is refused", blocksJSON(map[string]any{"type": "input", "label": map[string]any{"type": "plain_text", "text": "l"},
+			"element": map[string]any{"type": "plain_text_input", "action_id": "a", "max_length": 5, "initial_value": "123456"}}), "invalid_blocks"},
+		{"an input with min_length over max_length is refused", blocksJSON(map[string]any{"type": "input", "label": map[string]any{"type": "plain_text", "text": "l"},
+			"element": map[string]any{"type": "plain_text_input", "action_id": "a", "min_length": 6, "max_length": 5}}), "invalid_blocks"},
 		{"an image without alt_text is refused", blocksJSON(map[string]any{"type": "image", "image_url": "https://x/y.png"}), "invalid_blocks"},
 		{"blocks that are not an array are refused", json.RawMessage(`{"type":"section"}`), "invalid_blocks_format"},
 		{"slack-go's own builders pass", slackGo(

@@ -57,7 +57,7 @@ func newAuditCommand(g *globals) *cobra.Command {
 	export.Flags().StringVar(&actor, "actor", "", "only events by this Slack user id")
 	export.Flags().StringVar(&target, "target", "", "only events about this person or session id")
 	export.Flags().StringVar(&request, "request", "", "only events of this request id")
-	export.Flags().IntVar(&limit, "limit", 0, "at most this many events (0: all)")
+	export.Flags().IntVar(&limit, "limit", 0, "only the newest this many events, still printed oldest first (0: all)")
 	audit.AddCommand(export)
 	return audit
 }

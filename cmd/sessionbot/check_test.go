@@ -374,9 +374,22 @@ func TestDemoListsMarcWithHisNodes(t *testing.T) {
 	}
 	text := out.String()
 	for _, want := range []string{qliktest.MarcSessionOnProxy0, qliktest.MarcSessionOnProxy1, "node 127.0.0.1:", "Sessions of marc@contoso.com",
-		"5 sessions on 3 instances", "[commvault] (commvault) as CORP\\marc", "[teams] (teams) as marc@contoso.com", "[commvault] (commvault) as jsmith: 2 sessions"} {
+		"5 sessions on 3 instances", "[commvault] (commvault) as Domain\\marc", "[teams] (teams) as marc@contoso.com", "[commvault] (commvault) as jsmith: 2 sessions"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, text)
+		}
+	}
+	// The README's first line shows Marc on all three systems, and he is
+	// one person: one name, one address.
+	first, _, _ := strings.Cut(strings.SplitN(text, "== Sessions of Domain\\Marc ==", 2)[1], "==")
+	for _, want := range []string{"[commvault] (commvault) as Domain\\Marc: 2 sessions", "[qlik-demo] (qlik) as Domain\\Marc: 2 sessions", "[teams] (teams) as marc@contoso.com: 1 session"} {
+		if !strings.Contains(first, want) {
+			t.Errorf("list Domain\\Marc lacks %q:\n%s", want, first)
+		}
+	}
+	for _, never := range []string{"Marc Dubois", "domain.example", "ERROR", "skipped"} {
+		if strings.Contains(text, never) {
+			t.Errorf("demo output says %q:\n%s", never, text)
 		}
 	}
 }

@@ -27,6 +27,30 @@ const (
 	demoMarc      = "U0MARC"
 )
 
+// The demo's one person, the same on every system: Domain\Marc on Qlik
+// and Commvault, marc@contoso.com on Teams, Marc Dupont everywhere.
+const (
+	demoMarcAccount = `Domain\marc`
+	demoMarcEmail   = "marc@contoso.com"
+	demoMarcName    = "Marc Dupont"
+)
+
+// demoPerson gives the Qlik sample's Marc the demo's address.
+func demoPerson(s qliktest.Session) qliktest.Session {
+	if s.UserID != "Marc" {
+		return s
+	}
+	s.UserName = demoMarcName
+	attrs := append([]qliktest.Attribute(nil), s.Attributes...)
+	for i, a := range attrs {
+		if a.Name == "email" {
+			attrs[i].Value = demoMarcEmail
+		}
+	}
+	s.Attributes = attrs
+	return s
+}
+
 // demoDirectory stands in for Slack's users.info in the demo.
 type demoDirectory map[string]string
 
@@ -51,12 +75,17 @@ func startDemo(ctx context.Context, g *globals, console *bot.Console) (*environm
 	}
 	env.closers = append(env.closers, func() { os.RemoveAll(dir) })
 
-	site, err := qliktest.New(qliktest.Options{Proxies: 3, Demo: true})
+	site, err := qliktest.New(qliktest.Options{Proxies: 3})
 	if err != nil {
 		env.close()
 		return nil, fmt.Errorf("start the fake Qlik site: %w", err)
 	}
 	env.closers = append(env.closers, site.Close)
+	for i, list := range qliktest.DemoSessions() {
+		for _, sess := range list {
+			site.AddSession(i%3, demoPerson(sess))
+		}
+	}
 	files, err := site.ClientFiles(dir)
 	if err != nil {
 		env.close()
@@ -69,8 +98,9 @@ func startDemo(ctx context.Context, g *globals, console *bot.Console) (*environm
 		return nil, err
 	}
 	env.closers = append(env.closers, graph.Close)
+	graph.AddUser(graphtest.User{ID: graphtest.MarcID, DisplayName: demoMarcName, UPN: demoMarcEmail})
 
-	cv, err := commvaulttest.New(commvaulttest.Options{Seed: true})
+	cv, err := commvaulttest.New(commvaulttest.Options{Seed: true, SeedMarcAs: demoMarcAccount})
 	if err != nil {
 		env.close()
 		return nil, fmt.Errorf("start the fake CommServe: %w", err)
@@ -83,7 +113,7 @@ func startDemo(ctx context.Context, g *globals, console *bot.Console) (*environm
 	}
 
 	cfg := &config.Config{Timeout: 10 * time.Second, Instances: map[string]config.Instance{
-		"commvault": {Name: "commvault", Type: "commvault", EmailTemplate: `CORP\{local}`, Settings: map[string]any{
+		"commvault": {Name: "commvault", Type: "commvault", EmailTemplate: `Domain\{local}`, Settings: map[string]any{
 			"url":      cv.URL(),
 			"username": commvaulttest.BotUser,
 			"password": commvaulttest.BotPassword,
@@ -110,6 +140,10 @@ func startDemo(ctx context.Context, g *globals, console *bot.Console) (*environm
 		return nil, err
 	}
 	env.closers = append(env.closers, func() { reg.Close(context.Background()) })
+	// Teams knows Marc by his address: Domain\Marc finds it.
+	teams := options["teams"]
+	teams.Identity.AccountTemplate = "{user}@contoso.com"
+	options["teams"] = teams
 
 	storePath := filepath.Join(dir, "sessionbot.db")
 	if g.demoStore != "" {
@@ -131,7 +165,7 @@ func startDemo(ctx context.Context, g *globals, console *bot.Console) (*environm
 	}}
 	env.service = commands.New(commands.Config{
 		Registry: reg, Options: options, Logger: logger, Clock: time.Now,
-		Directory: demoDirectory{demoMarc: "marc@contoso.com"},
+		Directory: demoDirectory{demoMarc: demoMarcEmail},
 		Access:    access,
 		Approvals: &commands.Approvals{Store: st, Notifier: console.Notifier(), ReplicaID: "demo"},
 	})

@@ -21,7 +21,7 @@ func TestFailuresAreWordedAndClassified(t *testing.T) {
 	}{
 		{"a web page instead of JSON says to check the URL", commvaulttest.HTML, vendors.ErrBadAnswer, []string{"HTML page", "web service base"}},
 		{"garbage instead of JSON is a bad answer", commvaulttest.Garbage, vendors.ErrBadAnswer, []string{"invalid JSON"}},
-		{"a 500 is unavailable and quotes the server", commvaulttest.ServerError, vendors.ErrUnavailable, []string{"500 Internal Server Error", "NullPointerException"}},
+		{"a 500 is unavailable and quotes the first line of the server's answer", commvaulttest.ServerError, vendors.ErrUnavailable, []string{"500 Internal Server Error: java.lang.NullPointerException: "}},
 		{"a 403 names the missing role", commvaulttest.Forbidden, vendors.ErrForbidden, []string{"403 Forbidden", "sessionbot lacks a role with View/Add/Delete/Modify User", "required permissions"}},
 		{"a slow server times out", commvaulttest.Slow, vendors.ErrTimeout, []string{"no answer within 300ms"}},
 	}
@@ -41,6 +41,11 @@ func TestFailuresAreWordedAndClassified(t *testing.T) {
 			for _, w := range want {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+			if tt.mode == commvaulttest.ServerError {
+				if strings.Contains(err.Error(), "SessionService.java") || !strings.Contains(vendors.Detail(err), "SessionService.java") {
+					t.Errorf("the stack trace is shown to people, or not kept for the log: %v / %q", err, vendors.Detail(err))
 				}
 			}
 			var nodeErr *vendors.NodeError

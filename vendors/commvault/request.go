@@ -164,7 +164,16 @@ func (in *Instance) statusError(a answer, token string) error {
 	case a.status == http.StatusBadRequest:
 		return fmt.Errorf("%s: %w", withDetail, vendors.ErrInvalidInput)
 	case a.status >= 500:
-		return fmt.Errorf("%s: %w", withDetail, vendors.ErrUnavailable)
+		if _, ok := apiErrorOf(a); ok || isHTML(a) {
+			return fmt.Errorf("%s: %w", withDetail, vendors.ErrUnavailable)
+		}
+		// A raw body (a stack trace, often): its first line for a person,
+		// the rest for the debug log.
+		short := status
+		if line := in.redact(vendors.Summary(string(a.body), 100), token); line != "" {
+			short += ": " + line
+		}
+		return &vendors.DetailError{Err: fmt.Errorf("%s: %w", short, vendors.ErrUnavailable), Detail: in.redact(snippet(string(a.body), 2000), token)}
 	default:
 		return fmt.Errorf("unexpected %s: %w", withDetail, vendors.ErrBadAnswer)
 	}

@@ -21,8 +21,6 @@ var hostile = []struct {
 }{
 	{"a slash", "a/b"},
 	{"a backslash", `a\b`},
-	{"dot-dot", ".."},
-	{"a single dot", "."},
 	{"three dots", "..."},
 	{"dot-dot and a slash", "../session"},
 	{"a query", "x?y=1"},
@@ -41,7 +39,8 @@ var hostile = []struct {
 }
 
 func TestEscapeSegmentKeepsEveryValueOneSegment(t *testing.T) {
-	tests := append(hostile, struct{ name, id string }{"plain", "marc"}, struct{ name, id string }{"a control character", "a\x00b\nc"})
+	tests := append(hostile, struct{ name, id string }{"plain", "marc"}, struct{ name, id string }{"a control character", "a\x00b\nc"},
+		struct{ name, id string }{"dot-dot", ".."}, struct{ name, id string }{"a single dot", "."})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := qlik.EscapeSegment(tt.id)
@@ -136,6 +135,10 @@ func TestUnusableInputIsRefusedBeforeAnyRequest(t *testing.T) {
 		{"a directory with a tab", vendors.Identity{Directory: "Dom\tain", ID: "marc"}},
 		{"an empty user id", vendors.Identity{Directory: "Domain", ID: ""}},
 		{"an empty directory", vendors.Identity{Directory: "", ID: "marc"}},
+		{"a user id of dot-dot", vendors.Identity{Directory: "CORP", ID: ".."}},
+		{"a user id of one dot", vendors.Identity{Directory: "CORP", ID: "."}},
+		{"a directory of dot-dot", vendors.Identity{Directory: "..", ID: "marc"}},
+		{"a directory of one dot", vendors.Identity{Directory: ".", ID: "marc"}},
 	}
 	for _, tt := range users {
 		t.Run("listing for "+tt.name, func(t *testing.T) {

@@ -92,6 +92,10 @@ func checkIdentity(u vendors.Identity) error {
 		return fmt.Errorf("user %q has no user directory (write it as DIRECTORY\\userid): %w", printable(u.ID), vendors.ErrInvalidInput)
 	case u.ID == "":
 		return fmt.Errorf("user directory %q has no user id: %w", printable(u.Directory), vendors.ErrInvalidInput)
+	case isDotSegment(u.Directory) || isDotSegment(u.ID):
+		// Sent escaped, a server that normalises paths would still read
+		// it as "this folder" or "the folder above"; no account is named so.
+		return fmt.Errorf("%q is not a user: no user directory or user id is named \".\" or \"..\": %w", printable(u.String()), vendors.ErrInvalidInput)
 	case strings.ContainsFunc(u.Directory, isControl):
 		return fmt.Errorf("user directory %q contains a control character: %w", printable(u.Directory), vendors.ErrInvalidInput)
 	case strings.ContainsFunc(u.ID, isControl):
@@ -99,6 +103,8 @@ func checkIdentity(u vendors.Identity) error {
 	}
 	return nil
 }
+
+func isDotSegment(s string) bool { return s == "." || s == ".." }
 
 // printable shortens and de-controls what a person typed before it goes
 // into an error message.

@@ -99,7 +99,13 @@ func statusError(code int, body []byte) error {
 	case code == http.StatusBadRequest:
 		return fmt.Errorf("%s: %w", withDetail, vendors.ErrInvalidInput)
 	case code >= 500:
-		return fmt.Errorf("%s: %w", withDetail, vendors.ErrUnavailable)
+		// A person sees the status and the body's first line; the body
+		// (a stack trace, often) goes to the debug log.
+		short := status
+		if line := vendors.Summary(string(body), 100); line != "" {
+			short += ": " + line
+		}
+		return &vendors.DetailError{Err: fmt.Errorf("%s: %w", short, vendors.ErrUnavailable), Detail: snippet(string(body), 2000)}
 	default:
 		return fmt.Errorf("unexpected %s: %w", withDetail, vendors.ErrBadAnswer)
 	}

@@ -89,6 +89,9 @@ type Options struct {
 	// Seed adds the demo people: jsmith (the seed document's user and
 	// session) and CORP\marc, with their sessions.
 	Seed bool
+	// SeedMarcAs names Marc differently in the seed (MarcName when empty),
+	// so a demo can write him as its other systems do.
+	SeedMarcAs string
 	// Users are more people, besides the bot's account and the seed.
 	Users []User
 	// TokenTTL is how long a token lives without use; DefaultTokenTTL when
@@ -216,7 +219,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s.users = append(s.users, User{ID: BotUserID, Name: BotUser, Password: BotPassword, FullName: "Session bot"})
 	if opts.Seed {
-		users, sessions := seed(now())
+		users, sessions := seed(now(), opts.SeedMarcAs)
 		s.users = append(s.users, users...)
 		s.sessions = append(s.sessions, sessions...)
 	}

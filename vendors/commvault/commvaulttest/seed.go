@@ -25,11 +25,14 @@ const (
 
 // seed makes the demo people and their sessions, with times relative to
 // now except the seed document's own.
-func seed(now time.Time) ([]User, []Session) {
+func seed(now time.Time, marcAs string) ([]User, []Session) {
 	now = now.Truncate(time.Second)
+	if marcAs == "" {
+		marcAs = MarcName
+	}
 	users := []User{
 		{ID: JsmithUserID, Name: "jsmith", Password: "jsmith-pw", Email: "jsmith@contoso.com", FullName: "John Smith"},
-		{ID: MarcUserID, Name: MarcName, Password: "marc-pw", Email: MarcEmail, FullName: "Marc Dupont"},
+		{ID: MarcUserID, Name: marcAs, Password: "marc-pw", Email: MarcEmail, FullName: "Marc Dupont"},
 	}
 	sessions := []Session{
 		{

@@ -1,0 +1,164 @@
+package bot
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/sessionbot/sessionbot/commands"
+	"github.com/sessionbot/sessionbot/internal/testclock"
+	"github.com/sessionbot/sessionbot/vendors"
+)
+
+func TestKeptListsAreReadOnlyByTheirAskerAndExpire(t *testing.T) {
+	clock := testclock.New(t0)
+	c := newPageCache(10*time.Minute, 100, 3)
+	c.now = clock.Now
+	ref := c.newRef("U0ASKER")
+	c.put(ref, manySessions(10), nil)
+
+	if _, ok := c.get(ref.Key, "U0ASKER"); !ok {
+		t.Fatal("the asker cannot read their list")
+	}
+	if _, ok := c.get(ref.Key, "U0OTHER"); ok {
+		t.Error("another person read the asker's list")
+	}
+	if _, ok := c.get("NOSUCHKEY", "U0ASKER"); ok {
+		t.Error("an unknown key was found")
+	}
+	clock.Advance(10 * time.Minute)
+	if _, ok := c.get(ref.Key, "U0ASKER"); ok {
+		t.Error("a list past its time was still served")
+	}
+}
+
+func TestKeptListsStayWithinTheirBudget(t *testing.T) {
+	c := newPageCache(time.Hour, 100, 3)
+	var refs []listRef
+	for range 5 {
+		ref := c.newRef("U0ASKER")
+		c.put(ref, manySessions(30), nil)
+		refs = append(refs, ref)
+	}
+	if c.sessions > 100 || c.order.Len() > 3 {
+		t.Fatalf("%d sessions in %d lists kept, budget 100 in 3", c.sessions, c.order.Len())
+	}
+	if _, ok := c.get(refs[4].Key, "U0ASKER"); !ok {
+		t.Error("the newest list was dropped")
+	}
+	if _, ok := c.get(refs[0].Key, "U0ASKER"); ok {
+		t.Error("the oldest list was kept past the budget")
+	}
+	huge := c.newRef("U0ASKER")
+	c.put(huge, manySessions(500), nil)
+	if _, ok := c.get(huge.Key, "U0ASKER"); ok || c.sessions > 100 {
+		t.Error("a list larger than the whole budget was kept")
+	}
+}
+
+// pagingBot is a Bot whose service knows no instances: a command it runs
+// again answers with a problem, which tells a re-run from a kept page.
+func pagingBot() *Bot {
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	reg, _ := vendors.NewRegistry()
+	b := New(Config{BotToken: "xoxb-t", AppToken: "xapp-t", Logger: logger})
+	b.SetService(commands.New(commands.Config{Registry: reg, Logger: logger}))
+	return b
+}
+
+func pageButtons(msg Message) map[string]string {
+	out := map[string]string{}
+	for _, id := range []string{ActionPrevPage, ActionNextPage, ActionRefresh} {
+		if v := buttonValue(msg, id); v != "" {
+			out[id] = v
+		}
+	}
+	return out
+}
+
+func TestPageClicksAreAnsweredFromTheKeptList(t *testing.T) {
+	b := pagingBot()
+	ctx := context.Background()
+	first := b.render(manySessions(200), "U0ASKER", 1)
+	if first.Pages < 3 {
+		t.Fatalf("%d pages, want several", first.Pages)
+	}
+	next := pageButtons(first)[ActionNextPage]
+	if next == "" || !strings.Contains(textOf(first), "as of") || pageButtons(first)[ActionRefresh] == "" {
+		t.Fatalf("page 1 lacks a next button, an 'as of' time or a Refresh button:\n%s", textOf(first))
+	}
+
+	second := b.pageMessage(ctx, "U0ASKER", "C1", ActionNextPage, next)
+	checkMessage(t, second)
+	if second.Page != 2 || pageButtons(second)[ActionPrevPage] == "" {
+		t.Fatalf("got page %d of %d, want page 2 with a previous button", second.Page, second.Pages)
+	}
+
+	// Someone else clicking the asker's button, a Refresh, and a click
+	// after the list was dropped all run the command again.
+	for name, click := range map[string]func() Message{
+		"another person": func() Message { return b.pageMessage(ctx, "U0OTHER", "C1", ActionNextPage, next) },
+		"refresh":        func() Message { return b.pageMessage(ctx, "U0ASKER", "C1", ActionRefresh, next) },
+		"expired": func() Message {
+			b.pages = newPageCache(pageCacheTTL, pageCacheSessions, pageCacheEntries)
+			return b.pageMessage(ctx, "U0ASKER", "C1", ActionNextPage, next)
+		},
+	} {
+		msg := click()
+		checkMessage(t, msg)
+		if !strings.Contains(textOf(msg), "No configured instance") {
+			t.Errorf("%s: the command did not run again:\n%s", name, textOf(msg))
+		}
+	}
+
+	// A button that could not carry its command says what to do.
+	v, _ := decodePage(next)
+	v.Command = ""
+	bare, _ := marshal(v)
+	if msg := b.pageMessage(ctx, "U0ASKER", "C1", ActionNextPage, bare); !strings.Contains(msg.Text, "run the command again") {
+		t.Errorf("a miss without a command: %q", msg.Text)
+	}
+}
+
+func buttonValue(msg Message, actionID string) string {
+	for _, block := range msg.Blocks {
+		if a, ok := block.(*slack.ActionBlock); ok {
+			for _, e := range a.Elements.ElementSet {
+				if btn, ok := e.(*slack.ButtonBlockElement); ok && btn.ActionID == actionID {
+					return btn.Value
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func textOf(msg Message) string { return strings.Join(texts(built{msg: &msg}), "\n") }
+
+// BenchmarkPageClickOnAKeptList is a page click of a 2000-session list
+// answered from the kept result: it must stay well under 20 ms at p50.
+func BenchmarkPageClickOnAKeptList(b *testing.B) {
+	bot := pagingBot()
+	first := bot.render(manySessions(2000), "U0ASKER", 1)
+	v, _ := decodePage(pageButtons(first)[ActionNextPage])
+	ctx := context.Background()
+	var took []time.Duration
+	for i := 0; b.Loop(); i++ {
+		v.Page = 1 + i%first.Pages
+		value, _ := marshal(v)
+		start := time.Now()
+		msg := bot.pageMessage(ctx, "U0ASKER", "C1", ActionNextPage, value)
+		took = append(took, time.Since(start))
+		if msg.Page != v.Page {
+			b.Fatalf("page %d answered with page %d", v.Page, msg.Page)
+		}
+	}
+	slices.Sort(took)
+	b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
+}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// TestManifestLetsPeopleMessageTheBot: the bot subscribes to direct
+// messages, which Slack delivers only when the Messages tab is on and
+// writable.
+func TestManifestLetsPeopleMessageTheBot(t *testing.T) {
+	raw, err := os.ReadFile("../../manifest.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Features struct {
+			AppHome *struct {
+				MessagesTab         bool `yaml:"messages_tab_enabled"`
+				MessagesTabReadOnly bool `yaml:"messages_tab_read_only_enabled"`
+			} `yaml:"app_home"`
+		} `yaml:"features"`
+		Settings struct {
+			Events struct {
+				BotEvents []string `yaml:"bot_events"`
+			} `yaml:"event_subscriptions"`
+		} `yaml:"settings"`
+	}
+	if err := yaml.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(m.Settings.Events.BotEvents, "message.im") {
+		t.Fatal("the manifest does not subscribe to message.im")
+	}
+	if h := m.Features.AppHome; h == nil || !h.MessagesTab || h.MessagesTabReadOnly {
+		t.Errorf("features.app_home = %+v: people cannot send the bot a direct message", h)
+	}
+}
+
+// TestAuditExportSaysWhichEventsALimitKeeps: --limit keeps the newest
+// events and prints them oldest first, and its help says so.
+func TestAuditExportSaysWhichEventsALimitKeeps(t *testing.T) {
+	root := newRootCommand(nil, io.Discard, io.Discard)
+	export, _, err := root.Find([]string{"audit", "export"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	usage := export.Flags().Lookup("limit").Usage
+	if !strings.Contains(usage, "newest") || !strings.Contains(usage, "oldest first") {
+		t.Errorf("--limit says %q", usage)
+	}
+}
