@@ -10,8 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/sessionbot/sessionbot/vendors"
+	"github.com/sessionbot/sessionbot/vendors/internal/httpx"
 )
 
 // The session list routes: older releases have /Session, newer /Sessions.
@@ -195,7 +197,7 @@ func (in *Instance) checkOwnSession(s vendors.Session) error {
 	case s.Vendor != "" && s.Vendor != vendors.Commvault:
 		return fmt.Errorf("it is a %s session: %w", s.Vendor, vendors.ErrInvalidInput)
 	case s.Instance != "" && !strings.EqualFold(s.Instance, in.s.name):
-		return fmt.Errorf("it belongs to instance %q: %w", snippet(s.Instance, 60), vendors.ErrInvalidInput)
+		return fmt.Errorf("it belongs to instance %q: %w", httpx.Snippet(s.Instance, 60), vendors.ErrInvalidInput)
 	}
 	return checkSessionID(s.ID)
 }
@@ -206,7 +208,7 @@ func checkSessionID(id string) error {
 		return fmt.Errorf("no session id given: %w", vendors.ErrInvalidInput)
 	case len(id) > 256:
 		return fmt.Errorf("session id is longer than 256 bytes: %w", vendors.ErrInvalidInput)
-	case strings.ContainsFunc(id, isControl):
+	case strings.ContainsFunc(id, unicode.IsControl):
 		return fmt.Errorf("session id contains a control character: %w", vendors.ErrInvalidInput)
 	}
 	return nil

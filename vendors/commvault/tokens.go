@@ -84,6 +84,18 @@ func (ts *tokenSource) renew(ctx context.Context, stale token) (token, error) {
 	return wait(ctx, f)
 }
 
+// renewValue is renew for a token known by its value alone: one other
+// than the current one was renewed already.
+func (ts *tokenSource) renewValue(ctx context.Context, refused string) (token, error) {
+	ts.mu.Lock()
+	stale := token{value: refused}
+	if ts.current.value == refused {
+		stale = ts.current
+	}
+	ts.mu.Unlock()
+	return ts.renew(ctx, stale)
+}
+
 // drop forgets the token and returns it, for logging it out.
 func (ts *tokenSource) drop() string {
 	ts.mu.Lock()

@@ -157,7 +157,7 @@ func (c *Client) transportError(ctx context.Context, err error, started time.Tim
 	var netErr net.Error
 	switch {
 	case errors.As(err, &verifyErr) && errors.As(verifyErr.Err, &unknown):
-		e.What = "TLS: the server's certificate is not signed by a CA we trust (ca_file)"
+		e.What = "TLS: the server's certificate is not signed by a CA we trust (set ca_file to the CA that signed it)"
 	case errors.As(err, &verifyErr) && errors.As(verifyErr.Err, &host):
 		e.What = fmt.Sprintf("TLS: the server's certificate is not valid for this host name (%v)", host)
 	case errors.As(err, &verifyErr) && errors.As(verifyErr.Err, &invalid):
