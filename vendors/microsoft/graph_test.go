@@ -117,7 +117,7 @@ func TestGraphFetchesExactlyOneMoreTokenAfterExpiry(t *testing.T) {
 	in, _ := newGraphInstance(t, graphConfig(fake), nil)
 	// oauth2 counts a token as expired 10 s early by default; a 1 s token
 	// needs a smaller margin to be reused at all.
-	in.graph.tokens = newTokenCache(in.graph.tokens.fetch.(fetcher).cc, in.graph.http, 50*time.Millisecond)
+	in.graph.tokens = newTokenCache(in.graph.tokens.fetch.(fetcher).cc, in.graph.http.HTTP, 50*time.Millisecond)
 	for i := 0; i < 3; i++ {
 		list(t, in, graphtest.MarcUPN, vendors.Window{})
 	}

@@ -187,6 +187,15 @@ func (c *Client) transportError(ctx context.Context, err error, started time.Tim
 	return e
 }
 
+// Stopped words why a done ctx stopped work between requests: the caller's
+// deadline (a Timeout) or its cancellation.
+func Stopped(ctx context.Context) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return &Error{Kind: Timeout, What: "no answer before the deadline"}
+	}
+	return fmt.Errorf("request cancelled: %w", ctx.Err())
+}
+
 func (c *Client) timeoutError() *Error {
 	what := fmt.Sprintf("no answer within %s", c.Timeout)
 	if c.TimeoutKey != "" {

@@ -138,6 +138,7 @@ func (c *Client) Call(ctx context.Context, r Request) (Response, error) {
 		if wait, ok := c.Retry.after(r.Method, resp, try, c.now()); ok {
 			if deadline, has := ctx.Deadline(); has && deadline.Sub(c.now()) < wait {
 				e := c.StatusError(r, resp, token)
+				e.Kind = Timeout // waiting would run out the caller's time
 				e.Hint = strings.Join(nonEmpty(e.Hint, fmt.Sprintf("asked to wait %s, longer than the time left", wait)), "; ")
 				return Response{}, e
 			}

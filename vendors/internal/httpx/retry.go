@@ -36,6 +36,11 @@ func (p Retry) wait(ctx context.Context, d time.Duration) error {
 	if p.Sleep != nil {
 		return p.Sleep(ctx, d)
 	}
+	return p.Wait(ctx, d)
+}
+
+// Wait sleeps d or until ctx ends.
+func (Retry) Wait(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
