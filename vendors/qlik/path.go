@@ -5,8 +5,10 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"unicode"
 
 	"github.com/sessionbot/sessionbot/vendors"
+	"github.com/sessionbot/sessionbot/vendors/internal/httpx"
 )
 
 // apiPath is a request path as its segments, unescaped. Keeping segments
@@ -92,9 +94,9 @@ func checkIdentity(u vendors.Identity) error {
 		return fmt.Errorf("user %q has no user directory (write it as DIRECTORY\\userid): %w", printable(u.ID), vendors.ErrInvalidInput)
 	case u.ID == "":
 		return fmt.Errorf("user directory %q has no user id: %w", printable(u.Directory), vendors.ErrInvalidInput)
-	case strings.ContainsFunc(u.Directory, isControl):
+	case strings.ContainsFunc(u.Directory, unicode.IsControl):
 		return fmt.Errorf("user directory %q contains a control character: %w", printable(u.Directory), vendors.ErrInvalidInput)
-	case strings.ContainsFunc(u.ID, isControl):
+	case strings.ContainsFunc(u.ID, unicode.IsControl):
 		return fmt.Errorf("user id %q contains a control character: %w", printable(u.ID), vendors.ErrInvalidInput)
 	}
 	return nil
@@ -102,23 +104,4 @@ func checkIdentity(u vendors.Identity) error {
 
 // printable shortens and de-controls what a person typed before it goes
 // into an error message.
-func printable(s string) string { return snippet(s, 80) }
-
-// snippet strips control characters, folds white space and cuts s to max
-// runes, for quoting a server's answer or a user's input in an error.
-func snippet(s string, max int) string {
-	s = strings.Map(func(r rune) rune {
-		switch {
-		case r == '\n' || r == '\r' || r == '\t':
-			return ' '
-		case isControl(r) || r == '\uFFFD':
-			return -1
-		}
-		return r
-	}, s)
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > max {
-		s = string(r[:max-1]) + "…"
-	}
-	return s
-}
+func printable(s string) string { return httpx.Snippet(s, 80) }

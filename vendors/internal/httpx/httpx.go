@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Transport is an HTTP transport for one vendor instance: TLS from the
@@ -201,6 +202,9 @@ func (c *Client) send(ctx context.Context, r Request) (Response, string, error) 
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		err = c.transportError(ctx, err, started)
+		if e, ok := err.(*Error); ok {
+			e.Hint = c.hint(r, e)
+		}
 		c.log(r, "err", err)
 		return Response{}, "", err
 	}
@@ -275,6 +279,9 @@ func (c *Client) StatusError(r Request, resp Response, token string) *Error {
 			said = string(resp.Body)
 		}
 		e.Detail = c.Redact(Snippet(said, 200), token)
+		if strings.EqualFold(e.Detail, http.StatusText(resp.Status)) {
+			e.Detail = "" // says nothing the status did not
+		}
 	}
 	if e.Kind == Garbage && !(resp.Status >= 300 && resp.Status < 400) {
 		e.What = "unexpected " + e.What
@@ -357,18 +364,24 @@ func jsonString(s string, escapeHTML bool) string {
 	return strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(b.String()), `"`), `"`)
 }
 
-// Snippet shortens s to about n bytes on one line without control
-// characters, for error messages.
+// Snippet shortens s to at most n runes on one line, without control
+// characters or broken bytes, for quoting an answer or what a person typed
+// in an error message.
 func Snippet(s string, n int) string {
-	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }), " ")
-	if len(s) <= n {
-		return s
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n' || r == '\r' || r == '\t':
+			return ' '
+		case unicode.IsControl(r) || r == utf8.RuneError:
+			return -1
+		}
+		return r
+	}, s)
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		s = string(r[:n-1]) + "…"
 	}
-	cut := n
-	for cut > 0 && s[cut]&0xC0 == 0x80 { // not in the middle of a rune
-		cut--
-	}
-	return s[:cut] + "…"
+	return s
 }
 
 func size(n int64) string {

@@ -50,7 +50,7 @@ func TestStatusesMapToKindsAndWords(t *testing.T) {
 		{404, "", "", httpx.NotFound, vendors.ErrNotFound, "404 Not Found"},
 		{400, "", "bad id", httpx.BadRequest, vendors.ErrInvalidInput, "400 Bad Request: bad id"},
 		{429, "", "", httpx.RateLimited, vendors.ErrUnavailable, "429 Too Many Requests"},
-		{500, "text/plain", "boom\x1b[31m\r\nat line 2", httpx.Server, vendors.ErrUnavailable, "500 Internal Server Error: boom [31m at line 2: unavailable"},
+		{500, "text/plain", "boom\x1b[31m\r\nat line 2", httpx.Server, vendors.ErrUnavailable, "500 Internal Server Error: boom[31m at line 2: unavailable"},
 		{502, "text/html", "<html><body>proxy error</body></html>", httpx.Server, vendors.ErrUnavailable, "502 Bad Gateway: an HTML page"},
 		{302, "", "", httpx.Garbage, vendors.ErrBadAnswer, "redirected to /elsewhere"},
 		{418, "", "", httpx.Garbage, vendors.ErrBadAnswer, "unexpected 418 I'm a teapot"},
