@@ -208,7 +208,7 @@ func format(a answer) (xmlBody bool, err error) {
 	trimmed := bytes.TrimSpace(a.body)
 	switch {
 	case isHTML(a):
-		return false, fmt.Errorf("answered an HTML page, not the web service's JSON or XML (is url the web service base, e.g. https://host/webconsole/api?): %w", vendors.ErrBadAnswer)
+		return false, httpx.BadAnswer("answered HTML, not the web service's JSON or XML", "is url the web service base, e.g. https://host/webconsole/api?")
 	case len(trimmed) > 0 && trimmed[0] == '<':
 		return true, nil
 	default:
@@ -218,11 +218,11 @@ func format(a answer) (xmlBody bool, err error) {
 
 // badJSON and badXML word a decoding failure.
 func badJSON(err error) error {
-	return fmt.Errorf("answered invalid JSON (%s): %w", httpx.Snippet(err.Error(), 120), vendors.ErrBadAnswer)
+	return httpx.BadAnswer(fmt.Sprintf("answered invalid JSON (%s)", httpx.Snippet(err.Error(), 120)), "")
 }
 
 func badXML(err error) error {
-	return fmt.Errorf("answered invalid XML (%s): %w", httpx.Snippet(err.Error(), 120), vendors.ErrBadAnswer)
+	return httpx.BadAnswer(fmt.Sprintf("answered invalid XML (%s)", httpx.Snippet(err.Error(), 120)), "")
 }
 
 // decodeSessions reads a session list in any of its shapes: XML sessions

@@ -86,6 +86,10 @@ func checkSessionID(id string) error {
 	return nil
 }
 
+// maxIdentity bounds a directory and user id together: longer is no
+// directory's user, and would only make a long URL.
+const maxIdentity = 512
+
 // checkIdentity refuses an identity Qlik cannot hold: both parts are
 // needed, and no directory user id contains control characters.
 func checkIdentity(u vendors.Identity) error {
@@ -94,6 +98,8 @@ func checkIdentity(u vendors.Identity) error {
 		return fmt.Errorf("user %q has no user directory (write it as DIRECTORY\\userid): %w", printable(u.ID), vendors.ErrInvalidInput)
 	case u.ID == "":
 		return fmt.Errorf("user directory %q has no user id: %w", printable(u.Directory), vendors.ErrInvalidInput)
+	case len(u.Directory)+len(u.ID) > maxIdentity:
+		return fmt.Errorf("user %q is longer than %d bytes: %w", printable(u.ID), maxIdentity, vendors.ErrInvalidInput)
 	case strings.ContainsFunc(u.Directory, unicode.IsControl):
 		return fmt.Errorf("user directory %q contains a control character: %w", printable(u.Directory), vendors.ErrInvalidInput)
 	case strings.ContainsFunc(u.ID, unicode.IsControl):

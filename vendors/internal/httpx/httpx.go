@@ -118,11 +118,13 @@ func (r Response) OK() bool { return r.Status >= 200 && r.Status < 300 }
 // error (an *Error, or the cancelled context).
 func (c *Client) Call(ctx context.Context, r Request) (Response, error) {
 	relogged := false
+	var tokens []string // every token sent, all kept out of the answer quoted
 	for try := 0; ; try++ {
 		resp, token, err := c.send(ctx, r)
 		if err != nil {
 			return Response{}, err
 		}
+		tokens = append(tokens, token)
 		if resp.OK() {
 			return resp, nil
 		}
@@ -138,7 +140,7 @@ func (c *Client) Call(ctx context.Context, r Request) (Response, error) {
 		}
 		if wait, ok := c.Retry.after(r.Method, resp, try, c.now()); ok {
 			if deadline, has := ctx.Deadline(); has && deadline.Sub(c.now()) < wait {
-				e := c.StatusError(r, resp, token)
+				e := c.StatusError(r, resp, tokens...)
 				e.Kind = Timeout // waiting would run out the caller's time
 				e.Hint = strings.Join(nonEmpty(e.Hint, fmt.Sprintf("asked to wait %s, longer than the time left", wait)), "; ")
 				return Response{}, e
@@ -151,7 +153,7 @@ func (c *Client) Call(ctx context.Context, r Request) (Response, error) {
 			}
 			continue
 		}
-		e := c.StatusError(r, resp, token)
+		e := c.StatusError(r, resp, tokens...)
 		e.Relogged = relogged && resp.Status == http.StatusUnauthorized
 		if e.Relogged {
 			e.Hint = strings.Join(nonEmpty("refused right after a fresh login", e.Hint), "; ")
@@ -213,6 +215,10 @@ func (c *Client) send(ctx context.Context, r Request) (Response, string, error) 
 	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
 		limit = errorBodyLimit // only its start is quoted
 	}
+	c.log(r, "status", resp.StatusCode, "elapsed", c.now().Sub(started).Round(time.Millisecond))
+	if resp.ContentLength > limit && limit == c.MaxBody {
+		return Response{}, "", c.tooLarge(r, resp.StatusCode) // said before it is sent: not worth waiting for
+	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return Response{}, "", fmt.Errorf("reading the answer: %w", c.transportError(ctx, err, started))
@@ -221,18 +227,21 @@ func (c *Client) send(ctx context.Context, r Request) (Response, string, error) 
 		// The answer came as we gave up on it: it counts as no answer.
 		return Response{}, "", c.transportError(ctx, ctx.Err(), started)
 	}
-	c.log(r, "status", resp.StatusCode, "elapsed", c.now().Sub(started).Round(time.Millisecond))
 	if int64(len(data)) > limit {
 		if limit == c.MaxBody {
 			// Not drained: closing drops the connection, which is cheaper
 			// than reading on.
-			e := &Error{Kind: TooLarge, Status: resp.StatusCode, What: fmt.Sprintf("answer too large (over %s)", size(c.MaxBody))}
-			e.Hint = c.hint(r, e)
-			return Response{}, "", e
+			return Response{}, "", c.tooLarge(r, resp.StatusCode)
 		}
 		data = data[:limit]
 	}
 	return Response{Status: resp.StatusCode, Header: resp.Header, Body: data}, token, nil
+}
+
+func (c *Client) tooLarge(r Request, status int) *Error {
+	e := &Error{Kind: TooLarge, Status: status, What: fmt.Sprintf("answer too large (over %s)", size(c.MaxBody))}
+	e.Hint = c.hint(r, e)
+	return e
 }
 
 // errorBodyLimit is what is read of an error answer: enough to quote.
@@ -254,9 +263,9 @@ func (r Request) logPath() string {
 	return ""
 }
 
-// StatusError says what a status other than 2xx means; token (when set)
-// is redacted along with the client's secrets.
-func (c *Client) StatusError(r Request, resp Response, token string) *Error {
+// StatusError says what a status other than 2xx means; tokens are
+// redacted along with the client's secrets.
+func (c *Client) StatusError(r Request, resp Response, tokens ...string) *Error {
 	e := &Error{
 		Kind:   statusKind(resp.Status),
 		Status: resp.Status,
@@ -266,7 +275,7 @@ func (c *Client) StatusError(r Request, resp Response, token string) *Error {
 	case resp.Status >= 300 && resp.Status < 400:
 		e.What = "redirected"
 		if loc := resp.Header.Get("Location"); loc != "" {
-			e.What += " to " + c.Redact(Snippet(loc, 200), token)
+			e.What += " to " + Snippet(c.Redact(loc, tokens...), 200)
 		}
 	case isHTML(resp):
 		e.Detail = "an HTML page"
@@ -278,7 +287,8 @@ func (c *Client) StatusError(r Request, resp Response, token string) *Error {
 		if said == "" {
 			said = string(resp.Body)
 		}
-		e.Detail = c.Redact(Snippet(said, 200), token)
+		// Redacted before it is cut: a cut secret would no longer match.
+		e.Detail = Snippet(c.Redact(said, tokens...), 200)
 		if strings.EqualFold(e.Detail, http.StatusText(resp.Status)) {
 			e.Detail = "" // says nothing the status did not
 		}
@@ -299,6 +309,12 @@ func (c *Client) hint(r Request, e *Error) string {
 		req = r.Hint(e)
 	}
 	return strings.Join(nonEmpty(req, own), "; ")
+}
+
+// BadAnswer is an answer that is not what the vendor's API sends, for
+// adapters that read other formats than JSON.
+func BadAnswer(what, hint string) error {
+	return &Error{Kind: Garbage, What: what, Hint: hint}
 }
 
 // Decode reads a 2xx answer as JSON into v, and says so plainly when it is

@@ -78,6 +78,7 @@ type Server struct {
 	revoked      []string
 	filters      []string
 	forbidden    map[API]bool
+	intercept    http.Handler
 	throttleLeft int
 	throttleCode int
 	retryAfter   string
@@ -210,6 +211,14 @@ func (s *Server) Forbid(api API, forbidden bool) {
 	s.forbidden[api] = forbidden
 }
 
+// Intercept has every Graph request with a valid token answered by h
+// instead; nil stops it.
+func (s *Server) Intercept(h http.Handler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.intercept = h
+}
+
 // Throttle answers the next n Graph requests with status (429 or 503) and
 // the Retry-After header retryAfter (omitted when empty).
 func (s *Server) Throttle(n, status int, retryAfter string) {
@@ -260,6 +269,7 @@ func (s *Server) graph(api API, h http.HandlerFunc) http.HandlerFunc {
 			}
 		}
 		forbidden := s.forbidden[api]
+		intercept := s.intercept
 		s.mu.Unlock()
 		switch {
 		case !known:
@@ -273,6 +283,8 @@ func (s *Server) graph(api API, h http.HandlerFunc) http.HandlerFunc {
 			graphError(w, code, "TooManyRequests", "Too many requests, please try again later.")
 		case forbidden:
 			graphError(w, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+		case intercept != nil:
+			intercept.ServeHTTP(w, r)
 		default:
 			h(w, r)
 		}

@@ -96,6 +96,7 @@ type Site struct {
 	requests    []Request
 	deletes     int
 	hangDeletes bool
+	intercept   http.Handler
 }
 
 // proxy is one listener and what it holds.
@@ -235,6 +236,14 @@ func (s *Site) FailRepository(m Mode) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.repo.mode = m
+}
+
+// Intercept has every proxy answer the requests that pass its checks
+// (client certificate, xrfkey, X-Qlik-User) with h instead; nil stops it.
+func (s *Site) Intercept(h http.Handler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.intercept = h
 }
 
 // HangDeletes makes every DELETE wait, unanswered, until the client gives

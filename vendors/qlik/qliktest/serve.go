@@ -186,6 +186,13 @@ func (s *Site) serveProxy(p *proxy, rw http.ResponseWriter, r *http.Request) {
 	if s.misbehave(p, w, r) || !authorized(w, r) {
 		return
 	}
+	s.mu.Lock()
+	intercept := s.intercept
+	s.mu.Unlock()
+	if intercept != nil {
+		intercept.ServeHTTP(w, r)
+		return
+	}
 	segs, ok := segments(w, r.URL.EscapedPath(), "/qps/")
 	if !ok {
 		return
