@@ -22,8 +22,10 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/sessionbot/sessionbot/vendors"
+	"github.com/sessionbot/sessionbot/vendors/internal/httpx"
 )
 
 // Backends.
@@ -266,9 +268,9 @@ func (in *Instance) Probe(ctx context.Context) error {
 // ListUserSessions lists the call sessions of q.User (a UPN such as
 // marc@contoso.com) that started within q.Window (default: the last 24 hours).
 func (in *Instance) ListUserSessions(ctx context.Context, q vendors.UserQuery) (vendors.Listing, error) {
-	upn := strings.TrimSpace(q.User.ID)
-	if q.User.Directory != "" || upn == "" {
-		return vendors.Listing{}, fmt.Errorf("%s: Microsoft 365 users are named by UPN, such as marc@contoso.com, not %q: %w", in.name, q.User.String(), vendors.ErrInvalidInput)
+	upn, err := in.checkUPN(q.User)
+	if err != nil {
+		return vendors.Listing{}, err
 	}
 	w, err := CheckWindow(q.Window, in.clock())
 	if err != nil {
@@ -302,15 +304,33 @@ func (in *Instance) LogoutUser(ctx context.Context, user vendors.Identity) (vend
 	if in.graph == nil {
 		return vendors.Listing{}, fmt.Errorf("%s: logging a user out needs the graph backend; this instance uses %s: %w", in.name, in.cfg.Backend, vendors.ErrInvalidInput)
 	}
-	upn := strings.TrimSpace(user.ID)
-	if user.Directory != "" || upn == "" {
-		return vendors.Listing{}, fmt.Errorf("%s: Microsoft 365 users are named by UPN, such as marc@contoso.com, not %q: %w", in.name, user.String(), vendors.ErrInvalidInput)
+	upn, err := in.checkUPN(user)
+	if err != nil {
+		return vendors.Listing{}, err
 	}
 	if err := in.graph.revokeSignInSessions(ctx, upn); err != nil {
 		return vendors.Listing{}, err
 	}
 	in.logger.Info("revoked sign-in sessions", "user", upn)
 	return vendors.Listing{}, nil
+}
+
+// maxUPN is the longest user principal name Microsoft Entra allows.
+const maxUPN = 113
+
+// checkUPN returns the UPN an identity names, refusing what cannot be one
+// before it goes into a URL or to the worker.
+func (in *Instance) checkUPN(user vendors.Identity) (string, error) {
+	upn := strings.TrimSpace(user.ID)
+	switch {
+	case user.Directory != "" || upn == "":
+		return "", fmt.Errorf("%s: Microsoft 365 users are named by UPN, such as marc@contoso.com, not %q: %w", in.name, user.String(), vendors.ErrInvalidInput)
+	case len(upn) > maxUPN:
+		return "", fmt.Errorf("%s: a UPN has at most %d characters; this one has %d: %w", in.name, maxUPN, len(upn), vendors.ErrInvalidInput)
+	case strings.ContainsFunc(upn, unicode.IsControl):
+		return "", fmt.Errorf("%s: UPN %q contains a control character: %w", in.name, httpx.Snippet(upn, 60), vendors.ErrInvalidInput)
+	}
+	return upn, nil
 }
 
 // Close stops the PowerShell worker, if one runs, and waits for it under ctx.

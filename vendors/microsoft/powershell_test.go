@@ -288,7 +288,7 @@ func TestWorkerThatMisbehavesIsKilledAndReplaced(t *testing.T) {
 		says     []string
 	}{
 		{name: "a line that is not JSON", fault: "garbage", sentinel: vendors.ErrBadAnswer,
-			says: []string{"worker printed something that is not JSON", "WARNING: The names of some imported commands", "killed it"}},
+			says: []string{"worker answered invalid JSON", "WARNING: The names of some imported commands", "killed it"}},
 		{name: "an exit", fault: "die", sentinel: vendors.ErrUnavailable,
 			says: []string{"worker exited (exit status 3); its last words: ", "fakeworker: exiting on request 2 as told", "; the next request starts a new one"}},
 		{name: "no answer in time", fault: "hang", sentinel: vendors.ErrTimeout,
@@ -324,7 +324,8 @@ func TestWorkerThatMisbehavesIsKilledAndReplaced(t *testing.T) {
 }
 
 func TestWorkerGetsParametersIntactAsData(t *testing.T) {
-	hostile := "o'brien\"; $(Remove-Item -Recurse C:\\) ; `whoami`\n& rm -rf / #@contoso.com"
+	// No control characters: those are refused before anything is sent.
+	hostile := "o'brien\"; $(Remove-Item -Recurse C:\\) ; `whoami` & rm -rf / #@contoso.com"
 	thumb := `AB"CD;$(Get-Secret)` + "\n'EF"
 	app := `app'; Invoke-Expression "calc"`
 	tenant := "tenant$(x)"
