@@ -52,15 +52,13 @@ type Stats struct {
 
 // New checks cfg and makes the one HTTP client every request shares, so
 // connections are reused. It does not log in: the first call does.
-func New(cfg Config, logger *slog.Logger) (*Instance, error) {
+func New(cfg Config, env vendors.Env) (*Instance, error) {
 	s, err := cfg.check()
 	if err != nil {
 		return nil, err
 	}
-	if logger == nil {
-		logger = slog.Default()
-	}
-	logger = logger.With("vendor", string(vendors.Commvault), "instance", s.name)
+	env = env.WithDefaults()
+	logger := env.Logger.With("vendor", string(vendors.Commvault), "instance", s.name)
 	if s.insecure {
 		logger.Warn("TLS certificate verification is off for this Commvault instance: anyone on the path can read the bot's password and token",
 			"node", s.node)
@@ -73,7 +71,7 @@ func New(cfg Config, logger *slog.Logger) (*Instance, error) {
 		s:         s,
 		transport: httpx.Transport(s.tls, s.timeout, 16),
 		logger:    logger,
-		now:       time.Now,
+		now:       env.Clock,
 		users:     newUserCache(s.cacheTTL),
 	}
 	in.http = in.newHTTP()

@@ -54,7 +54,8 @@ func (w *waits) list() []time.Duration {
 
 func newGraphInstance(t *testing.T, cfg Config, clock func() time.Time) (*Instance, *waits) {
 	t.Helper()
-	in, err := New(cfg, vendors.Teams, nil, clock)
+	cfg.Type = vendors.Teams
+	in, err := New(cfg, vendors.Env{Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,7 +376,8 @@ func TestGraphRetryWaitsForReal(t *testing.T) {
 	fake := newFake(t, graphtest.Options{})
 	cfg := graphConfig(fake)
 	cfg.MaxRetryWait = 50 * time.Millisecond
-	in, err := New(cfg, vendors.Teams, nil, nil)
+	cfg.Type = vendors.Teams
+	in, err := New(cfg, vendors.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -213,25 +213,20 @@ var (
 	_ vendors.UserLogouter      = (*Instance)(nil)
 )
 
-// New checks the config and makes an instance of type t (vendors.Teams or
-// vendors.Skype). Nothing is contacted until the first call; a PowerShell
-// worker starts on the first request. A nil logger logs nowhere and a nil
-// clock is time.Now.
-func New(cfg Config, t vendors.Type, logger *slog.Logger, clock func() time.Time) (*Instance, error) {
+// New checks the config and makes an instance of type cfg.Type
+// (vendors.Teams or vendors.Skype). Nothing is contacted until the first
+// call; a PowerShell worker starts on the first request.
+func New(cfg Config, env vendors.Env) (*Instance, error) {
+	t := cfg.Type
 	if t != vendors.Teams && t != vendors.Skype {
 		return nil, fmt.Errorf("microsoft adapter: type %q is not %s or %s", t, vendors.Teams, vendors.Skype)
 	}
-	cfg.Type = t
 	cfg = cfg.withDefaults()
 	if p := cfg.problems(); len(p) > 0 {
 		return nil, fmt.Errorf("%s instance %q: %w: %w", t, cfg.Name, p, vendors.ErrInvalidInput)
 	}
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	if clock == nil {
-		clock = time.Now
-	}
+	env = env.WithDefaults()
+	logger, clock := env.Logger, env.Clock
 	logger = logger.With("instance", cfg.Name, "type", string(t), "backend", cfg.Backend)
 	in := &Instance{name: cfg.Name, typ: t, cfg: cfg, logger: logger, clock: clock}
 	switch cfg.Backend {

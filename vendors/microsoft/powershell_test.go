@@ -78,7 +78,8 @@ func newWorkerInstance(t *testing.T, settings map[string]any, change func(*Confi
 	if change != nil {
 		change(&cfg)
 	}
-	in, err := New(cfg, vendors.Skype, nil, nil)
+	cfg.Type = vendors.Skype
+	in, err := New(cfg, vendors.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -423,7 +424,7 @@ func TestWorkerStderrIsLoggedWithoutTheThumbprint(t *testing.T) {
 	var logged safeBuffer
 	logger := slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	in, err := New(Config{Name: "skype", Backend: BackendPowerShell, TenantID: testTenant, AppID: testApp,
-		CertificateThumbprint: testThumbprint, Pwsh: fakeWorker, Script: script}, vendors.Skype, logger, nil)
+		CertificateThumbprint: testThumbprint, Pwsh: fakeWorker, Script: script, Type: vendors.Skype}, vendors.Env{Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -529,7 +530,7 @@ func TestCloseEndsTheWorkerAndRemovesTheScript(t *testing.T) {
 	// No Script: the embedded worker.ps1 is written out, and the fake runs
 	// it with its defaults.
 	in, err := New(Config{Name: "skype", Backend: BackendPowerShell, TenantID: testTenant, AppID: testApp,
-		CertificateThumbprint: testThumbprint, Pwsh: fakeWorker}, vendors.Skype, nil, nil)
+		CertificateThumbprint: testThumbprint, Pwsh: fakeWorker, Type: vendors.Skype}, vendors.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -571,7 +572,7 @@ func BenchmarkWorkerRequest(b *testing.B) {
 	}
 	newInstance := func(b *testing.B) *Instance {
 		in, err := New(Config{Name: "skype", Backend: BackendPowerShell, TenantID: testTenant, AppID: testApp,
-			CertificateThumbprint: testThumbprint, Pwsh: fakeWorker, Script: settings(b.TempDir())}, vendors.Skype, nil, nil)
+			CertificateThumbprint: testThumbprint, Pwsh: fakeWorker, Script: settings(b.TempDir()), Type: vendors.Skype}, vendors.Env{})
 		if err != nil {
 			b.Fatal(err)
 		}
