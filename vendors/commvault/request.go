@@ -134,7 +134,7 @@ func (a tokenAuth) Apply(ctx context.Context, h http.Header) (string, error) {
 }
 
 func (a tokenAuth) Renew(ctx context.Context, refused string) error {
-	if _, err := a.in.tokens.renewValue(ctx, refused); err != nil {
+	if _, err := a.in.tokens.renew(ctx, token{value: refused}); err != nil {
 		return &loginError{err}
 	}
 	return nil

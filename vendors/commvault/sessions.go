@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/sessionbot/sessionbot/vendors"
 	"github.com/sessionbot/sessionbot/vendors/internal/httpx"
@@ -202,17 +201,7 @@ func (in *Instance) checkOwnSession(s vendors.Session) error {
 	return checkSessionID(s.ID)
 }
 
-func checkSessionID(id string) error {
-	switch {
-	case strings.TrimSpace(id) == "":
-		return fmt.Errorf("no session id given: %w", vendors.ErrInvalidInput)
-	case len(id) > 256:
-		return fmt.Errorf("session id is longer than 256 bytes: %w", vendors.ErrInvalidInput)
-	case strings.ContainsFunc(id, unicode.IsControl):
-		return fmt.Errorf("session id contains a control character: %w", vendors.ErrInvalidInput)
-	}
-	return nil
-}
+func checkSessionID(id string) error { return vendors.CheckInput("session id", id, 256) }
 
 // logoff sends DELETE /Sessions with one sessions element per id.
 func (in *Instance) logoff(ctx context.Context, ids []string) error {

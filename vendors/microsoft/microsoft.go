@@ -22,10 +22,8 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/sessionbot/sessionbot/vendors"
-	"github.com/sessionbot/sessionbot/vendors/internal/httpx"
 )
 
 // Backends.
@@ -317,13 +315,11 @@ const maxUPN = 113
 // before it goes into a URL or to the worker.
 func (in *Instance) checkUPN(user vendors.Identity) (string, error) {
 	upn := strings.TrimSpace(user.ID)
-	switch {
-	case user.Directory != "" || upn == "":
+	if user.Directory != "" || upn == "" {
 		return "", fmt.Errorf("%s: Microsoft 365 users are named by UPN, such as marc@contoso.com, not %q: %w", in.name, user.String(), vendors.ErrInvalidInput)
-	case len(upn) > maxUPN:
-		return "", fmt.Errorf("%s: a UPN has at most %d characters; this one has %d: %w", in.name, maxUPN, len(upn), vendors.ErrInvalidInput)
-	case strings.ContainsFunc(upn, unicode.IsControl):
-		return "", fmt.Errorf("%s: UPN %q contains a control character: %w", in.name, httpx.Snippet(upn, 60), vendors.ErrInvalidInput)
+	}
+	if err := vendors.CheckInput("UPN", upn, maxUPN); err != nil {
+		return "", fmt.Errorf("%s: %w", in.name, err)
 	}
 	return upn, nil
 }

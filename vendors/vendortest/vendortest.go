@@ -89,17 +89,33 @@ type Harness struct {
 	NotApplicable map[Fault]string
 }
 
-// Run is the suite.
+// cases are the suite's cases but the faults, by name.
+var cases = []struct {
+	name string
+	run  func(*testing.T, Harness)
+}{
+	{"capabilities", capabilities},
+	{"list by user", listByUser},
+	{"by id", byID},
+	{"all", listAll},
+	{"end one", endOne},
+	{"log out", logOut},
+	{"hostile ids", hostile},
+}
+
+// Run is the suite: every case, then every fault, each on a fake of its own.
 func Run(t *testing.T, h Harness) {
-	t.Run("capabilities", func(t *testing.T) { t.Parallel(); capabilities(t, h) })
-	t.Run("list by user", func(t *testing.T) { t.Parallel(); listByUser(t, h) })
-	t.Run("by id", func(t *testing.T) { t.Parallel(); byID(t, h) })
-	t.Run("all", func(t *testing.T) { t.Parallel(); listAll(t, h) })
-	t.Run("end one", func(t *testing.T) { t.Parallel(); endOne(t, h) })
-	t.Run("log out", func(t *testing.T) { t.Parallel(); logOut(t, h) })
-	t.Run("hostile ids", func(t *testing.T) { t.Parallel(); hostile(t, h) })
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			c.run(t, h)
+		})
+	}
 	for _, f := range Faults {
-		t.Run("fault "+f.String(), func(t *testing.T) { t.Parallel(); fault(t, h, f) })
+		t.Run("fault "+f.String(), func(t *testing.T) {
+			t.Parallel()
+			fault(t, h, f)
+		})
 	}
 }
 

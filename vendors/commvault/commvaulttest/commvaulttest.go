@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/sessionbot/sessionbot/internal/testpki"
+	"github.com/sessionbot/sessionbot/vendors/internal/fault"
 )
 
 // The account the bot logs in with. Every server has it.
@@ -158,7 +159,7 @@ type Server struct {
 	issued        []string
 	failures      map[int]int // failed logins in a row, by user id
 	mode          Mode
-	intercept     http.Handler
+	fault         fault.Switch
 	loginMode     Mode
 	routes        Routes
 	noByName      bool
@@ -363,11 +364,7 @@ func (s *Server) UserID(name string) (int, bool) {
 
 // Intercept has every call but /Login and /Logout that carries a valid
 // token answered by h instead; nil stops it.
-func (s *Server) Intercept(h http.Handler) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.intercept = h
-}
+func (s *Server) Intercept(h http.Handler) { s.fault.Set(h) }
 
 // Fail sets how every call but /Login and /Logout misbehaves.
 func (s *Server) Fail(m Mode) {

@@ -195,11 +195,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, route, arg str
 		s.writeError(w, r, http.StatusUnauthorized, codeBadCredentials, "Access denied: the token is missing, invalid or expired")
 		return
 	}
-	s.mu.Lock()
-	intercept := s.intercept
-	s.mu.Unlock()
-	if intercept != nil {
-		intercept.ServeHTTP(w, r)
+	if s.fault.Serve(w, r) {
 		return
 	}
 	switch {

@@ -8,46 +8,15 @@ package httpx
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 )
-
-// Transport is an HTTP transport for one vendor instance: TLS from the
-// adapter's settings, dial and header timeouts of timeout, up to
-// idlePerHost idle connections kept for reuse.
-func Transport(tlsConfig *tls.Config, timeout time.Duration, idlePerHost int) *http.Transport {
-	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext,
-		TLSClientConfig:       tlsConfig,
-		TLSHandshakeTimeout:   timeout,
-		ResponseHeaderTimeout: timeout,
-		MaxIdleConns:          2 * idlePerHost,
-		MaxIdleConnsPerHost:   idlePerHost,
-		IdleConnTimeout:       90 * time.Second,
-		ExpectContinueTimeout: time.Second,
-	}
-}
-
-// NoRedirects is an http.Client over t that never follows a redirect: a
-// redirect would carry the credentials to wherever it points, and these
-// APIs do not redirect.
-func NoRedirects(t http.RoundTripper) *http.Client {
-	return &http.Client{
-		Transport:     t,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-}
 
 // Client sends requests to one vendor instance. Set the fields before the
 // first request; it is then safe for concurrent use.
@@ -353,58 +322,6 @@ func (c *Client) Redact(s string, extra ...string) string {
 		secrets = c.Secrets()
 	}
 	return Redact(s, append(secrets, extra...)...)
-}
-
-// Redact replaces each secret in s with [redacted], in every form an
-// answer might echo it. Secrets shorter than 4 bytes are left: they would
-// blank out ordinary words.
-func Redact(s string, secrets ...string) string {
-	for _, secret := range secrets {
-		if len(secret) < 4 {
-			continue
-		}
-		for _, form := range []string{secret, url.QueryEscape(secret), url.PathEscape(secret), jsonString(secret, true), jsonString(secret, false)} {
-			s = strings.ReplaceAll(s, form, "[redacted]")
-		}
-	}
-	return s
-}
-
-// jsonString is s as it appears inside a JSON string, with or without
-// HTML characters escaped (encoding/json escapes them by default).
-func jsonString(s string, escapeHTML bool) string {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(escapeHTML)
-	_ = enc.Encode(s) // a string always encodes
-	return strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(b.String()), `"`), `"`)
-}
-
-// Snippet shortens s to at most n runes on one line, without control
-// characters or broken bytes, for quoting an answer or what a person typed
-// in an error message.
-func Snippet(s string, n int) string {
-	s = strings.Map(func(r rune) rune {
-		switch {
-		case r == '\n' || r == '\r' || r == '\t':
-			return ' '
-		case unicode.IsControl(r) || r == utf8.RuneError:
-			return -1
-		}
-		return r
-	}, s)
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > n {
-		s = string(r[:n-1]) + "…"
-	}
-	return s
-}
-
-func size(n int64) string {
-	if n >= 1<<20 && n%(1<<20) == 0 {
-		return fmt.Sprintf("%d MiB", n>>20)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
 
 func (c *Client) now() time.Time {

@@ -25,6 +25,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sessionbot/sessionbot/vendors/internal/fault"
 )
 
 // Credentials the fake accepts unless Options say otherwise.
@@ -78,7 +80,7 @@ type Server struct {
 	revoked      []string
 	filters      []string
 	forbidden    map[API]bool
-	intercept    http.Handler
+	fault        fault.Switch
 	throttleLeft int
 	throttleCode int
 	retryAfter   string
@@ -213,11 +215,7 @@ func (s *Server) Forbid(api API, forbidden bool) {
 
 // Intercept has every Graph request with a valid token answered by h
 // instead; nil stops it.
-func (s *Server) Intercept(h http.Handler) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.intercept = h
-}
+func (s *Server) Intercept(h http.Handler) { s.fault.Set(h) }
 
 // Throttle answers the next n Graph requests with status (429 or 503) and
 // the Retry-After header retryAfter (omitted when empty).
@@ -269,7 +267,6 @@ func (s *Server) graph(api API, h http.HandlerFunc) http.HandlerFunc {
 			}
 		}
 		forbidden := s.forbidden[api]
-		intercept := s.intercept
 		s.mu.Unlock()
 		switch {
 		case !known:
@@ -283,8 +280,7 @@ func (s *Server) graph(api API, h http.HandlerFunc) http.HandlerFunc {
 			graphError(w, code, "TooManyRequests", "Too many requests, please try again later.")
 		case forbidden:
 			graphError(w, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
-		case intercept != nil:
-			intercept.ServeHTTP(w, r)
+		case s.fault.Serve(w, r):
 		default:
 			h(w, r)
 		}
