@@ -54,8 +54,6 @@ type graphClient struct {
 	base   *url.URL // GraphURL
 	tokens *tokenCache
 	users  *userCache
-	// wait sleeps before a retry; tests replace it to record waits.
-	wait func(ctx context.Context, d time.Duration) error
 }
 
 func newGraphClient(cfg Config, logger *slog.Logger, clock func() time.Time) (*graphClient, error) {
@@ -97,18 +95,10 @@ func newGraphClient(cfg Config, logger *slog.Logger, clock func() time.Time) (*g
 		Secrets:    func() []string { return []string{cfg.ClientSecret} },
 		Detail:     detail,
 		Hint:       hint,
-		Retry:      httpx.Retry{Max: cfg.MaxRetries, MaxWait: cfg.MaxRetryWait, Sleep: g.sleep},
+		Retry:      httpx.Retry{Max: cfg.MaxRetries, MaxWait: cfg.MaxRetryWait},
 		Now:        clock,
 	}
 	return g, nil
-}
-
-// sleep waits before a retry through wait, which tests replace.
-func (g *graphClient) sleep(ctx context.Context, d time.Duration) error {
-	if g.wait != nil {
-		return g.wait(ctx, d)
-	}
-	return httpx.Retry{}.Wait(ctx, d)
 }
 
 // loadCAs adds the PEM certificates in path to the system roots.

@@ -60,7 +60,7 @@ func newGraphInstance(t *testing.T, cfg Config, clock func() time.Time) (*Instan
 		t.Fatal(err)
 	}
 	w := &waits{}
-	in.graph.wait = w.wait
+	in.graph.http.Retry.Sleep = w.wait
 	t.Cleanup(func() { in.Close(context.Background()) })
 	return in, w
 }

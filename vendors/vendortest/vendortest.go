@@ -310,6 +310,9 @@ func fault(t *testing.T, h Harness, f Fault) {
 	if !errors.Is(err, want.is) || !strings.Contains(err.Error(), want.words) {
 		t.Errorf("err = %q, want %v saying %q", err, want.is, want.words)
 	}
+	if errors.Is(err, vendors.ErrNotFound) {
+		t.Errorf("err = %q passes for not found: a failure must not look like an empty answer", err)
+	}
 	if fx.Intercept != nil && httpx.KindOf(err) != want.kind {
 		t.Errorf("err = %q is of kind %q, want %q", err, httpx.KindOf(err), want.kind)
 	}

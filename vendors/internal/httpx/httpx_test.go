@@ -350,3 +350,17 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+func TestASecretCutByTheQuoteLimitIsStillRedacted(t *testing.T) {
+	t.Parallel()
+	const token = "QSDK 0123456789abcdef0123456789abcdef"
+	c, base := newClient(t, func(w http.ResponseWriter, r *http.Request) {
+		// The token straddles the 200 characters quoted.
+		http.Error(w, strings.Repeat("x", 190)+" "+r.Header.Get("Authorization"), http.StatusInternalServerError)
+	})
+	c.Retry.Max = 0
+	_, err := c.Call(context.Background(), httpx.Request{Method: http.MethodGet, URL: base, Auth: &tokens{tokens: []string{token}}})
+	if err == nil || strings.Contains(err.Error(), token[:6]) {
+		t.Errorf("err = %q shows the start of the token", err)
+	}
+}
