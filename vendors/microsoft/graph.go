@@ -69,7 +69,11 @@ func newGraphClient(cfg Config, logger *slog.Logger, clock func() time.Time) (*g
 		}
 		tlsConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	client := httpx.NoRedirects(httpx.Transport(tlsConfig, cfg.RequestTimeout, cfg.MaxConcurrency+2))
+	transport := httpx.Transport(tlsConfig, cfg.RequestTimeout, cfg.MaxConcurrency+2)
+	// Graph is on the internet, often behind a proxy, and speaks HTTP/2.
+	transport.Proxy = http.ProxyFromEnvironment
+	transport.ForceAttemptHTTP2 = true
+	client := httpx.NoRedirects(transport)
 	cc := &clientcredentials.Config{
 		ClientID:     cfg.ClientID,
 		ClientSecret: cfg.ClientSecret,

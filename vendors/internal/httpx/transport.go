@@ -9,10 +9,10 @@ import (
 
 // Transport is an HTTP transport for one vendor instance: TLS from the
 // adapter's settings, dial and header timeouts of timeout, up to
-// idlePerHost idle connections kept for reuse.
+// idlePerHost idle connections kept for reuse. It goes direct: an adapter
+// that may sit behind an HTTP proxy (a cloud API) sets Proxy itself.
 func Transport(tlsConfig *tls.Config, timeout time.Duration, idlePerHost int) *http.Transport {
 	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext,
 		TLSClientConfig:       tlsConfig,
 		TLSHandshakeTimeout:   timeout,
