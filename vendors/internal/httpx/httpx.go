@@ -22,11 +22,13 @@ import (
 // first request; it is then safe for concurrent use.
 type Client struct {
 	HTTP *http.Client
-	// Timeout bounds one request (each try of it); TimeoutKey is the
-	// setting that holds it, named when it runs out.
+	// Timeout bounds one request (each try of it); zero leaves only the
+	// caller's deadline. TimeoutKey is the setting that holds it, named
+	// when it runs out.
 	Timeout    time.Duration
 	TimeoutKey string
 	// MaxBody bounds a 2xx answer; past it the request fails as TooLarge.
+	// Zero means DefaultMaxBody.
 	MaxBody int64
 	// Logger gets one debug line per request: method, path, status and
 	// duration, never headers or bodies.
@@ -145,8 +147,11 @@ func (c *Client) Send(ctx context.Context, r Request) (Response, error) {
 }
 
 func (c *Client) send(ctx context.Context, r Request) (Response, string, error) {
-	ctx, cancel := context.WithTimeoutCause(ctx, c.Timeout, errRequestTimeout)
-	defer cancel()
+	if c.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, c.Timeout, errRequestTimeout)
+		defer cancel()
+	}
 	var body io.Reader
 	if r.Body != nil {
 		body = bytes.NewReader(r.Body)
@@ -180,12 +185,12 @@ func (c *Client) send(ctx context.Context, r Request) (Response, string, error) 
 		return Response{}, "", err
 	}
 	defer resp.Body.Close()
-	limit := c.MaxBody
+	limit := c.maxBody()
 	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
 		limit = errorBodyLimit // only its start is quoted
 	}
 	c.log(r, "status", resp.StatusCode, "elapsed", c.now().Sub(started).Round(time.Millisecond))
-	if resp.ContentLength > limit && limit == c.MaxBody {
+	if resp.ContentLength > limit && limit == c.maxBody() {
 		return Response{}, "", c.tooLarge(r, resp.StatusCode) // said before it is sent: not worth waiting for
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
@@ -197,7 +202,7 @@ func (c *Client) send(ctx context.Context, r Request) (Response, string, error) 
 		return Response{}, "", c.transportError(ctx, ctx.Err(), started)
 	}
 	if int64(len(data)) > limit {
-		if limit == c.MaxBody {
+		if limit == c.maxBody() {
 			// Not drained: closing drops the connection, which is cheaper
 			// than reading on.
 			return Response{}, "", c.tooLarge(r, resp.StatusCode)
@@ -208,7 +213,7 @@ func (c *Client) send(ctx context.Context, r Request) (Response, string, error) 
 }
 
 func (c *Client) tooLarge(r Request, status int) *Error {
-	e := &Error{Kind: TooLarge, Status: status, What: fmt.Sprintf("answer too large (over %s)", size(c.MaxBody))}
+	e := &Error{Kind: TooLarge, Status: status, What: fmt.Sprintf("answer too large (over %s)", size(c.maxBody()))}
 	e.Hint = c.hint(r, e)
 	return e
 }
@@ -242,9 +247,9 @@ func (c *Client) StatusError(r Request, resp Response, tokens ...string) *Error 
 	}
 	switch {
 	case resp.Status >= 300 && resp.Status < 400:
-		e.What = "redirected"
+		e.Detail = "redirected"
 		if loc := resp.Header.Get("Location"); loc != "" {
-			e.What += " to " + Snippet(c.Redact(loc, tokens...), 200)
+			e.Detail += " to " + Snippet(c.Redact(loc, tokens...), 200)
 		}
 	case isHTML(resp):
 		e.Detail = "an HTML page"
@@ -322,6 +327,16 @@ func (c *Client) Redact(s string, extra ...string) string {
 		secrets = c.Secrets()
 	}
 	return Redact(s, append(secrets, extra...)...)
+}
+
+// DefaultMaxBody is the answer size limit of a Client that sets none.
+const DefaultMaxBody = 32 << 20
+
+func (c *Client) maxBody() int64 {
+	if c.MaxBody > 0 {
+		return c.MaxBody
+	}
+	return DefaultMaxBody
 }
 
 func (c *Client) now() time.Time {

@@ -52,7 +52,7 @@ func TestStatusesMapToKindsAndWords(t *testing.T) {
 		{429, "", "", httpx.RateLimited, vendors.ErrUnavailable, "429 Too Many Requests"},
 		{500, "text/plain", "boom\x1b[31m\r\nat line 2", httpx.Server, vendors.ErrUnavailable, "500 Internal Server Error: boom[31m at line 2: unavailable"},
 		{502, "text/html", "<html><body>proxy error</body></html>", httpx.Server, vendors.ErrUnavailable, "502 Bad Gateway: an HTML page"},
-		{302, "", "", httpx.Garbage, vendors.ErrBadAnswer, "redirected to /elsewhere"},
+		{302, "", "", httpx.Garbage, vendors.ErrBadAnswer, "302 Found: redirected to /elsewhere: "},
 		{418, "", "", httpx.Garbage, vendors.ErrBadAnswer, "unexpected 418 I'm a teapot"},
 	}
 	for _, tt := range tests {
@@ -362,5 +362,16 @@ func TestASecretCutByTheQuoteLimitIsStillRedacted(t *testing.T) {
 	_, err := c.Call(context.Background(), httpx.Request{Method: http.MethodGet, URL: base, Auth: &tokens{tokens: []string{token}}})
 	if err == nil || strings.Contains(err.Error(), token[:6]) {
 		t.Errorf("err = %q shows the start of the token", err)
+	}
+}
+
+func TestAZeroClientHasWorkingDefaults(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"A":1}`) }))
+	t.Cleanup(srv.Close)
+	c := &httpx.Client{HTTP: srv.Client()} // no timeout, no body limit set
+	resp, err := c.Call(context.Background(), httpx.Request{Method: http.MethodGet, URL: srv.URL})
+	if err != nil || string(resp.Body) != `{"A":1}` {
+		t.Errorf("answer %q, err %v; want the body", resp.Body, err)
 	}
 }
