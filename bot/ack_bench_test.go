@@ -31,7 +31,7 @@ func slowBot(tb testing.TB, delay time.Duration) *slacktest.Server {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	in, err := qlik.New(qlik.Config{Name: "qlik-prod", Proxies: site.Proxies(), CertFile: files.Cert, KeyFile: files.Key, CAFile: files.CA, RequestTimeout: time.Minute})
+	in, err := qlik.New(qlik.Config{Name: "qlik-prod", Proxies: site.Proxies(), CertFile: files.Cert, KeyFile: files.Key, CAFile: files.CA, RequestTimeout: time.Minute}, vendors.Env{})
 	if err != nil {
 		tb.Fatal(err)
 	}

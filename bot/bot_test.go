@@ -26,7 +26,7 @@ func TestStopLetsInFlightRepliesFinish(t *testing.T) {
 	defer site.Close()
 	site.SetDelay(0, 500*time.Millisecond)
 	files, _ := site.ClientFiles(t.TempDir())
-	in, err := qlik.New(qlik.Config{Name: "qlik-prod", Proxies: site.Proxies(), CertFile: files.Cert, KeyFile: files.Key, CAFile: files.CA})
+	in, err := qlik.New(qlik.Config{Name: "qlik-prod", Proxies: site.Proxies(), CertFile: files.Cert, KeyFile: files.Key, CAFile: files.CA}, vendors.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}

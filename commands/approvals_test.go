@@ -148,7 +148,7 @@ func newFixture(t *testing.T, openStore func() store.Store, p commands.Policy) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := qlik.New(qlik.Config{Name: "qlik-prod", Proxies: site.Proxies(), CertFile: files.Cert, KeyFile: files.Key, CAFile: files.CA})
+	in, err := qlik.New(qlik.Config{Name: "qlik-prod", Proxies: site.Proxies(), CertFile: files.Cert, KeyFile: files.Key, CAFile: files.CA}, vendors.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -217,11 +217,15 @@ type DetailError struct {
 func (e *DetailError) Error() string { return e.Err.Error() }
 func (e *DetailError) Unwrap() error { return e.Err }
 
-// Detail is the debug detail err carries, if any.
+// DebugDetail returns the detail kept for the debug log.
+func (e *DetailError) DebugDetail() string { return e.Detail }
+
+// Detail is the debug detail err carries, if any: from a DetailError, or
+// any error in the chain that keeps one (the shared transport's).
 func Detail(err error) string {
-	var d *DetailError
+	var d interface{ DebugDetail() string }
 	if errors.As(err, &d) {
-		return d.Detail
+		return d.DebugDetail()
 	}
 	return ""
 }

@@ -43,8 +43,8 @@ func microsoftAdapter(t vendors.Type) adapter {
 		identity: commands.IdentityRule{EmailTemplate: "{email}", EmailOnly: true},
 		build: func(in config.Instance, logger *slog.Logger) (vendors.Instance, error) {
 			return decodeAndBuild(in, func(c microsoft.Config) (vendors.Instance, error) {
-				c.Name = in.Name
-				inst, err := microsoft.New(c, t, logger, time.Now)
+				c.Name, c.Type = in.Name, t
+				inst, err := microsoft.New(c, vendors.Env{Logger: logger})
 				if err != nil {
 					return nil, err
 				}
@@ -64,7 +64,7 @@ var adapters = map[string]adapter{
 		build: func(in config.Instance, logger *slog.Logger) (vendors.Instance, error) {
 			return decodeAndBuild(in, func(c commvault.Config) (vendors.Instance, error) {
 				c.Name = in.Name
-				return commvault.New(c, logger)
+				return commvault.New(c, vendors.Env{Logger: logger})
 			})
 		},
 	},
@@ -73,10 +73,10 @@ var adapters = map[string]adapter{
 	string(vendors.Qlik): {
 		keys:     config.KeysOf(qlik.Config{}),
 		identity: commands.IdentityRule{RequireDirectory: true},
-		build: func(in config.Instance, _ *slog.Logger) (vendors.Instance, error) {
+		build: func(in config.Instance, logger *slog.Logger) (vendors.Instance, error) {
 			return decodeAndBuild(in, func(c qlik.Config) (vendors.Instance, error) {
 				c.Name = in.Name
-				return qlik.New(c)
+				return qlik.New(c, vendors.Env{Logger: logger})
 			})
 		},
 	},

@@ -8,13 +8,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	"github.com/sessionbot/sessionbot/vendors"
+	"github.com/sessionbot/sessionbot/vendors/internal/httpx"
 )
 
 var (
@@ -28,7 +29,7 @@ var (
 type Instance struct {
 	s         settings
 	transport *http.Transport
-	client    *http.Client
+	http      *httpx.Client
 	logger    *slog.Logger
 	now       func() time.Time
 	tokens    *tokenSource
@@ -51,15 +52,13 @@ type Stats struct {
 
 // New checks cfg and makes the one HTTP client every request shares, so
 // connections are reused. It does not log in: the first call does.
-func New(cfg Config, logger *slog.Logger) (*Instance, error) {
+func New(cfg Config, env vendors.Env) (*Instance, error) {
 	s, err := cfg.check()
 	if err != nil {
 		return nil, err
 	}
-	if logger == nil {
-		logger = slog.Default()
-	}
-	logger = logger.With("vendor", string(vendors.Commvault), "instance", s.name)
+	env = env.WithDefaults()
+	logger := env.Logger.With("vendor", string(vendors.Commvault), "instance", s.name)
 	if s.insecure {
 		logger.Warn("TLS certificate verification is off for this Commvault instance: anyone on the path can read the bot's password and token",
 			"node", s.node)
@@ -68,29 +67,14 @@ func New(cfg Config, logger *slog.Logger) (*Instance, error) {
 		logger.Warn("this Commvault instance is reached over plain http: the bot's password and token travel unencrypted",
 			"node", s.node)
 	}
-	transport := &http.Transport{
-		DialContext:           (&net.Dialer{Timeout: s.timeout, KeepAlive: 30 * time.Second}).DialContext,
-		TLSClientConfig:       s.tls,
-		TLSHandshakeTimeout:   s.timeout,
-		ResponseHeaderTimeout: s.timeout,
-		MaxIdleConns:          32,
-		MaxIdleConnsPerHost:   16,
-		IdleConnTimeout:       90 * time.Second,
-		ExpectContinueTimeout: time.Second,
-	}
 	in := &Instance{
 		s:         s,
-		transport: transport,
-		client: &http.Client{
-			Transport: transport,
-			// The web service does not redirect, and a redirect would carry
-			// the Authtoken header to wherever it points.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
-		logger: logger,
-		now:    time.Now,
-		users:  newUserCache(s.cacheTTL),
+		transport: httpx.Transport(s.tls, s.timeout, 16),
+		logger:    logger,
+		now:       env.Clock,
+		users:     newUserCache(s.cacheTTL),
 	}
+	in.http = in.newHTTP()
 	in.tokens = newTokenSource(in.login, func() time.Time { return in.now() })
 	return in, nil
 }
@@ -158,7 +142,7 @@ func checkIdentity(id vendors.Identity) error {
 		return fmt.Errorf("user name is longer than 512 bytes: %w", vendors.ErrInvalidInput)
 	case strings.Contains(id.Directory, `\`) || strings.Count(id.String(), `\`) > 1:
 		return fmt.Errorf(`user "%s" has more than one \: write DOMAIN\name: %w`, id.String(), vendors.ErrInvalidInput)
-	case strings.ContainsFunc(id.ID, isControl) || strings.ContainsFunc(id.Directory, isControl):
+	case strings.ContainsFunc(id.ID, unicode.IsControl) || strings.ContainsFunc(id.Directory, unicode.IsControl):
 		return fmt.Errorf("user name contains a control character: %w", vendors.ErrInvalidInput)
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/sessionbot/sessionbot/vendors"
 )
@@ -124,7 +125,7 @@ func (cfg Config) check() (settings, error) {
 	switch {
 	case s.username == "":
 		problems.Add("username", "", "the bot's Commvault user, without its domain", "is not set")
-	case strings.ContainsFunc(s.username, isControl):
+	case strings.ContainsFunc(s.username, unicode.IsControl):
 		problems.Add("username", "", "", "contains a control character")
 	case strings.Contains(s.username, `\`) && s.domain == "":
 		problems.Add("username", s.username, `put the part before \ in domain`, "has a domain")
@@ -132,10 +133,10 @@ func (cfg Config) check() (settings, error) {
 	if s.password == "" {
 		problems.Add("password", "", "set password, password_file, or SESSIONBOT_INSTANCES_<NAME>_PASSWORD", "is not set")
 	}
-	if strings.ContainsFunc(s.domain, isControl) || strings.Contains(s.domain, `\`) {
+	if strings.ContainsFunc(s.domain, unicode.IsControl) || strings.Contains(s.domain, `\`) {
 		problems.Add("domain", s.domain, "the login domain alone, such as CORP", "is not a domain name")
 	}
-	if strings.ContainsFunc(s.deviceID, isControl) {
+	if strings.ContainsFunc(s.deviceID, unicode.IsControl) {
 		problems.Add("device_id", "", "", "contains a control character")
 	}
 	if s.timeout < 0 {
@@ -224,5 +225,3 @@ func loadCA(path string) (*x509.CertPool, vendors.ConfigProblems) {
 	}
 	return roots, nil
 }
-
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }

@@ -74,7 +74,7 @@ func TestConfigProblemsAreListedTogether(t *testing.T) {
 			if tt.cfg.Password != "" {
 				tt.cfg.Password += "-hunter2"
 			}
-			_, err := commvault.New(tt.cfg, nil)
+			_, err := commvault.New(tt.cfg, vendors.Env{})
 			if err == nil {
 				t.Fatal("New accepted it")
 			}
@@ -148,7 +148,7 @@ func TestIdentityAndCapabilities(t *testing.T) {
 // Each problem carries its key, so the caller names the key without
 // reading the message; the password never appears as a value.
 func TestConfigProblemsCarryTheirKeys(t *testing.T) {
-	_, err := commvault.New(commvault.Config{URL: "ftp://cs", Username: `CORP\bot`, TokenTimeout: 30, CAFile: "/nonexistent/ca.pem"}, nil)
+	_, err := commvault.New(commvault.Config{URL: "ftp://cs", Username: `CORP\bot`, TokenTimeout: 30, CAFile: "/nonexistent/ca.pem"}, vendors.Env{})
 	var problems vendors.ConfigProblems
 	if !errors.As(err, &problems) {
 		t.Fatalf("err %v holds no vendors.ConfigProblems", err)

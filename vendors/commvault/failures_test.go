@@ -19,7 +19,7 @@ func TestFailuresAreWordedAndClassified(t *testing.T) {
 		wantErr  error
 		wantText []string
 	}{
-		{"a web page instead of JSON says to check the URL", commvaulttest.HTML, vendors.ErrBadAnswer, []string{"HTML page", "web service base"}},
+		{"a web page instead of JSON says to check the URL", commvaulttest.HTML, vendors.ErrBadAnswer, []string{"answered HTML", "web service base"}},
 		{"garbage instead of JSON is a bad answer", commvaulttest.Garbage, vendors.ErrBadAnswer, []string{"invalid JSON"}},
 		{"a 500 is unavailable and quotes the first line of the server's answer", commvaulttest.ServerError, vendors.ErrUnavailable, []string{"500 Internal Server Error: java.lang.NullPointerException: "}},
 		{"a 403 names the missing role", commvaulttest.Forbidden, vendors.ErrForbidden, []string{"403 Forbidden", "sessionbot lacks a role with View/Add/Delete/Modify User", "required permissions"}},

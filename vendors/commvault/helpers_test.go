@@ -63,7 +63,7 @@ func newInstance(t testing.TB, cfg commvault.Config) *commvault.Instance {
 
 func newInstanceLogging(t testing.TB, cfg commvault.Config, logger *slog.Logger) *commvault.Instance {
 	t.Helper()
-	in, err := commvault.New(cfg, logger)
+	in, err := commvault.New(cfg, vendors.Env{Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/sessionbot/sessionbot/vendors"
+	"github.com/sessionbot/sessionbot/vendors/internal/httpx"
 )
 
 // loginRequest is the body of POST /Login.
@@ -72,7 +73,7 @@ func (in *Instance) askToken(ctx context.Context) (string, error) {
 	default:
 		// Anything else means this is not a Commvault web service's login.
 		return "", fmt.Errorf("POST /Login answered %d %s (%s): is url the web service base, e.g. https://host/webconsole/api?: %w",
-			a.status, http.StatusText(a.status), in.detail(a, ""), vendors.ErrBadAnswer)
+			a.status, http.StatusText(a.status), in.http.StatusError(httpx.Request{}, a.response(), "").Detail, vendors.ErrBadAnswer)
 	}
 	return decodeToken(a)
 }
@@ -105,7 +106,7 @@ func answeredWith(err, target error) bool {
 // refusal words a refused login. The server's message is quoted with the
 // password taken out, in case it echoes it.
 func (in *Instance) refusal(e *apiError) error {
-	said := in.redact(snippet(e.Error(), 300), "")
+	said := in.http.Redact(httpx.Snippet(e.Error(), 300))
 	if strings.Contains(strings.ToLower(e.message), "lock") {
 		return fmt.Errorf("the account is locked; ask a CommCell administrator to unlock it (%s): %w", said, vendors.ErrUnauthorized)
 	}

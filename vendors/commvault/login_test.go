@@ -54,7 +54,7 @@ func TestLogin(t *testing.T) {
 			name:     "a login answered with a web page says to check the URL",
 			before:   func(s *commvaulttest.Server) { s.FailLogin(commvaulttest.HTML) },
 			wantErr:  vendors.ErrBadAnswer,
-			wantText: []string{"HTML page", "web service base"},
+			wantText: []string{"answered HTML", "web service base"},
 		},
 		{
 			name:     "a login answered with 500 is unavailable",

@@ -5,12 +5,14 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/sessionbot/sessionbot/vendors"
 )
 
 func TestSecretsEchoedByTheServerAreRedacted(t *testing.T) {
 	const password, token = "s3cret-Pass", "QSDK 0123456789abcdef"
 	b64 := base64.StdEncoding.EncodeToString([]byte(password))
-	in, err := New(Config{Name: "cv", URL: "https://cs/webconsole/api", Username: "bot", Password: password}, slog.New(slog.DiscardHandler))
+	in, err := New(Config{Name: "cv", URL: "https://cs/webconsole/api", Username: "bot", Password: password}, vendors.Env{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

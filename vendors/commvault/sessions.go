@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sessionbot/sessionbot/vendors"
+	"github.com/sessionbot/sessionbot/vendors/internal/httpx"
 )
 
 // The session list routes: older releases have /Session, newer /Sessions.
@@ -195,22 +196,12 @@ func (in *Instance) checkOwnSession(s vendors.Session) error {
 	case s.Vendor != "" && s.Vendor != vendors.Commvault:
 		return fmt.Errorf("it is a %s session: %w", s.Vendor, vendors.ErrInvalidInput)
 	case s.Instance != "" && !strings.EqualFold(s.Instance, in.s.name):
-		return fmt.Errorf("it belongs to instance %q: %w", snippet(s.Instance, 60), vendors.ErrInvalidInput)
+		return fmt.Errorf("it belongs to instance %q: %w", httpx.Snippet(s.Instance, 60), vendors.ErrInvalidInput)
 	}
 	return checkSessionID(s.ID)
 }
 
-func checkSessionID(id string) error {
-	switch {
-	case strings.TrimSpace(id) == "":
-		return fmt.Errorf("no session id given: %w", vendors.ErrInvalidInput)
-	case len(id) > 256:
-		return fmt.Errorf("session id is longer than 256 bytes: %w", vendors.ErrInvalidInput)
-	case strings.ContainsFunc(id, isControl):
-		return fmt.Errorf("session id contains a control character: %w", vendors.ErrInvalidInput)
-	}
-	return nil
-}
+func checkSessionID(id string) error { return vendors.CheckInput("session id", id, 256) }
 
 // logoff sends DELETE /Sessions with one sessions element per id.
 func (in *Instance) logoff(ctx context.Context, ids []string) error {

@@ -63,19 +63,18 @@ func (ts *tokenSource) get(ctx context.Context) (token, error) {
 	return wait(ctx, f)
 }
 
-// renew returns a token newer than stale, which the server refused. The
+// renew returns a token other than stale, which the server refused. The
 // first caller to report a token starts the re-login; the others wait for
-// it, or take the token it made if it is done.
+// it, or take the token it made if it is done. Tokens are told apart by
+// value: the web service never hands out the same one twice.
 func (ts *tokenSource) renew(ctx context.Context, stale token) (token, error) {
 	ts.mu.Lock()
-	if ts.current.value != "" && ts.current.gen != stale.gen {
+	if ts.current.value != "" && ts.current.value != stale.value {
 		t := ts.current
 		ts.mu.Unlock()
 		return t, nil
 	}
-	if ts.current.gen == stale.gen {
-		ts.current = token{}
-	}
+	ts.current = token{}
 	f, err := ts.start(ctx)
 	ts.mu.Unlock()
 	if err != nil {

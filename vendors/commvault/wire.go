@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/sessionbot/sessionbot/vendors"
+	"github.com/sessionbot/sessionbot/vendors/internal/httpx"
 )
 
 // Commvault's JSON is generated from its XML schema and its shape is not
@@ -53,7 +54,7 @@ func (f *flexInt) parse(s string) error {
 		// Some generators write 1453328412.0.
 		x, ferr := strconv.ParseFloat(s, 64)
 		if ferr != nil || x != float64(int64(x)) {
-			return fmt.Errorf("%q is not a whole number", snippet(s, 40))
+			return fmt.Errorf("%q is not a whole number", httpx.Snippet(s, 40))
 		}
 		n = int64(x)
 	}
@@ -82,7 +83,7 @@ func (f *flexString) UnmarshalJSON(data []byte) error {
 	if string(bytes.TrimSpace(data)) == "null" {
 		return nil
 	}
-	return fmt.Errorf("%s is not text", snippet(string(data), 40))
+	return fmt.Errorf("%s is not text", httpx.Snippet(string(data), 40))
 }
 
 // wireSession is one session, as the seed document shows it (attributes
@@ -207,7 +208,7 @@ func format(a answer) (xmlBody bool, err error) {
 	trimmed := bytes.TrimSpace(a.body)
 	switch {
 	case isHTML(a):
-		return false, fmt.Errorf("answered an HTML page, not the web service's JSON or XML (is url the web service base, e.g. https://host/webconsole/api?): %w", vendors.ErrBadAnswer)
+		return false, httpx.BadAnswer("answered HTML, not the web service's JSON or XML", "is url the web service base, e.g. https://host/webconsole/api?")
 	case len(trimmed) > 0 && trimmed[0] == '<':
 		return true, nil
 	default:
@@ -217,11 +218,11 @@ func format(a answer) (xmlBody bool, err error) {
 
 // badJSON and badXML word a decoding failure.
 func badJSON(err error) error {
-	return fmt.Errorf("answered invalid JSON (%s): %w", snippet(err.Error(), 120), vendors.ErrBadAnswer)
+	return httpx.BadAnswer(fmt.Sprintf("answered invalid JSON (%s)", httpx.Snippet(err.Error(), 120)), "")
 }
 
 func badXML(err error) error {
-	return fmt.Errorf("answered invalid XML (%s): %w", snippet(err.Error(), 120), vendors.ErrBadAnswer)
+	return httpx.BadAnswer(fmt.Sprintf("answered invalid XML (%s)", httpx.Snippet(err.Error(), 120)), "")
 }
 
 // decodeSessions reads a session list in any of its shapes: XML sessions
@@ -307,7 +308,7 @@ func decodeToken(a answer) (string, error) {
 // jsonObject reads a JSON object's members.
 func jsonObject(data []byte) (map[string]json.RawMessage, error) {
 	if len(data) == 0 || data[0] != '{' {
-		return nil, fmt.Errorf("answered %q, which is neither JSON nor XML: %w", snippet(string(data), 60), vendors.ErrBadAnswer)
+		return nil, fmt.Errorf("answered %q, which is neither JSON nor XML: %w", httpx.Snippet(string(data), 60), vendors.ErrBadAnswer)
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(data, &obj); err != nil {
@@ -348,7 +349,7 @@ func oneOrMany[T any](raw json.RawMessage) ([]T, error) {
 		}
 		return []T{one}, nil
 	}
-	return nil, fmt.Errorf("answered %q where a list was expected: %w", snippet(string(raw), 60), vendors.ErrBadAnswer)
+	return nil, fmt.Errorf("answered %q where a list was expected: %w", httpx.Snippet(string(raw), 60), vendors.ErrBadAnswer)
 }
 
 // xmlElements decodes every element named name, at any depth, the root

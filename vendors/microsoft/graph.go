@@ -7,13 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +19,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/sessionbot/sessionbot/vendors"
+	"github.com/sessionbot/sessionbot/vendors/internal/httpx"
 )
 
 // GraphScope asks for the app's application permissions on Graph.
@@ -52,12 +50,10 @@ type graphClient struct {
 	cfg    Config
 	logger *slog.Logger
 	clock  func() time.Time
-	http   *http.Client
+	http   *httpx.Client
 	base   *url.URL // GraphURL
 	tokens *tokenCache
 	users  *userCache
-	// wait sleeps before a retry; tests replace it to record waits.
-	wait func(ctx context.Context, d time.Duration) error
 }
 
 func newGraphClient(cfg Config, logger *slog.Logger, clock func() time.Time) (*graphClient, error) {
@@ -65,16 +61,19 @@ func newGraphClient(cfg Config, logger *slog.Logger, clock func() time.Time) (*g
 	if err != nil {
 		return nil, fmt.Errorf("graph_url: %w", err)
 	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.MaxIdleConnsPerHost = cfg.MaxConcurrency + 2
+	var tlsConfig *tls.Config
 	if cfg.CAFile != "" {
 		pool, err := loadCAs(cfg.CAFile)
 		if err != nil {
 			return nil, err
 		}
-		transport.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		tlsConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	client := &http.Client{Transport: transport}
+	transport := httpx.Transport(tlsConfig, cfg.RequestTimeout, cfg.MaxConcurrency+2)
+	// Graph is on the internet, often behind a proxy, and speaks HTTP/2.
+	transport.Proxy = http.ProxyFromEnvironment
+	transport.ForceAttemptHTTP2 = true
+	client := httpx.NoRedirects(transport)
 	cc := &clientcredentials.Config{
 		ClientID:     cfg.ClientID,
 		ClientSecret: cfg.ClientSecret,
@@ -83,16 +82,27 @@ func newGraphClient(cfg Config, logger *slog.Logger, clock func() time.Time) (*g
 		// Microsoft documents the secret as a form field (client_secret_post).
 		AuthStyle: oauth2.AuthStyleInParams,
 	}
-	return &graphClient{
+	g := &graphClient{
 		cfg:    cfg,
 		logger: logger,
 		clock:  clock,
-		http:   client,
 		base:   base,
 		tokens: newTokenCache(cc, client, 0),
 		users:  &userCache{byUPN: map[string]cachedUser{}},
-		wait:   sleepCtx,
-	}, nil
+	}
+	g.http = &httpx.Client{
+		HTTP:       client,
+		Timeout:    cfg.RequestTimeout,
+		TimeoutKey: "request_timeout",
+		MaxBody:    maxBody,
+		Logger:     logger,
+		Secrets:    func() []string { return []string{cfg.ClientSecret} },
+		Detail:     detail,
+		Hint:       hint,
+		Retry:      httpx.Retry{Max: cfg.MaxRetries, MaxWait: cfg.MaxRetryWait},
+		Now:        clock,
+	}
+	return g, nil
 }
 
 // loadCAs adds the PEM certificates in path to the system roots.
@@ -114,7 +124,7 @@ func loadCAs(path string) (*x509.CertPool, error) {
 func (g *graphClient) host() string { return g.base.Host }
 
 func (g *graphClient) close(context.Context) error {
-	g.http.CloseIdleConnections()
+	g.http.HTTP.CloseIdleConnections()
 	return nil
 }
 
@@ -255,139 +265,70 @@ type graphError struct {
 	} `json:"error"`
 }
 
-// call sends one request to Graph with the app token and decodes a JSON
-// answer into out (nil: ignore the body). Throttling (429, 503) is retried
-// up to MaxRetries times after the Retry-After Graph asks for; a 401 drops
-// the token and tries once more with a fresh one. perm names the permission
-// a 403 means is missing.
-func (g *graphClient) call(ctx context.Context, method, rawURL, perm string, out any) error {
-	refreshed := false
-	for retry := 0; ; {
-		tok, err := g.tokens.token(ctx)
-		if err != nil {
-			return g.tokenError(err)
-		}
-		req, err := http.NewRequestWithContext(ctx, method, rawURL, nil)
-		if err != nil {
-			return fmt.Errorf("build request: %w", err)
-		}
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("Accept", "application/json")
-		started := time.Now()
-		resp, err := g.http.Do(req)
-		if err != nil {
-			return transportError(ctx, err)
-		}
-		body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-		_, _ = io.Copy(io.Discard, resp.Body) // lets the connection be reused
-		resp.Body.Close()
-		g.logger.Debug("graph request", "method", method, "path", req.URL.Path, "status", resp.StatusCode, "took", time.Since(started))
-		if readErr != nil {
-			return transportError(ctx, readErr)
-		}
-		switch code := resp.StatusCode; {
-		case code >= 200 && code < 300:
-			if out == nil || len(body) == 0 {
-				return nil
-			}
-			if err := json.Unmarshal(body, out); err != nil {
-				return fmt.Errorf("%s: the answer is not the JSON Graph sends (%v): %w", resp.Status, err, vendors.ErrBadAnswer)
-			}
-			return nil
-		case code == http.StatusUnauthorized && !refreshed:
-			refreshed = true
-			g.tokens.invalidate(tok)
-			continue
-		case code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable:
-			wait := retryAfter(resp.Header.Get("Retry-After"), retry, g.clock())
-			if wait > g.cfg.MaxRetryWait {
-				wait = g.cfg.MaxRetryWait
-			}
-			if retry >= g.cfg.MaxRetries {
-				return fmt.Errorf("%s: Graph is throttling; gave up after %d retries (try again in a few minutes): %w", resp.Status, retry, vendors.ErrUnavailable)
-			}
-			if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
-				return fmt.Errorf("%s: Graph is throttling and asks to wait %s, longer than the time left: %w", resp.Status, wait, vendors.ErrTimeout)
-			}
-			g.logger.Info("graph is throttling; waiting", "status", code, "wait", wait, "retry", retry+1)
-			if err := g.wait(ctx, wait); err != nil {
-				return transportError(ctx, err)
-			}
-			retry++
-			continue
-		default:
-			return statusError(resp, body, perm)
-		}
-	}
-}
-
-// statusError turns a Graph error answer into words and a shared sentinel.
-func statusError(resp *http.Response, body []byte, perm string) error {
+// detail is what Graph says in an error answer; "" when it is not Graph's.
+func detail(body []byte) string {
 	var ge graphError
-	detail := ""
-	if json.Unmarshal(body, &ge) == nil && (ge.Error.Code != "" || ge.Error.Message != "") {
-		detail = " (Graph says " + strings.Join(nonEmpty(ge.Error.Code, firstLine(ge.Error.Message)), ": ") + ")"
+	if json.Unmarshal(body, &ge) != nil || (ge.Error.Code == "" && ge.Error.Message == "") {
+		return ""
 	}
-	switch code := resp.StatusCode; {
-	case code == http.StatusUnauthorized:
-		return fmt.Errorf("%s: Graph refused the app's token%s: %w", resp.Status, detail, vendors.ErrUnauthorized)
-	case code == http.StatusForbidden:
-		return fmt.Errorf("%s: the app lacks the application permission %s (grant it and give admin consent)%s: %w", resp.Status, perm, detail, vendors.ErrForbidden)
-	case code == http.StatusNotFound:
-		return fmt.Errorf("%s%s: %w", resp.Status, detail, vendors.ErrNotFound)
-	case code == http.StatusBadRequest:
-		return fmt.Errorf("%s: Graph refused the request%s: %w", resp.Status, detail, vendors.ErrInvalidInput)
-	case code >= 500:
-		return fmt.Errorf("%s: Graph is failing%s: %w", resp.Status, detail, vendors.ErrUnavailable)
-	default:
-		return fmt.Errorf("%s: unexpected answer%s: %w", resp.Status, detail, vendors.ErrBadAnswer)
-	}
+	return "Graph says " + strings.Join(nonEmpty(ge.Error.Code, firstLine(ge.Error.Message)), ": ")
 }
 
-// transportError names a failure to reach Graph.
-func transportError(ctx context.Context, err error) error {
-	var ne net.Error
-	switch {
-	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() == context.DeadlineExceeded:
-		return fmt.Errorf("no answer in time: %w", vendors.ErrTimeout)
-	case errors.Is(err, context.Canceled):
+// hint says what a failure means for Graph.
+func hint(e *httpx.Error) string {
+	switch e.Kind {
+	case httpx.Unauthorized:
+		return "Graph refused the app's token"
+	case httpx.RateLimited:
+		return "Graph is throttling"
+	case httpx.Server:
+		return "Graph is failing"
+	case httpx.BadRequest:
+		return "Graph refused the request"
+	}
+	return ""
+}
+
+// call sends one request to Graph with the app token and decodes a JSON
+// answer into out (nil: ignore the body). Throttling is retried as
+// httpx.Retry says; a 401 drops the token and tries once more with a fresh
+// one. perm names the permission a 403 means is missing.
+func (g *graphClient) call(ctx context.Context, method, rawURL, perm string, out any) error {
+	resp, err := g.http.Call(ctx, httpx.Request{
+		Method: method,
+		URL:    rawURL,
+		Auth:   appToken{g},
+		Hint: func(e *httpx.Error) string {
+			if e.Kind == httpx.Forbidden {
+				return "the app lacks the application permission " + perm + " (grant it and give admin consent)"
+			}
+			return ""
+		},
+	})
+	if err != nil {
 		return err
-	case errors.As(err, &ne) && ne.Timeout():
-		return fmt.Errorf("no answer in time: %v: %w", err, vendors.ErrTimeout)
-	default:
-		return fmt.Errorf("cannot reach Graph: %v: %w", err, vendors.ErrUnavailable)
 	}
-}
-
-// retryAfter reads Retry-After (seconds or an HTTP date); without one it
-// backs off 1, 2, 4... seconds.
-func retryAfter(h string, retry int, now time.Time) time.Duration {
-	h = strings.TrimSpace(h)
-	if secs, err := strconv.Atoi(h); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(h); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d
-		}
-		return 0
-	}
-	return time.Second << min(retry, 5)
-}
-
-// sleepCtx waits d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
+	if out == nil {
 		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
+	return g.http.Decode(resp, out)
+}
+
+// appToken is the app's bearer token; a refused one is dropped once.
+type appToken struct{ g *graphClient }
+
+func (a appToken) Apply(ctx context.Context, h http.Header) (string, error) {
+	tok, err := a.g.tokens.token(ctx)
+	if err != nil {
+		return "", a.g.tokenError(err)
+	}
+	h.Set("Authorization", "Bearer "+tok)
+	return tok, nil
+}
+
+func (a appToken) Renew(_ context.Context, refused string) error {
+	a.g.tokens.invalidate(refused)
+	return nil
 }
 
 // endpoint is a Graph URL below GraphURL; path must already be escaped.

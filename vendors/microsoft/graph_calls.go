@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sessionbot/sessionbot/vendors"
+	"github.com/sessionbot/sessionbot/vendors/internal/httpx"
 )
 
 // graphUser is what users/{upn}?$select=id,displayName,userPrincipalName returns.
@@ -277,7 +278,7 @@ func (g *graphClient) records(ctx context.Context, ids []string) ([]callRecord, 
 		case slots <- struct{}{}:
 		case <-ctx.Done():
 			wg.Wait()
-			return nil, nil, transportError(ctx, ctx.Err())
+			return nil, nil, httpx.Stopped(ctx)
 		}
 		wg.Add(1)
 		go func() {
@@ -287,7 +288,7 @@ func (g *graphClient) records(ctx context.Context, ids []string) ([]callRecord, 
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
-		return nil, nil, transportError(ctx, err)
+		return nil, nil, httpx.Stopped(ctx)
 	}
 	var records []callRecord
 	var warnings []error

@@ -54,12 +54,13 @@ func (w *waits) list() []time.Duration {
 
 func newGraphInstance(t *testing.T, cfg Config, clock func() time.Time) (*Instance, *waits) {
 	t.Helper()
-	in, err := New(cfg, vendors.Teams, nil, clock)
+	cfg.Type = vendors.Teams
+	in, err := New(cfg, vendors.Env{Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
 	w := &waits{}
-	in.graph.wait = w.wait
+	in.graph.http.Retry.Sleep = w.wait
 	t.Cleanup(func() { in.Close(context.Background()) })
 	return in, w
 }
@@ -117,7 +118,7 @@ func TestGraphFetchesExactlyOneMoreTokenAfterExpiry(t *testing.T) {
 	in, _ := newGraphInstance(t, graphConfig(fake), nil)
 	// oauth2 counts a token as expired 10 s early by default; a 1 s token
 	// needs a smaller margin to be reused at all.
-	in.graph.tokens = newTokenCache(in.graph.tokens.fetch.(fetcher).cc, in.graph.http, 50*time.Millisecond)
+	in.graph.tokens = newTokenCache(in.graph.tokens.fetch.(fetcher).cc, in.graph.http.HTTP, 50*time.Millisecond)
 	for i := 0; i < 3; i++ {
 		list(t, in, graphtest.MarcUPN, vendors.Window{})
 	}
@@ -375,7 +376,8 @@ func TestGraphRetryWaitsForReal(t *testing.T) {
 	fake := newFake(t, graphtest.Options{})
 	cfg := graphConfig(fake)
 	cfg.MaxRetryWait = 50 * time.Millisecond
-	in, err := New(cfg, vendors.Teams, nil, nil)
+	cfg.Type = vendors.Teams
+	in, err := New(cfg, vendors.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -211,25 +211,20 @@ var (
 	_ vendors.UserLogouter      = (*Instance)(nil)
 )
 
-// New checks the config and makes an instance of type t (vendors.Teams or
-// vendors.Skype). Nothing is contacted until the first call; a PowerShell
-// worker starts on the first request. A nil logger logs nowhere and a nil
-// clock is time.Now.
-func New(cfg Config, t vendors.Type, logger *slog.Logger, clock func() time.Time) (*Instance, error) {
+// New checks the config and makes an instance of type cfg.Type
+// (vendors.Teams or vendors.Skype). Nothing is contacted until the first
+// call; a PowerShell worker starts on the first request.
+func New(cfg Config, env vendors.Env) (*Instance, error) {
+	t := cfg.Type
 	if t != vendors.Teams && t != vendors.Skype {
 		return nil, fmt.Errorf("microsoft adapter: type %q is not %s or %s", t, vendors.Teams, vendors.Skype)
 	}
-	cfg.Type = t
 	cfg = cfg.withDefaults()
 	if p := cfg.problems(); len(p) > 0 {
 		return nil, fmt.Errorf("%s instance %q: %w: %w", t, cfg.Name, p, vendors.ErrInvalidInput)
 	}
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	if clock == nil {
-		clock = time.Now
-	}
+	env = env.WithDefaults()
+	logger, clock := env.Logger, env.Clock
 	logger = logger.With("instance", cfg.Name, "type", string(t), "backend", cfg.Backend)
 	in := &Instance{name: cfg.Name, typ: t, cfg: cfg, logger: logger, clock: clock}
 	switch cfg.Backend {
@@ -266,9 +261,9 @@ func (in *Instance) Probe(ctx context.Context) error {
 // ListUserSessions lists the call sessions of q.User (a UPN such as
 // marc@contoso.com) that started within q.Window (default: the last 24 hours).
 func (in *Instance) ListUserSessions(ctx context.Context, q vendors.UserQuery) (vendors.Listing, error) {
-	upn := strings.TrimSpace(q.User.ID)
-	if q.User.Directory != "" || upn == "" {
-		return vendors.Listing{}, fmt.Errorf("%s: Microsoft 365 users are named by UPN, such as marc@contoso.com, not %q: %w", in.name, q.User.String(), vendors.ErrInvalidInput)
+	upn, err := in.checkUPN(q.User)
+	if err != nil {
+		return vendors.Listing{}, err
 	}
 	w, err := CheckWindow(q.Window, in.clock())
 	if err != nil {
@@ -302,15 +297,31 @@ func (in *Instance) LogoutUser(ctx context.Context, user vendors.Identity) (vend
 	if in.graph == nil {
 		return vendors.Listing{}, fmt.Errorf("%s: logging a user out needs the graph backend; this instance uses %s: %w", in.name, in.cfg.Backend, vendors.ErrInvalidInput)
 	}
-	upn := strings.TrimSpace(user.ID)
-	if user.Directory != "" || upn == "" {
-		return vendors.Listing{}, fmt.Errorf("%s: Microsoft 365 users are named by UPN, such as marc@contoso.com, not %q: %w", in.name, user.String(), vendors.ErrInvalidInput)
+	upn, err := in.checkUPN(user)
+	if err != nil {
+		return vendors.Listing{}, err
 	}
 	if err := in.graph.revokeSignInSessions(ctx, upn); err != nil {
 		return vendors.Listing{}, err
 	}
 	in.logger.Info("revoked sign-in sessions", "user", upn)
 	return vendors.Listing{}, nil
+}
+
+// maxUPN is the longest user principal name Microsoft Entra allows.
+const maxUPN = 113
+
+// checkUPN returns the UPN an identity names, refusing what cannot be one
+// before it goes into a URL or to the worker.
+func (in *Instance) checkUPN(user vendors.Identity) (string, error) {
+	upn := strings.TrimSpace(user.ID)
+	if user.Directory != "" || upn == "" {
+		return "", fmt.Errorf("%s: Microsoft 365 users are named by UPN, such as marc@contoso.com, not %q: %w", in.name, user.String(), vendors.ErrInvalidInput)
+	}
+	if err := vendors.CheckInput("UPN", upn, maxUPN); err != nil {
+		return "", fmt.Errorf("%s: %w", in.name, err)
+	}
+	return upn, nil
 }
 
 // Close stops the PowerShell worker, if one runs, and waits for it under ctx.

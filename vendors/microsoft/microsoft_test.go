@@ -133,7 +133,9 @@ func TestNewRefusesIncompleteConfigs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(tt.cfg, tt.typ, nil, nil)
+			cfg := tt.cfg
+			cfg.Type = tt.typ
+			_, err := New(cfg, vendors.Env{})
 			if err == nil {
 				t.Fatal("New accepted the config")
 			}
@@ -162,11 +164,11 @@ func TestConfigNeverPrintsTheSecret(t *testing.T) {
 }
 
 func TestVendorClaimsLogoutOnlyWithGraph(t *testing.T) {
-	graph, err := New(Config{Name: "teams", TenantID: "t", ClientID: "c", ClientSecret: "s"}, vendors.Teams, nil, nil)
+	graph, err := New(Config{Name: "teams", TenantID: "t", ClientID: "c", ClientSecret: "s", Type: vendors.Teams}, vendors.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ps, err := New(Config{Name: "skype", Backend: BackendPowerShell, TenantID: "t", AppID: "a", CertificateThumbprint: "AB12"}, vendors.Skype, nil, nil)
+	ps, err := New(Config{Name: "skype", Backend: BackendPowerShell, TenantID: "t", AppID: "a", CertificateThumbprint: "AB12", Type: vendors.Skype}, vendors.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +196,7 @@ func TestVendorClaimsLogoutOnlyWithGraph(t *testing.T) {
 }
 
 func TestListingRefusesDirectoryStyleNames(t *testing.T) {
-	in, err := New(Config{Name: "teams", TenantID: "t", ClientID: "c", ClientSecret: "s"}, vendors.Teams, nil, nil)
+	in, err := New(Config{Name: "teams", TenantID: "t", ClientID: "c", ClientSecret: "s", Type: vendors.Teams}, vendors.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -477,7 +477,7 @@ func (w *worker) answer(ctx context.Context, id int64, timeout time.Duration) (w
 			}
 			var a workerAnswer
 			if err := json.Unmarshal(line, &a); err != nil {
-				return workerAnswer{}, &workerFault{fmt.Sprintf("worker printed something that is not JSON: %q", w.stderr.redact.Replace(clip(string(line), 120))), vendors.ErrBadAnswer}
+				return workerAnswer{}, &workerFault{fmt.Sprintf("worker answered invalid JSON (%q)", w.stderr.redact.Replace(clip(string(line), 120))), vendors.ErrBadAnswer}
 			}
 			if id == 0 && a.ID == nil {
 				return a, nil

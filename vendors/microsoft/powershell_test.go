@@ -78,7 +78,8 @@ func newWorkerInstance(t *testing.T, settings map[string]any, change func(*Confi
 	if change != nil {
 		change(&cfg)
 	}
-	in, err := New(cfg, vendors.Skype, nil, nil)
+	cfg.Type = vendors.Skype
+	in, err := New(cfg, vendors.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +289,7 @@ func TestWorkerThatMisbehavesIsKilledAndReplaced(t *testing.T) {
 		says     []string
 	}{
 		{name: "a line that is not JSON", fault: "garbage", sentinel: vendors.ErrBadAnswer,
-			says: []string{"worker printed something that is not JSON", "WARNING: The names of some imported commands", "killed it"}},
+			says: []string{"worker answered invalid JSON", "WARNING: The names of some imported commands", "killed it"}},
 		{name: "an exit", fault: "die", sentinel: vendors.ErrUnavailable,
 			says: []string{"worker exited (exit status 3); its last words: ", "fakeworker: exiting on request 2 as told", "; the next request starts a new one"}},
 		{name: "no answer in time", fault: "hang", sentinel: vendors.ErrTimeout,
@@ -324,7 +325,8 @@ func TestWorkerThatMisbehavesIsKilledAndReplaced(t *testing.T) {
 }
 
 func TestWorkerGetsParametersIntactAsData(t *testing.T) {
-	hostile := "o'brien\"; $(Remove-Item -Recurse C:\\) ; `whoami`\n& rm -rf / #@contoso.com"
+	// No control characters: those are refused before anything is sent.
+	hostile := "o'brien\"; $(Remove-Item -Recurse C:\\) ; `whoami` & rm -rf / #@contoso.com"
 	thumb := `AB"CD;$(Get-Secret)` + "\n'EF"
 	app := `app'; Invoke-Expression "calc"`
 	tenant := "tenant$(x)"
@@ -422,7 +424,7 @@ func TestWorkerStderrIsLoggedWithoutTheThumbprint(t *testing.T) {
 	var logged safeBuffer
 	logger := slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	in, err := New(Config{Name: "skype", Backend: BackendPowerShell, TenantID: testTenant, AppID: testApp,
-		CertificateThumbprint: testThumbprint, Pwsh: fakeWorker, Script: script}, vendors.Skype, logger, nil)
+		CertificateThumbprint: testThumbprint, Pwsh: fakeWorker, Script: script, Type: vendors.Skype}, vendors.Env{Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -528,7 +530,7 @@ func TestCloseEndsTheWorkerAndRemovesTheScript(t *testing.T) {
 	// No Script: the embedded worker.ps1 is written out, and the fake runs
 	// it with its defaults.
 	in, err := New(Config{Name: "skype", Backend: BackendPowerShell, TenantID: testTenant, AppID: testApp,
-		CertificateThumbprint: testThumbprint, Pwsh: fakeWorker}, vendors.Skype, nil, nil)
+		CertificateThumbprint: testThumbprint, Pwsh: fakeWorker, Type: vendors.Skype}, vendors.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -570,7 +572,7 @@ func BenchmarkWorkerRequest(b *testing.B) {
 	}
 	newInstance := func(b *testing.B) *Instance {
 		in, err := New(Config{Name: "skype", Backend: BackendPowerShell, TenantID: testTenant, AppID: testApp,
-			CertificateThumbprint: testThumbprint, Pwsh: fakeWorker, Script: settings(b.TempDir())}, vendors.Skype, nil, nil)
+			CertificateThumbprint: testThumbprint, Pwsh: fakeWorker, Script: settings(b.TempDir()), Type: vendors.Skype}, vendors.Env{})
 		if err != nil {
 			b.Fatal(err)
 		}

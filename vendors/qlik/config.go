@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/sessionbot/sessionbot/vendors"
 )
@@ -117,7 +118,7 @@ func (cfg Config) check() (settings, error) {
 		problems.Add("virtual_proxy", cfg.VirtualProxy, "write the prefix alone, such as ProxyX1", "%v", err)
 	}
 	s.virtualProxy = vp
-	if strings.ContainsFunc(s.user, isControl) {
+	if strings.ContainsFunc(s.user, unicode.IsControl) {
 		problems.Add("user", "", "", "contains a control character")
 	}
 	if s.discoveryTTL < 0 {
@@ -166,7 +167,7 @@ func hostPort(raw string, defaultPort int) (string, error) {
 	} else if strings.HasPrefix(v, "[") && strings.HasSuffix(v, "]") {
 		host = v[1 : len(v)-1] // bracketed IPv6 literal without a port
 	}
-	if host == "" || strings.ContainsAny(host, "/?#@ \\") || strings.ContainsFunc(host, isControl) {
+	if host == "" || strings.ContainsAny(host, "/?#@ \\") || strings.ContainsFunc(host, unicode.IsControl) {
 		return "", errors.New("has no usable host name")
 	}
 	if port == "" {
@@ -185,7 +186,7 @@ func normalizeVirtualProxy(raw string) (string, error) {
 	if strings.Contains(vp, "/") {
 		return "", errors.New("a prefix is one path segment, without inner slashes")
 	}
-	if vp == "." || vp == ".." || strings.ContainsFunc(vp, isControl) {
+	if vp == "." || vp == ".." || strings.ContainsFunc(vp, unicode.IsControl) {
 		return "", errors.New("is not a usable prefix")
 	}
 	return vp, nil
@@ -266,5 +267,3 @@ func pathErrorText(err error) string {
 	}
 	return err.Error()
 }
-
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }

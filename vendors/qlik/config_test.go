@@ -165,7 +165,7 @@ func TestNewNamesTheCertificateFileThatIsWrong(t *testing.T) {
 			if tt.skip {
 				t.Skip("running as a user who can read a file with mode 0")
 			}
-			_, err := qlik.New(qlik.Config{Name: "q", Proxies: []string{"qps1.corp"}, CertFile: tt.cert, KeyFile: tt.key, CAFile: tt.ca})
+			_, err := qlik.New(qlik.Config{Name: "q", Proxies: []string{"qps1.corp"}, CertFile: tt.cert, KeyFile: tt.key, CAFile: tt.ca}, vendors.Env{})
 			if err == nil {
 				t.Fatal("New succeeded, want an error")
 			}
@@ -195,7 +195,7 @@ func TestNewListsEveryConfigurationProblem(t *testing.T) {
 	cfg.Repository = ""
 	cfg.VirtualProxy = "a/b"
 	cfg.RequestTimeout = -1
-	_, err := qlik.New(cfg)
+	_, err := qlik.New(cfg, vendors.Env{})
 	for _, want := range []string{"neither proxies nor repository", "virtual_proxy", "request_timeout"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("err = %v, want it to mention %q", err, want)
@@ -207,7 +207,7 @@ func TestNewListsEveryConfigurationProblem(t *testing.T) {
 // without reading the message.
 func TestConfigProblemsCarryTheirKeys(t *testing.T) {
 	_, err := qlik.New(qlik.Config{Name: "q", Proxies: []string{"http://qps1:4243", "qps2:99999"}, VirtualProxy: "a/b",
-		RequestTimeout: -1, CertFile: "/nonexistent/client.pem"})
+		RequestTimeout: -1, CertFile: "/nonexistent/client.pem"}, vendors.Env{})
 	var problems vendors.ConfigProblems
 	if !errors.As(err, &problems) {
 		t.Fatalf("err %v holds no vendors.ConfigProblems", err)

@@ -22,7 +22,7 @@ var failureModes = []struct {
 	words []string
 }{
 	{name: "a proxy answering HTML is told apart from JSON", mode: qliktest.HTML, is: vendors.ErrBadAnswer,
-		words: []string{"answered HTML, not JSON (is this the QPS port 4243?)"}},
+		words: []string{"answered HTML, not JSON: is this the QPS port 4243?"}},
 	{name: "a proxy answering broken JSON says so", mode: qliktest.InvalidJSON, is: vendors.ErrBadAnswer,
 		words: []string{"answered invalid JSON"}},
 	{name: "a proxy answering 500 quotes the first line of its body", mode: qliktest.ServerError, is: vendors.ErrUnavailable,
@@ -177,7 +177,7 @@ func TestTLSProblemsSayWhichCertificate(t *testing.T) {
 				writeFile(t, f.CA, other.CertPEM)
 				return f
 			},
-			words: []string{"TLS: the server's certificate is not signed by the CA in ca_file"},
+			words: []string{"TLS: the server's certificate is not signed by a CA we trust", "is ca_file the root.pem of this site?"},
 		},
 	}
 	for _, tt := range tests {

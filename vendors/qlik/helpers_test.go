@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionbot/sessionbot/vendors"
 	"github.com/sessionbot/sessionbot/vendors/qlik"
 	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
 )
@@ -51,7 +52,7 @@ func configFor(t testing.TB, site *qliktest.Site) qlik.Config {
 // newInstance makes an adapter for cfg that closes with the test.
 func newInstance(t testing.TB, cfg qlik.Config) *qlik.Instance {
 	t.Helper()
-	in, err := qlik.New(cfg)
+	in, err := qlik.New(cfg, vendors.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,8 +5,10 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"unicode"
 
 	"github.com/sessionbot/sessionbot/vendors"
+	"github.com/sessionbot/sessionbot/vendors/internal/httpx"
 )
 
 // apiPath is a request path as its segments, unescaped. Keeping segments
@@ -84,6 +86,10 @@ func checkSessionID(id string) error {
 	return nil
 }
 
+// maxIdentity bounds a directory and user id together: longer is no
+// directory's user, and would only make a long URL.
+const maxIdentity = 512
+
 // checkIdentity refuses an identity Qlik cannot hold: both parts are
 // needed, and no directory user id contains control characters.
 func checkIdentity(u vendors.Identity) error {
@@ -96,9 +102,11 @@ func checkIdentity(u vendors.Identity) error {
 		// Sent escaped, a server that normalises paths would still read
 		// it as "this folder" or "the folder above"; no account is named so.
 		return fmt.Errorf("%q is not a user: no user directory or user id is named \".\" or \"..\": %w", printable(u.String()), vendors.ErrInvalidInput)
-	case strings.ContainsFunc(u.Directory, isControl):
+	case len(u.Directory)+len(u.ID) > maxIdentity:
+		return fmt.Errorf("user %q is longer than %d bytes: %w", printable(u.ID), maxIdentity, vendors.ErrInvalidInput)
+	case strings.ContainsFunc(u.Directory, unicode.IsControl):
 		return fmt.Errorf("user directory %q contains a control character: %w", printable(u.Directory), vendors.ErrInvalidInput)
-	case strings.ContainsFunc(u.ID, isControl):
+	case strings.ContainsFunc(u.ID, unicode.IsControl):
 		return fmt.Errorf("user id %q contains a control character: %w", printable(u.ID), vendors.ErrInvalidInput)
 	}
 	return nil
@@ -108,23 +116,4 @@ func isDotSegment(s string) bool { return s == "." || s == ".." }
 
 // printable shortens and de-controls what a person typed before it goes
 // into an error message.
-func printable(s string) string { return snippet(s, 80) }
-
-// snippet strips control characters, folds white space and cuts s to max
-// runes, for quoting a server's answer or a user's input in an error.
-func snippet(s string, max int) string {
-	s = strings.Map(func(r rune) rune {
-		switch {
-		case r == '\n' || r == '\r' || r == '\t':
-			return ' '
-		case isControl(r) || r == '\uFFFD':
-			return -1
-		}
-		return r
-	}, s)
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > max {
-		s = string(r[:max-1]) + "…"
-	}
-	return s
-}
+func printable(s string) string { return httpx.Snippet(s, 80) }

@@ -39,7 +39,7 @@ type Instance struct {
 
 // New checks cfg, loads its certificate files and makes the one HTTP client
 // every request shares, so connections and TLS sessions are reused.
-func New(cfg Config) (*Instance, error) {
+func New(cfg Config, env vendors.Env) (*Instance, error) {
 	s, err := cfg.check()
 	if err != nil {
 		return nil, err
@@ -74,7 +74,7 @@ func New(cfg Config) (*Instance, error) {
 		},
 		disc:   newDiscovery(),
 		now:    time.Now,
-		logger: slog.Default().With("vendor", string(vendors.Qlik)),
+		logger: env.WithDefaults().Logger.With("vendor", string(vendors.Qlik)),
 	}, nil
 }
 

@@ -140,7 +140,7 @@ func TestNoGoroutineOutlivesTheCalls(t *testing.T) {
 		defer site.Close()
 		cfg := configFor(t, site)
 		cfg.RequestTimeout = 200 * time.Millisecond
-		in, err := qlik.New(cfg)
+		in, err := qlik.New(cfg, vendors.Env{})
 		if err != nil {
 			t.Fatal(err)
 		}

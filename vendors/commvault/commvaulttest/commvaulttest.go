@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/sessionbot/sessionbot/internal/testpki"
+	"github.com/sessionbot/sessionbot/vendors/internal/fault"
 )
 
 // The account the bot logs in with. Every server has it.
@@ -161,6 +162,7 @@ type Server struct {
 	issued        []string
 	failures      map[int]int // failed logins in a row, by user id
 	mode          Mode
+	fault         fault.Switch
 	loginMode     Mode
 	routes        Routes
 	noByName      bool
@@ -363,6 +365,10 @@ func (s *Server) UserID(name string) (int, bool) {
 	return 0, false
 }
 
+// Intercept has every call but /Login and /Logout that carries a valid
+// token answered by h instead; nil stops it.
+func (s *Server) Intercept(h http.Handler) { s.fault.Set(h) }
+
 // Fail sets how every call but /Login and /Logout misbehaves.
 func (s *Server) Fail(m Mode) {
 	s.mu.Lock()
@@ -470,6 +476,17 @@ func (s *Server) Requests(route string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.requests[route]
+}
+
+// TotalRequests counts every request, whatever its route.
+func (s *Server) TotalRequests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.requests {
+		n += c
+	}
+	return n
 }
 
 // RoutesAsked lists every route asked so far, sorted, for failure messages.

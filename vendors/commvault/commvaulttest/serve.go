@@ -195,6 +195,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, route, arg str
 		s.writeError(w, r, http.StatusUnauthorized, codeBadCredentials, "Access denied: the token is missing, invalid or expired")
 		return
 	}
+	if s.fault.Serve(w, r) {
+		return
+	}
 	switch {
 	case route == "/User" && r.Method == http.MethodGet:
 		s.serveUsers(w, r, "")

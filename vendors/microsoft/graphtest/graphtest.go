@@ -25,6 +25,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sessionbot/sessionbot/vendors/internal/fault"
 )
 
 // Credentials the fake accepts unless Options say otherwise.
@@ -78,6 +80,7 @@ type Server struct {
 	revoked      []string
 	filters      []string
 	forbidden    map[API]bool
+	fault        fault.Switch
 	throttleLeft int
 	throttleCode int
 	retryAfter   string
@@ -210,6 +213,10 @@ func (s *Server) Forbid(api API, forbidden bool) {
 	s.forbidden[api] = forbidden
 }
 
+// Intercept has every Graph request with a valid token answered by h
+// instead; nil stops it.
+func (s *Server) Intercept(h http.Handler) { s.fault.Set(h) }
+
 // Throttle answers the next n Graph requests with status (429 or 503) and
 // the Retry-After header retryAfter (omitted when empty).
 func (s *Server) Throttle(n, status int, retryAfter string) {
@@ -273,6 +280,7 @@ func (s *Server) graph(api API, h http.HandlerFunc) http.HandlerFunc {
 			graphError(w, code, "TooManyRequests", "Too many requests, please try again later.")
 		case forbidden:
 			graphError(w, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+		case s.fault.Serve(w, r):
 		default:
 			h(w, r)
 		}

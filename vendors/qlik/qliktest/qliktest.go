@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sessionbot/sessionbot/internal/testpki"
+	"github.com/sessionbot/sessionbot/vendors/internal/fault"
 )
 
 // Mode is how a proxy (or the repository) misbehaves.
@@ -96,6 +97,7 @@ type Site struct {
 	requests    []Request
 	deletes     int
 	hangDeletes bool
+	fault       fault.Switch
 }
 
 // proxy is one listener and what it holds.
@@ -236,6 +238,10 @@ func (s *Site) FailRepository(m Mode) {
 	defer s.mu.Unlock()
 	s.repo.mode = m
 }
+
+// Intercept has every proxy answer the requests that pass its checks
+// (client certificate, xrfkey, X-Qlik-User) with h instead; nil stops it.
+func (s *Site) Intercept(h http.Handler) { s.fault.Set(h) }
 
 // HangDeletes makes every DELETE wait, unanswered, until the client gives
 // up or the site closes: an execution caught halfway, for crash tests.

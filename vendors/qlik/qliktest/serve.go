@@ -183,7 +183,7 @@ func (s *Site) serveProxy(p *proxy, rw http.ResponseWriter, r *http.Request) {
 	done := s.begin(p, r, segs)
 	defer func() { done(w.status) }()
 
-	if s.misbehave(p, w, r) || !authorized(w, r) {
+	if s.misbehave(p, w, r) || !authorized(w, r) || s.fault.Serve(w, r) {
 		return
 	}
 	segs, ok := segments(w, r.URL.EscapedPath(), "/qps/")

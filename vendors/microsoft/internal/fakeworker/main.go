@@ -39,6 +39,8 @@ type settings struct {
 	PageCap int `json:"pageCap"`
 	// Faults make one process misbehave on one request.
 	Faults []fault `json:"faults"`
+	// EmptyUser has no sessions at all.
+	EmptyUser string `json:"emptyUser"`
 	// FailUser makes requests for this user fail with FailCategory.
 	FailUser     string `json:"failUser"`
 	FailCategory string `json:"failCategory"`
@@ -278,6 +280,9 @@ func (w *worker) sessions(req request) {
 
 // rows generates a user's sessions, ordered by start and by end.
 func (w *worker) rows(user string) []row {
+	if w.cfg.EmptyUser != "" && strings.EqualFold(w.cfg.EmptyUser, user) {
+		return nil
+	}
 	out := make([]row, 0, w.cfg.Rows)
 	spacing := w.cfg.RowSpacing.Duration
 	for i := 0; i < w.cfg.Rows; i++ {

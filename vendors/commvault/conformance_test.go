@@ -1,0 +1,31 @@
+package commvault_test
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/sessionbot/sessionbot/vendors"
+	"github.com/sessionbot/sessionbot/vendors/commvault/commvaulttest"
+	"github.com/sessionbot/sessionbot/vendors/vendortest"
+)
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	vendortest.Run(t, vendortest.Harness{
+		Capabilities: vendors.CanListUser | vendors.CanEnd | vendors.CanLogout,
+		New: func(t *testing.T) vendortest.Fixture {
+			srv := newServer(t, commvaulttest.Options{Seed: true})
+			cfg := configFor(t, srv)
+			cfg.RequestTimeout = time.Second
+			return vendortest.Fixture{
+				Instance:  newInstance(t, cfg),
+				User:      marc,
+				Nobody:    vendors.Identity{ID: commvaulttest.BotUser},
+				Requests:  srv.TotalRequests,
+				Secrets:   []string{cfg.Password},
+				Intercept: func(h http.Handler) { srv.Intercept(h) },
+			}
+		},
+	})
+}
