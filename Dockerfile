@@ -21,7 +21,8 @@ ARG DATE=unknown
 ENV CGO_ENABLED=0
 RUN go build -trimpath \
       -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT} -X main.date=${DATE}" \
-      -o /out/sessionbot ./cmd/sessionbot
+      -o /out/sessionbot ./cmd/sessionbot \
+ && mkdir -p /out/state
 
 # distroless static: CA certificates, /etc/passwd with nonroot (65532), no shell.
 FROM gcr.io/distroless/static-debian12:nonroot
@@ -37,6 +38,8 @@ LABEL org.opencontainers.image.title="sessionbot" \
       org.opencontainers.image.created="${DATE}" \
       org.opencontainers.image.licenses="${LICENSE}"
 COPY --from=build /out/sessionbot /usr/local/bin/sessionbot
+# The SQLite store's home, writable by the bot alone; mount a volume here.
+COPY --from=build --chown=65532:65532 /out/state /var/lib/sessionbot
 USER 65532:65532
 WORKDIR /var/lib/sessionbot
 EXPOSE 9090
