@@ -62,7 +62,15 @@ func TestUnitIsHardened(t *testing.T) {
 	if start := d["Service.ExecStart"]; len(start) != 1 || !strings.Contains(start[0], "sessionbot serve") {
 		t.Errorf("ExecStart = %q, want `sessionbot serve`", start)
 	}
+	for _, exec := range append(d["Service.ExecStartPre"], d["Service.ExecStart"]...) {
+		if !strings.Contains(exec, "--config %d/sessionbot.yaml") {
+			t.Errorf("%q does not read the config from the credentials directory", exec)
+		}
+	}
 	creds := d["Service.LoadCredential"]
+	if !slices.Contains(creds, "sessionbot.yaml:/etc/sessionbot/sessionbot.yaml") {
+		t.Errorf("LoadCredential does not hand over the root-only config: %q", creds)
+	}
 	for _, name := range []string{"slack-bot-token", "slack-app-token"} {
 		if !slices.ContainsFunc(creds, func(c string) bool { return strings.HasPrefix(c, name+":/etc/sessionbot/credentials/") }) {
 			t.Errorf("LoadCredential has no %s from /etc/sessionbot/credentials: %q", name, creds)
