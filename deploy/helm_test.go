@@ -294,6 +294,7 @@ func TestChartRejectsWrongTypes(t *testing.T) {
 		"config.log.level=verbose",
 		"config.unknown=1",
 		"config.metrics.listen=127.0.0.1:9090",
+		"config.metrics.listen=[::1]:9090",
 		"config.metrics.listen=",
 	} {
 		if _, err := render(t, "--set", set); err == nil {
