@@ -545,3 +545,43 @@ func strs(v any) []string {
 	}
 	return out
 }
+
+// TestSchemaKnowsEveryConfigKey: values.schema.json refuses unknown keys
+// under config, so every key of examples/sessionbot.yaml (which documents
+// them all) must be in it, or a valid config could not be installed.
+func TestSchemaKnowsEveryConfigKey(t *testing.T) {
+	t.Parallel()
+	var example map[string]any
+	src, err := os.ReadFile("../examples/sessionbot.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(src, &example); err != nil {
+		t.Fatal(err)
+	}
+	var schema map[string]any
+	src, err = os.ReadFile(chartDir + "/values.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(src, &schema); err != nil { // JSON is YAML
+		t.Fatal(err)
+	}
+	config := at(schema, "properties", "config")
+	delete(example, "instances") // per type; the schema checks the shared keys
+	walk(example, "", func(key string, _ any) {
+		node := config
+		for _, part := range strings.Split(key, ".") {
+			node = at(node, "properties", part)
+		}
+		if node == nil {
+			t.Errorf("config.%s is in examples/sessionbot.yaml but not in values.schema.json", key)
+		}
+	})
+	for _, key := range []string{"slack.bot_token_file", "slack.app_token_file", "store.dsn_file", "language.api_key_file"} {
+		parts := strings.Split(key, ".")
+		if at(config, "properties", parts[0], "properties", parts[1]) == nil {
+			t.Errorf("config.%s (set by secretFiles) is not in values.schema.json", key)
+		}
+	}
+}
