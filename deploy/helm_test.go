@@ -291,7 +291,7 @@ func TestChartRejectsWrongTypes(t *testing.T) {
 		"replicaCount=two",
 		"config.approvals.ttl=15 minutes",
 		"config.approvals.channel=#approvals",
-		"config.log.level=verbose",
+		"config.log.level=verbose", "config.store.driver=mysql",
 		"config.unknown=1",
 		"config.metrics.listen=127.0.0.1:9090",
 		"config.metrics.listen=[::1]:9090",
