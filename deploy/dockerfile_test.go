@@ -1,6 +1,9 @@
 package deploy
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -158,18 +161,25 @@ func packageMainVars(t *testing.T) map[string]bool {
 		t.Fatal(err)
 	}
 	vars := map[string]bool{}
-	decl := regexp.MustCompile(`(?m)^var\s+([a-z][A-Za-z, ]*?)\s*(string|=)`)
+	fset := token.NewFileSet()
 	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") {
 			continue
 		}
-		src, err := os.ReadFile(f)
+		file, err := parser.ParseFile(fset, f, nil, parser.SkipObjectResolution)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, m := range decl.FindAllStringSubmatch(string(src), -1) {
-			for _, name := range strings.Split(m[1], ",") {
-				vars[strings.TrimSpace(name)] = true
+		// Top-level var declarations, alone or in a block.
+		for _, d := range file.Decls {
+			g, ok := d.(*ast.GenDecl)
+			if !ok || g.Tok != token.VAR {
+				continue
+			}
+			for _, spec := range g.Specs {
+				for _, name := range spec.(*ast.ValueSpec).Names {
+					vars[name.Name] = true
+				}
 			}
 		}
 	}
