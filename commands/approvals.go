@@ -354,6 +354,10 @@ func (s *Service) SubmitProposal(ctx context.Context, caller Caller, text, respo
 		return problemReply(cmd, parseErr(cmd.String()+" reason <why>", "Say why: a reason is required and goes on the record."))
 	}
 	if key != "" {
+		// A key is the proposer's: someone else who sees the button (a
+		// reply in the channel) and clicks it first makes their own
+		// request, and cannot take or block the proposer's.
+		key = caller.SlackID + ":" + key
 		if existing, err := s.approvals.Store.RequestByProposal(ctx, key); err == nil {
 			return s.alreadyRequested(ctx, caller, cmd, existing)
 		}
