@@ -944,11 +944,13 @@ func (s *Service) sweepMessages(ctx context.Context) error {
 			}
 			continue
 		}
-		_, votes, err := s.approvals.Store.GetRequest(ctx, req.ID)
-		if err != nil {
+		// Show the request as it is now: it may have moved on since it was
+		// listed. One being executed is shown by its executor when it ends.
+		cur, votes, err := s.approvals.Store.GetRequest(ctx, req.ID)
+		if err != nil || cur.ApprovalShown == cur.State || cur.State == store.StateExecuting {
 			continue
 		}
-		s.updateApproval(ctx, req, votes)
+		s.updateApproval(ctx, cur, votes)
 	}
 	return nil
 }

@@ -1,7 +1,10 @@
 package commands_test
 
 import (
+	"time"
+
 	"context"
+	"github.com/sessionbot/sessionbot/store"
 	"testing"
 
 	"github.com/sessionbot/sessionbot/commands"
@@ -41,5 +44,61 @@ func TestAnotherPersonsConfirmationDoesNotTakeTheProposal(t *testing.T) {
 				t.Errorf("confirming again made another request: %+v", again)
 			}
 		})
+	}
+}
+
+// settlesAfterListing is a store in which a request is settled by another
+// replica just after the sweep lists stale approval messages.
+type settlesAfterListing struct {
+	store.Store
+	id string
+	at time.Time
+}
+
+func (s *settlesAfterListing) StaleApprovalMessages(ctx context.Context) ([]store.Request, error) {
+	stale, err := s.Store.StaleApprovalMessages(ctx)
+	if err == nil {
+		err = s.Store.SettleUnknown(ctx, s.id, store.StateDone, "ended: gone when read again", s.at)
+	}
+	return stale, err
+}
+
+// TestSweepShowsTheStateAsItIsNotAsItWasListed: a request that changes
+// state between the sweep's listing and its update of the approval
+// message is shown as it is now, not as it was listed.
+func TestSweepShowsTheStateAsItIsNotAsItWasListed(t *testing.T) {
+	t.Parallel()
+	f, _ := faultEngines()[0].fixture(t, defaultPolicy())
+	ctx, now := context.Background(), f.clock.Now()
+	// On an instance no longer configured, so the sweep's own re-read of
+	// unknown outcomes leaves it alone.
+	req := store.Request{ID: store.NewID(), Action: store.ActionEndSession, Vendor: "qlik", Instance: "retired", SessionID: "S1",
+		TargetDirectory: "CORP", TargetUser: "marc", Requester: requester, ApprovalsNeeded: 1, State: store.StatePending,
+		CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(f.store.CreateRequest(ctx, req))
+	must(f.store.SetApprovalMessage(ctx, req.ID, "C0APPROVALS", "1700000000.000001"))
+	_, err := f.store.Vote(ctx, store.Vote{RequestID: req.ID, Voter: approver, Approve: true}, now)
+	must(err)
+	_, err = f.store.ClaimExecution(ctx, req.ID, "replica-a/1", now, time.Hour)
+	must(err)
+	must(f.store.FinishExecution(ctx, req.ID, "replica-a/1", store.StateUnknown, "the delete timed out", now))
+
+	f.store = &settlesAfterListing{Store: f.store, id: req.ID, at: now}
+	if err := f.service("replica-b").Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.rec.mu.Lock()
+	defer f.rec.mu.Unlock()
+	if len(f.rec.updates) == 0 {
+		t.Fatal("the approval message was not updated")
+	}
+	if shown := f.rec.updates[len(f.rec.updates)-1].State; shown != store.StateDone {
+		t.Errorf("the approval message was last updated to show %s; the request is done", shown)
 	}
 }
