@@ -595,12 +595,21 @@ func (s *Service) execute(ctx context.Context, req store.Request) store.Request 
 		return req
 	}
 	req = claimed
-	_, votes, _ := s.approvals.Store.GetRequest(ctx, req.ID)
+	// Claimed, it is seen through whatever became of the caller's
+	// deadline: a lapsed click must not fail it for want of a record.
+	wctx, cancelWrite := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	defer cancelWrite()
+	detail := ""
+	if _, votes, err := s.approvals.Store.GetRequest(wctx, req.ID); err != nil {
+		detail = "approved (the votes could not be read: " + err.Error() + ")"
+	} else {
+		detail = "approved by " + approvers(votes)
+	}
 	state, outcome := store.StateFailed, ""
 	// The record comes first: nothing is ended that the audit log cannot
 	// show, with who approved it.
-	if err := s.audit(ctx, store.Event{Actor: s.approvals.ReplicaID, Action: "execute", Vendor: req.Vendor, Instance: req.Instance,
-		Target: requestTarget(req), RequestID: req.ID, Result: string(store.StateExecuting), Detail: "approved by " + approvers(votes)}); err != nil {
+	if err := s.audit(wctx, store.Event{Actor: s.approvals.ReplicaID, Action: "execute", Vendor: req.Vendor, Instance: req.Instance,
+		Target: requestTarget(req), RequestID: req.ID, Result: string(store.StateExecuting), Detail: detail}); err != nil {
 		outcome = "nothing was ended: the audit log could not be written (" + err.Error() + ")"
 	} else if !ok {
 		outcome = fmt.Sprintf("instance %s is no longer configured; nothing was ended", req.Instance)
@@ -824,6 +833,9 @@ func (s *Service) sweepApproved(ctx context.Context) error {
 	}
 	now := s.clock()
 	for _, req := range approved {
+		if ctx.Err() != nil {
+			break // the rest wait for the next sweep
+		}
 		age := now.Sub(req.DecidedAt)
 		if age < s.retryAfter() {
 			continue // its click may still be claiming it

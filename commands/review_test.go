@@ -1,6 +1,7 @@
 package commands_test
 
 import (
+	"strings"
 	"time"
 
 	"context"
@@ -100,5 +101,43 @@ func TestSweepShowsTheStateAsItIsNotAsItWasListed(t *testing.T) {
 	}
 	if shown := f.rec.updates[len(f.rec.updates)-1].State; shown != store.StateDone {
 		t.Errorf("the approval message was last updated to show %s; the request is done", shown)
+	}
+}
+
+// deadlineAtClaim is a store whose execution claim takes the rest of the
+// click's time: the claim commits as the click's deadline passes.
+type deadlineAtClaim struct {
+	store.Store
+	clickDone context.CancelFunc
+}
+
+func (s *deadlineAtClaim) ClaimExecution(ctx context.Context, id, executor string, now time.Time, lease time.Duration) (store.Request, error) {
+	r, err := s.Store.ClaimExecution(ctx, id, executor, now, lease)
+	s.clickDone()
+	return r, err
+}
+
+// TestAClaimedExecutionIsSeenThroughPastTheClickDeadline: once a click has
+// claimed an execution, the end of the click's own time neither fails the
+// request for want of an audit record nor writes that nobody approved it.
+func TestAClaimedExecutionIsSeenThroughPastTheClickDeadline(t *testing.T) {
+	t.Parallel()
+	f, _ := faultEngines()[0].fixture(t, defaultPolicy())
+	id := f.request(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f.store = &deadlineAtClaim{Store: f.store, clickDone: cancel}
+	f.service("replica-a").Handle(ctx, commands.Caller{SlackID: approver, Channel: "C0APPROVALS"}, "approve "+id)
+	if got := f.state(t, id); got.State != store.StateDone || marcStillThere(f) {
+		t.Errorf("state %s (%s), session there %v; want done and gone", got.State, got.Outcome, marcStillThere(f))
+	}
+	events, err := f.store.Events(context.Background(), store.EventFilter{RequestID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events {
+		if e.Action == "execute" && !strings.Contains(e.Detail, approver) {
+			t.Errorf("the execution's audit record says %q; %s approved it", e.Detail, approver)
+		}
 	}
 }
