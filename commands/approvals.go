@@ -51,6 +51,10 @@ const DefaultRetryAfter = 10 * time.Second
 // own deadline may have passed by then, and an outcome must still be kept.
 const writeTimeout = 10 * time.Second
 
+// notifyTimeout bounds telling people of an outcome recorded detached from
+// the caller's deadline.
+const notifyTimeout = 30 * time.Second
+
 // AuditObserver, when the service's Observer implements it, is told of
 // every audit record that could not be written.
 type AuditObserver interface {
@@ -659,7 +663,11 @@ func (s *Service) finish(ctx context.Context, req store.Request, executor string
 		cur = req
 		cur.State, cur.Outcome, cur.FinishedAt = state, outcome, now
 	}
-	s.report(ctx, cur, votes)
+	// Detached, telling still ends: Slack's retries honour a Retry-After
+	// of any length, and the sweep re-applies an update that did not land.
+	nctx, cancelNotify := context.WithTimeout(ctx, notifyTimeout)
+	defer cancelNotify()
+	s.report(nctx, cur, votes)
 	return cur
 }
 

@@ -2,6 +2,7 @@ package commands_test
 
 import (
 	"strings"
+	"sync"
 	"time"
 
 	"context"
@@ -139,5 +140,67 @@ func TestAClaimedExecutionIsSeenThroughPastTheClickDeadline(t *testing.T) {
 		if e.Action == "execute" && !strings.Contains(e.Detail, approver) {
 			t.Errorf("the execution's audit record says %q; %s approved it", e.Detail, approver)
 		}
+	}
+}
+
+// deadlineNotifier notes whether each call to tell a requester had a
+// deadline: a Slack that keeps answering 429 with a long Retry-After must
+// not hold a worker for ever.
+type deadlineNotifier struct {
+	*recorder
+	mu          sync.Mutex
+	unbounded   int
+	tellCalls   int
+	updateCalls int
+}
+
+func (n *deadlineNotifier) note(ctx context.Context, req store.Request, calls *int) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !req.State.Final() {
+		return // before the outcome: the caller's context, the caller's deadline
+	}
+	*calls++
+	if _, ok := ctx.Deadline(); !ok {
+		n.unbounded++
+	}
+}
+
+func (n *deadlineNotifier) UpdateApproval(ctx context.Context, req store.Request, votes []store.Vote) error {
+	n.note(ctx, req, &n.updateCalls)
+	return n.recorder.UpdateApproval(ctx, req, votes)
+}
+
+func (n *deadlineNotifier) TellRequester(ctx context.Context, req store.Request, votes []store.Vote) error {
+	n.note(ctx, req, &n.tellCalls)
+	return n.recorder.TellRequester(ctx, req, votes)
+}
+
+// TestReportingAnOutcomeHasADeadline: after an execution, the approval
+// message and the requester are told within a deadline, even when the
+// caller's context has none (the outcome is recorded detached from it).
+func TestReportingAnOutcomeHasADeadline(t *testing.T) {
+	t.Parallel()
+	f, _ := faultEngines()[0].fixture(t, defaultPolicy())
+	id := f.request(t)
+	n := &deadlineNotifier{recorder: f.rec}
+	svc := commands.New(commands.Config{
+		Registry:  f.reg,
+		Options:   map[string]commands.InstanceOptions{"qlik-prod": {Identity: commands.IdentityRule{RequireDirectory: true}, Timeout: 5 * time.Second}},
+		Clock:     f.clock.Now,
+		Access:    &commands.Access{Default: f.policy},
+		Approvals: &commands.Approvals{Store: f.store, Notifier: n, ReplicaID: "replica-a"},
+	})
+	svc.Handle(context.Background(), commands.Caller{SlackID: approver, Channel: "C0APPROVALS"}, "approve "+id)
+	if got := f.state(t, id); got.State != store.StateDone {
+		t.Fatalf("state %s (%s), want done", got.State, got.Outcome)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.tellCalls == 0 {
+		t.Fatal("the requester was not told")
+	}
+	if n.unbounded > 0 {
+		t.Errorf("%d of %d calls to Slack about the outcome had no deadline", n.unbounded, n.tellCalls+n.updateCalls)
 	}
 }
