@@ -262,8 +262,9 @@ var ErrNoConfig = errors.New("no configuration: pass --config FILE, put sessionb
 	"put the YAML in " + ConfigEnv + ", or set SESSIONBOT_* variables (examples/sessionbot.yaml documents every key)")
 
 // Load reads the configuration: the file at path; else what ConfigEnv
-// holds (a path, or the YAML itself when it has a newline or ": "); else
-// the first of SearchPaths that exists; else the environment alone. It
+// holds (a path, or the YAML itself when it has a newline, or ": " and
+// names no file); else the first of SearchPaths that exists; else the
+// environment alone. It
 // applies the environment, resolves secret files and checks what can be
 // checked without knowing the mode. With required, ErrNoConfig when
 // nothing at all is configured. The error is Problems when the
@@ -378,7 +379,9 @@ func yamlError(err error) string {
 func findSource(path string) (source, inline string, err error) {
 	if path == "" {
 		if env := os.Getenv(ConfigEnv); env != "" {
-			if strings.Contains(env, "\n") || strings.Contains(env, ": ") {
+			// A file that exists is a path, even one with ": " in it.
+			_, statErr := os.Stat(env)
+			if strings.Contains(env, "\n") || (statErr != nil && strings.Contains(env, ": ")) {
 				return "$" + ConfigEnv, env, nil
 			}
 			path = env

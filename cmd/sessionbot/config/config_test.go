@@ -342,3 +342,24 @@ func TestPrecedenceEnvironmentOverFileOverDefaults(t *testing.T) {
 		}
 	}
 }
+
+// A path in SESSIONBOT_CONFIG is read as a path even when it contains ": "
+// (a folder named "ops: prod", say), not taken for YAML.
+func TestConfigEnvPathWithColonSpaceIsAPath(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ops: prod")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "sessionbot.yaml")
+	if err := os.WriteFile(path, []byte(goodYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SESSIONBOT_CONFIG", path)
+	cfg, err := Load("", testTypes, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.File != path || cfg.Timeout != 5*time.Second {
+		t.Errorf("read from %q with timeout %s, want the file %q", cfg.File, cfg.Timeout, path)
+	}
+}
