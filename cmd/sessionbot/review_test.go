@@ -34,3 +34,26 @@ func TestServeRefusesAConfigurationWithoutInstances(t *testing.T) {
 		t.Errorf("serve without instances: %v (stopped by the test: %v), want a problem under instances", err, ctx.Err() != nil)
 	}
 }
+
+// TestCheckNeverShowsAPasswordWrittenIntoAURL: a URL with user:password@
+// is refused, and the report names the key without the password, in text
+// and in JSON.
+func TestCheckNeverShowsAPasswordWrittenIntoAURL(t *testing.T) {
+	w := newWorld(t, "")
+	appendConfig(t, w.config, "  cv:\n    type: commvault\n    url: https://admin:hunter2-secret@cs.example/webconsole/api\n    username: bot\n    password: x\n")
+	appendConfig(t, w.config, "language:\n  enabled: true\n  base_url: ftp://bot:hunter3-secret@model.example/v1\n  api_key: sk-x\n  model: m\n")
+	for _, format := range []string{"text", "json"} {
+		out, err := runCLI(t, "check", "--offline", "--output", format, "--config", w.config)
+		if code := exitCode(err, &bytes.Buffer{}); code != 1 {
+			t.Fatalf("%s: check exited %d, want 1:\n%s", format, code, out)
+		}
+		if !strings.Contains(out, "instances.cv.url") {
+			t.Errorf("%s: the URL's problem is not reported:\n%s", format, out)
+		}
+		for _, secret := range []string{"hunter2-secret", "hunter3-secret"} {
+			if strings.Contains(out, secret) {
+				t.Errorf("%s: the report shows the password %q:\n%s", format, secret, out)
+			}
+		}
+	}
+}

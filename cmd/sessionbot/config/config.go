@@ -212,6 +212,7 @@ func Tidy(problems Problems) Problems {
 		if secretKeys[strings.TrimSuffix(last, "_file")] && !strings.HasSuffix(last, "_file") {
 			p.Value = ""
 		}
+		p.Value = redactURLPassword(p.Value)
 		if seen[p] {
 			continue
 		}
@@ -220,6 +221,24 @@ func Tidy(problems Problems) Problems {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out
+}
+
+// urlPassword is the password of a URL's user:password@, found even where
+// the URL does not parse.
+var urlPassword = regexp.MustCompile(`(://[^/?#@:]*:)[^/?#]*@`)
+
+// redactURLPassword hides the password in a value that is a URL with
+// user:password@ in it: such a URL is refused, and shown, as a problem.
+func redactURLPassword(v string) string {
+	if !strings.Contains(v, "@") {
+		return v
+	}
+	if u, err := url.Parse(v); err == nil && u.User != nil {
+		if _, set := u.User.Password(); set {
+			return u.Redacted()
+		}
+	}
+	return urlPassword.ReplaceAllString(v, "${1}xxxxx@")
 }
 
 func plural(n int, s string) string {

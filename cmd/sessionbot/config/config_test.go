@@ -363,3 +363,18 @@ func TestConfigEnvPathWithColonSpaceIsAPath(t *testing.T) {
 		t.Errorf("read from %q with timeout %s, want the file %q", cfg.File, cfg.Timeout, path)
 	}
 }
+
+func TestTidyHidesURLPasswords(t *testing.T) {
+	for _, tc := range []struct{ value, want string }{
+		{"https://admin:hunter2@cs.example/api", "https://admin:xxxxx@cs.example/api"},
+		{"https://admin:hun ter2@cs.example/api", "https://admin:xxxxx@cs.example/api"}, // does not parse
+		{"postgres://bot:p@ss@db:5432/x", "postgres://bot:xxxxx@db:5432/x"},
+		{"https://admin@cs.example/api", "https://admin@cs.example/api"},
+		{"marc@contoso.com", "marc@contoso.com"},
+	} {
+		got := Tidy(Problems{{Key: "instances.cv.url", Value: tc.value}})[0].Value
+		if got != tc.want {
+			t.Errorf("%q shown as %q, want %q", tc.value, got, tc.want)
+		}
+	}
+}
