@@ -617,6 +617,10 @@ func (s *Service) execute(ctx context.Context, req store.Request) store.Request 
 		outcome = "nothing was ended: the audit log could not be written (" + err.Error() + ")"
 	} else if !ok {
 		outcome = fmt.Sprintf("instance %s is no longer configured; nothing was ended", req.Instance)
+	} else if s.clock().Add(timeout).After(req.ExecutionLeaseUntil) {
+		// Past its lease, another replica may already report it
+		// interrupted: a delete now would end a session behind that.
+		outcome = "nothing was ended: the execution could not start within its allotted time (the database or the audit log answered too slowly); ask again if it is still needed"
 	} else {
 		ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 		state, outcome = s.end(ectx, in, req)

@@ -1,6 +1,7 @@
 package commands_test
 
 import (
+	"github.com/sessionbot/sessionbot/internal/testclock"
 	"strings"
 	"sync"
 	"time"
@@ -202,5 +203,55 @@ func TestReportingAnOutcomeHasADeadline(t *testing.T) {
 	}
 	if n.unbounded > 0 {
 		t.Errorf("%d of %d calls to Slack about the outcome had no deadline", n.unbounded, n.tellCalls+n.updateCalls)
+	}
+}
+
+// slowAuditMirror is an audit channel that answers the execution's record
+// only after the execution's lease has run out and another replica's sweep
+// has marked it interrupted (Slack rate limiting the audit channel).
+type slowAuditMirror struct {
+	*recorder
+	clock *testclock.Clock
+	other func()
+}
+
+func (m *slowAuditMirror) MirrorAudit(_ context.Context, _ string, e store.Event) error {
+	if e.Action == "execute" {
+		m.clock.Advance(time.Hour)
+		m.other()
+	}
+	return nil
+}
+
+// TestAnExecutionPastItsLeaseDoesNotAct: an execution whose lease ran out
+// before it reached the vendor (another replica has reported it
+// interrupted) does not send the delete: a session is never ended behind
+// a request that says nobody knows.
+func TestAnExecutionPastItsLeaseDoesNotAct(t *testing.T) {
+	t.Parallel()
+	f, _ := faultEngines()[0].fixture(t, defaultPolicy())
+	id := f.request(t)
+	replica := func(name string, n commands.Notifier) *commands.Service {
+		return commands.New(commands.Config{
+			Registry:  f.reg,
+			Options:   map[string]commands.InstanceOptions{"qlik-prod": {Identity: commands.IdentityRule{RequireDirectory: true}, Timeout: 5 * time.Second}},
+			Clock:     f.clock.Now,
+			Access:    &commands.Access{Default: f.policy, AuditChannel: "C0AUDIT"},
+			Approvals: &commands.Approvals{Store: f.store, Notifier: n, ReplicaID: name},
+		})
+	}
+	other := replica("replica-b", f.rec)
+	mirror := &slowAuditMirror{recorder: f.rec, clock: f.clock, other: func() {
+		if err := other.Sweep(context.Background()); err != nil {
+			t.Error(err)
+		}
+	}}
+	replica("replica-a", mirror).Handle(context.Background(), commands.Caller{SlackID: approver, Channel: "C0APPROVALS"}, "approve "+id)
+	got := f.state(t, id)
+	if got.State != store.StateInterrupted {
+		t.Fatalf("state %s (%s), want interrupted as the other replica found it", got.State, got.Outcome)
+	}
+	if !marcStillThere(f) || f.site.Deletes() != 0 {
+		t.Errorf("%d deletes after the lease ran out; the request says it was interrupted", f.site.Deletes())
 	}
 }
