@@ -878,7 +878,11 @@ func (s *Service) sweepUnknown(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("list unknown outcomes: %w", err)
 	}
+	now := s.clock()
 	for _, req := range unknown {
+		if now.Sub(req.FinishedAt) < s.retryAfter() {
+			continue // the timed-out delete may still be under way at the vendor
+		}
 		in, ok := s.registry.Get(req.Instance)
 		if !ok {
 			continue

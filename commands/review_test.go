@@ -255,3 +255,33 @@ func TestAnExecutionPastItsLeaseDoesNotAct(t *testing.T) {
 		t.Errorf("%d deletes after the lease ran out; the request says it was interrupted", f.site.Deletes())
 	}
 }
+
+// TestAnUnknownOutcomeIsNotSettledWhileTheVendorMayStillBeWorking: a
+// delete that timed out may still be under way at the vendor; a sweep
+// right after it must not settle "still open, not ended" from a read the
+// delete may yet overtake.
+func TestAnUnknownOutcomeIsNotSettledWhileTheVendorMayStillBeWorking(t *testing.T) {
+	t.Parallel()
+	f, _ := faultEngines()[0].fixture(t, defaultPolicy(), func(f *fixture) { f.timeout = 1500 * time.Millisecond })
+	id := f.request(t)
+	f.site.HangDeletes(true)
+	f.vote(approver, "approve", id)
+	f.site.HangDeletes(false)
+	if got := f.state(t, id); got.State != store.StateUnknown {
+		t.Fatalf("after a timed-out delete: %s, want unknown", got.State)
+	}
+	if err := f.svc.Sweep(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.state(t, id); got.State != store.StateUnknown {
+		t.Errorf("settled %s (%s) at once; the vendor may still be ending it", got.State, got.Outcome)
+	}
+	f.site.RemoveSession(0, marcOnQps0) // the delete lands late
+	f.clock.Advance(commands.DefaultRetryAfter)
+	if err := f.svc.Sweep(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.state(t, id); got.State != store.StateDone {
+		t.Errorf("after the vendor had time: %s (%s), want done", got.State, got.Outcome)
+	}
+}
