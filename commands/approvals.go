@@ -397,6 +397,11 @@ func (s *Service) SubmitProposal(ctx context.Context, caller Caller, text, respo
 		return problemReply(cmd, errNoAudit(err))
 	}
 	if err := s.approvals.Store.CreateRequest(ctx, req); err != nil {
+		// The record above names a request that does not exist: say so.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+		s.audit(wctx, store.Event{Actor: caller.SlackID, Channel: caller.Channel, Action: "request_not_made", Command: cmd.String(),
+			Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: err.Error()})
+		cancel()
 		if errors.Is(err, store.ErrDuplicate) {
 			if existing, gerr := s.approvals.Store.RequestByProposal(ctx, key); gerr == nil {
 				return s.alreadyRequested(ctx, caller, cmd, existing)

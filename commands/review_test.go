@@ -4,6 +4,7 @@ import (
 	"github.com/sessionbot/sessionbot/internal/testclock"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"context"
@@ -283,5 +284,61 @@ func TestAnUnknownOutcomeIsNotSettledWhileTheVendorMayStillBeWorking(t *testing.
 	}
 	if got := f.state(t, id); got.State != store.StateDone {
 		t.Errorf("after the vendor had time: %s (%s), want done", got.State, got.Outcome)
+	}
+}
+
+// racingConfirmations is a store in which the first two confirmations
+// check for an earlier request before either has been stored, as two
+// replicas racing.
+type racingConfirmations struct {
+	store.Store
+	checks atomic.Int32
+}
+
+func (r *racingConfirmations) RequestByProposal(ctx context.Context, key string) (store.Request, error) {
+	if r.checks.Add(1) <= 2 {
+		return store.Request{}, store.ErrNotFound
+	}
+	return r.Store.RequestByProposal(ctx, key)
+}
+
+// TestARacingConfirmationLeavesNoPhantomRequestInTheAudit: the audit
+// record of a request comes before the request; a confirmation that loses
+// the race to store it says in the audit log that no request was made.
+func TestARacingConfirmationLeavesNoPhantomRequestInTheAudit(t *testing.T) {
+	t.Parallel()
+	f, _ := faultEngines()[0].fixture(t, defaultPolicy())
+	caller := commands.Caller{SlackID: requester, Channel: "C0OPS"}
+	proposal := f.svc.Handle(context.Background(), caller, "kill "+marcOnQps0+" on qlik-prod")
+	if proposal.Proposal == nil {
+		t.Fatalf("no proposal: %+v", proposal)
+	}
+	real := f.store
+	f.store = &racingConfirmations{Store: real}
+	svc := f.service("replica-a")
+	text := proposal.Proposal.Command.String() + " reason stuck"
+	first := svc.SubmitProposal(context.Background(), caller, text, "", proposal.Proposal.Key)
+	second := svc.SubmitProposal(context.Background(), caller, text, "", proposal.Proposal.Key)
+	if first.Request == nil || second.Request == nil || first.Request.Request.ID != second.Request.Request.ID {
+		t.Fatalf("confirmations answered %+v and %+v, want one request", first.Request, second.Request)
+	}
+	events, err := real.Events(context.Background(), store.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range events {
+		if e.Action != "request" {
+			continue
+		}
+		if _, _, err := real.GetRequest(context.Background(), e.RequestID); err == nil {
+			continue
+		}
+		undone := false
+		for _, later := range events[i+1:] {
+			undone = undone || (later.RequestID == e.RequestID && later.Action == "request_not_made")
+		}
+		if !undone {
+			t.Errorf("the audit log records request %s, which was never made, and does not say so", e.RequestID)
+		}
 	}
 }
