@@ -398,10 +398,16 @@ func yamlError(err error) string {
 func findSource(path string) (source, inline string, err error) {
 	if path == "" {
 		if env := os.Getenv(ConfigEnv); env != "" {
-			// A file that exists is a path, even one with ": " in it.
+			// A file that exists is a path, even one with ": " in it;
+			// compact JSON is YAML too.
 			_, statErr := os.Stat(env)
-			if strings.Contains(env, "\n") || (statErr != nil && strings.Contains(env, ": ")) {
+			if strings.Contains(env, "\n") || (statErr != nil && (strings.Contains(env, ": ") || strings.HasPrefix(strings.TrimSpace(env), "{"))) {
 				return "$" + ConfigEnv, env, nil
+			}
+			if statErr != nil {
+				// Not echoed: it may be a document with secrets in it that
+				// was not recognised as one.
+				return "", "", fmt.Errorf("%s names no readable file (%w) and is not YAML", ConfigEnv, errors.Unwrap(statErr))
 			}
 			path = env
 		}

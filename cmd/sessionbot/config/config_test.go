@@ -378,3 +378,28 @@ func TestTidyHidesURLPasswords(t *testing.T) {
 		}
 	}
 }
+
+// Compact JSON is YAML too, and is how many deployment tools write a
+// document into one variable: no newline and no ": " in it.
+func TestConfigEnvHoldingCompactJSON(t *testing.T) {
+	t.Chdir(t.TempDir())
+	t.Setenv("SESSIONBOT_CONFIG", `{"slack":{"bot_token":"xoxb-json","app_token":"xapp-json"},"timeout":"5s"}`)
+	cfg, err := Load("", testTypes, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Slack.BotToken != "xoxb-json" || cfg.Timeout != 5*time.Second || cfg.File != "$SESSIONBOT_CONFIG" {
+		t.Errorf("JSON in SESSIONBOT_CONFIG not read: %+v, file %q", cfg.Slack, cfg.File)
+	}
+}
+
+// A SESSIONBOT_CONFIG that is neither a file nor recognisable YAML may
+// still hold secrets: the error does not repeat it.
+func TestConfigEnvThatIsNoFileIsNotEchoed(t *testing.T) {
+	t.Chdir(t.TempDir())
+	t.Setenv("SESSIONBOT_CONFIG", "slack.bot_token=xoxb-secret-value")
+	_, err := Load("", testTypes, true)
+	if err == nil || strings.Contains(err.Error(), "xoxb-secret-value") || !strings.Contains(err.Error(), "SESSIONBOT_CONFIG") {
+		t.Errorf("err = %v, want one naming SESSIONBOT_CONFIG without its value", err)
+	}
+}
