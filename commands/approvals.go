@@ -396,7 +396,7 @@ func (s *Service) SubmitProposal(ctx context.Context, caller Caller, text, respo
 		Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: string(req.State), Detail: req.Reason}); err != nil {
 		return problemReply(cmd, errNoAudit(err))
 	}
-	if err := s.approvals.Store.CreateRequest(ctx, req); err != nil {
+	if err := s.approvals.Store.CreateRequest(ctx, req); err != nil && !s.storedAnyway(ctx, req.ID, err) {
 		// The record above names a request that does not exist: say so.
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
 		s.audit(wctx, store.Event{Actor: caller.SlackID, Channel: caller.Channel, Action: "request_not_made", Command: cmd.String(),
@@ -424,6 +424,19 @@ func (s *Service) SubmitProposal(ctx context.Context, caller Caller, text, respo
 		req = posted
 	}
 	return Reply{Command: cmd, Title: "Request " + req.ID + " sent for approval", Request: &RequestView{Request: req}}
+}
+
+// storedAnyway reports whether a request whose insert failed with err was
+// stored all the same: the commit can land with its answer lost, and the
+// sweep would then post it for approval.
+func (s *Service) storedAnyway(ctx context.Context, id string, err error) bool {
+	if errors.Is(err, store.ErrDuplicate) || errors.Is(err, store.ErrInvalid) {
+		return false
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	defer cancel()
+	_, _, gerr := s.approvals.Store.GetRequest(rctx, id)
+	return gerr == nil
 }
 
 // alreadyRequested answers a repeated confirmation with the request the

@@ -1,6 +1,7 @@
 package commands_test
 
 import (
+	"errors"
 	"github.com/sessionbot/sessionbot/internal/testclock"
 	"strings"
 	"sync"
@@ -339,6 +340,42 @@ func TestARacingConfirmationLeavesNoPhantomRequestInTheAudit(t *testing.T) {
 		}
 		if !undone {
 			t.Errorf("the audit log records request %s, which was never made, and does not say so", e.RequestID)
+		}
+	}
+}
+
+// answerLost is a store whose request insert commits but whose answer is
+// lost (a connection cut after the commit).
+type answerLost struct{ store.Store }
+
+func (a answerLost) CreateRequest(ctx context.Context, r store.Request) error {
+	if err := a.Store.CreateRequest(ctx, r); err != nil {
+		return err
+	}
+	return errors.New("read tcp 127.0.0.1:5432: connection reset by peer")
+}
+
+// TestARequestStoredWithItsAnswerLostIsNotDenied: a person is never told
+// that nothing was asked when the request was in fact stored (the sweep
+// would post it for approval later), and the audit log does not say it
+// was not made.
+func TestARequestStoredWithItsAnswerLostIsNotDenied(t *testing.T) {
+	t.Parallel()
+	f, _ := faultEngines()[0].fixture(t, defaultPolicy())
+	real := f.store
+	f.store = answerLost{real}
+	r := f.service("replica-a").Submit(context.Background(), commands.Caller{SlackID: requester, Channel: "C0OPS"}, "kill "+marcOnQps0+" on qlik-prod reason stuck", "")
+	all, err := real.ListRequests(context.Background())
+	if err != nil || len(all) != 1 {
+		t.Fatalf("%d requests stored (%v), want the one", len(all), err)
+	}
+	if r.Problem != nil || r.Request == nil || r.Request.Request.ID != all[0].ID {
+		t.Errorf("the requester was told %+v; request %s was stored", r.Problem, all[0].ID)
+	}
+	events, _ := real.Events(context.Background(), store.EventFilter{RequestID: all[0].ID})
+	for _, e := range events {
+		if e.Action == "request_not_made" {
+			t.Errorf("the audit log says request %s was not made", all[0].ID)
 		}
 	}
 }
