@@ -51,6 +51,10 @@ const DefaultRetryAfter = 10 * time.Second
 // own deadline may have passed by then, and an outcome must still be kept.
 const writeTimeout = 10 * time.Second
 
+// notifyTimeout bounds telling people of an outcome recorded detached from
+// the caller's deadline.
+const notifyTimeout = 30 * time.Second
+
 // AuditObserver, when the service's Observer implements it, is told of
 // every audit record that could not be written.
 type AuditObserver interface {
@@ -375,6 +379,10 @@ func (s *Service) SubmitCommand(ctx context.Context, caller Caller, cmd Command,
 		return problemReply(cmd, parseErr(cmd.String()+" reason <why>", "Say why: a reason is required and goes on the record."))
 	}
 	if key != "" {
+		// A key is the proposer's: someone else who sees the button (a
+		// reply in the channel) and clicks it first makes their own
+		// request, and cannot take or block the proposer's.
+		key = caller.SlackID + ":" + key
 		if existing, err := s.approvals.Store.RequestByProposal(ctx, key); err == nil {
 			return s.alreadyRequested(ctx, caller, cmd, existing)
 		}
@@ -409,7 +417,12 @@ func (s *Service) SubmitCommand(ctx context.Context, caller Caller, cmd Command,
 		Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: string(req.State), Detail: req.Reason}); err != nil {
 		return problemReply(cmd, errNoAudit(err))
 	}
-	if err := s.approvals.Store.CreateRequest(ctx, req); err != nil {
+	if err := s.approvals.Store.CreateRequest(ctx, req); err != nil && !s.storedAnyway(ctx, req.ID, err) {
+		// The record above names a request that does not exist: say so.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+		s.audit(wctx, store.Event{Actor: caller.SlackID, Channel: caller.Channel, Action: "request_not_made", Command: cmd.String(),
+			Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: err.Error()})
+		cancel()
 		if errors.Is(err, store.ErrDuplicate) {
 			if existing, gerr := s.approvals.Store.RequestByProposal(ctx, key); gerr == nil {
 				return s.alreadyRequested(ctx, caller, cmd, existing)
@@ -432,6 +445,19 @@ func (s *Service) SubmitCommand(ctx context.Context, caller Caller, cmd Command,
 		req = posted
 	}
 	return Reply{Command: cmd, Title: "Request " + req.ID + " sent for approval", Request: &RequestView{Request: req}}
+}
+
+// storedAnyway reports whether a request whose insert failed with err was
+// stored all the same: the commit can land with its answer lost, and the
+// sweep would then post it for approval.
+func (s *Service) storedAnyway(ctx context.Context, id string, err error) bool {
+	if errors.Is(err, store.ErrDuplicate) || errors.Is(err, store.ErrInvalid) {
+		return false
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	defer cancel()
+	_, _, gerr := s.approvals.Store.GetRequest(rctx, id)
+	return gerr == nil
 }
 
 // alreadyRequested answers a repeated confirmation with the request the
@@ -612,15 +638,28 @@ func (s *Service) execute(ctx context.Context, req store.Request) store.Request 
 		return req
 	}
 	req = claimed
-	_, votes, _ := s.approvals.Store.GetRequest(ctx, req.ID)
+	// Claimed, it is seen through whatever became of the caller's
+	// deadline: a lapsed click must not fail it for want of a record.
+	wctx, cancelWrite := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	defer cancelWrite()
+	detail := ""
+	if _, votes, err := s.approvals.Store.GetRequest(wctx, req.ID); err != nil {
+		detail = "approved (the votes could not be read: " + err.Error() + ")"
+	} else {
+		detail = "approved by " + approvers(votes)
+	}
 	state, outcome := store.StateFailed, ""
 	// The record comes first: nothing is ended that the audit log cannot
 	// show, with who approved it.
-	if err := s.audit(ctx, store.Event{Actor: s.approvals.ReplicaID, Action: "execute", Vendor: req.Vendor, Instance: req.Instance,
-		Target: requestTarget(req), RequestID: req.ID, Result: string(store.StateExecuting), Detail: "approved by " + approvers(votes)}); err != nil {
+	if err := s.audit(wctx, store.Event{Actor: s.approvals.ReplicaID, Action: "execute", Vendor: req.Vendor, Instance: req.Instance,
+		Target: requestTarget(req), RequestID: req.ID, Result: string(store.StateExecuting), Detail: detail}); err != nil {
 		outcome = "nothing was ended: the audit log could not be written (" + err.Error() + ")"
 	} else if !ok {
 		outcome = fmt.Sprintf("instance %s is no longer configured; nothing was ended", req.Instance)
+	} else if s.clock().Add(timeout).After(req.ExecutionLeaseUntil) {
+		// Past its lease, another replica may already report it
+		// interrupted: a delete now would end a session behind that.
+		outcome = "nothing was ended: the execution could not start within its allotted time (the database or the audit log answered too slowly); ask again if it is still needed"
 	} else {
 		ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 		state, outcome = s.end(ectx, in, req)
@@ -667,7 +706,11 @@ func (s *Service) finish(ctx context.Context, req store.Request, executor string
 		cur = req
 		cur.State, cur.Outcome, cur.FinishedAt = state, outcome, now
 	}
-	s.report(ctx, cur, votes)
+	// Detached, telling still ends: Slack's retries honour a Retry-After
+	// of any length, and the sweep re-applies an update that did not land.
+	nctx, cancelNotify := context.WithTimeout(ctx, notifyTimeout)
+	defer cancelNotify()
+	s.report(nctx, cur, votes)
 	return cur
 }
 
@@ -844,6 +887,9 @@ func (s *Service) sweepApproved(ctx context.Context) error {
 	}
 	now := s.clock()
 	for _, req := range approved {
+		if ctx.Err() != nil {
+			break // the rest wait for the next sweep
+		}
 		age := now.Sub(req.DecidedAt)
 		if age < s.retryAfter() {
 			continue // its click may still be claiming it
@@ -874,7 +920,11 @@ func (s *Service) sweepUnknown(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("list unknown outcomes: %w", err)
 	}
+	now := s.clock()
 	for _, req := range unknown {
+		if now.Sub(req.FinishedAt) < s.retryAfter() {
+			continue // the timed-out delete may still be under way at the vendor
+		}
 		in, ok := s.registry.Get(req.Instance)
 		if !ok {
 			continue
@@ -964,11 +1014,13 @@ func (s *Service) sweepMessages(ctx context.Context) error {
 			}
 			continue
 		}
-		_, votes, err := s.approvals.Store.GetRequest(ctx, req.ID)
-		if err != nil {
+		// Show the request as it is now: it may have moved on since it was
+		// listed. One being executed is shown by its executor when it ends.
+		cur, votes, err := s.approvals.Store.GetRequest(ctx, req.ID)
+		if err != nil || cur.ApprovalShown == cur.State || cur.State == store.StateExecuting {
 			continue
 		}
-		s.updateApproval(ctx, req, votes)
+		s.updateApproval(ctx, cur, votes)
 	}
 	return nil
 }

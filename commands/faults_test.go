@@ -223,6 +223,7 @@ func TestVendorTimeoutIsUnknownUntilTheSweepRereads(t *testing.T) {
 			if tc.endedLate {
 				f.site.RemoveSession(0, marcOnQps0)
 			}
+			f.clock.Advance(commands.DefaultRetryAfter)
 			if err := f.svc.Sweep(context.Background()); err != nil {
 				t.Fatal(err)
 			}

@@ -123,10 +123,6 @@ func runCheck(ctx context.Context, g *globals, offline bool, skip []string) (*re
 	defer s.close()
 	rep.Problems = config.Tidy(append(problems, more...))
 	rep.Warnings = append(s.warnings, warnings.list()...)
-	if len(cfg.Instances) == 0 {
-		rep.Problems = append(rep.Problems, config.Problem{Key: "instances", Problem: "none is configured",
-			Fix: "add one block per system under instances: (examples/sessionbot.yaml shows each type)"})
-	}
 	if offline {
 		rep.Skipped = probeGroups
 	} else {

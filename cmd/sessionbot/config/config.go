@@ -212,6 +212,7 @@ func Tidy(problems Problems) Problems {
 		if secretKeys[strings.TrimSuffix(last, "_file")] && !strings.HasSuffix(last, "_file") {
 			p.Value = ""
 		}
+		p.Value = redactURLPassword(p.Value)
 		if seen[p] {
 			continue
 		}
@@ -220,6 +221,24 @@ func Tidy(problems Problems) Problems {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out
+}
+
+// urlPassword is the password of a URL's user:password@, found even where
+// the URL does not parse.
+var urlPassword = regexp.MustCompile(`(://[^/?#@:]*:)[^/?#]*@`)
+
+// redactURLPassword hides the password in a value that is a URL with
+// user:password@ in it: such a URL is refused, and shown, as a problem.
+func redactURLPassword(v string) string {
+	if !strings.Contains(v, "@") {
+		return v
+	}
+	if u, err := url.Parse(v); err == nil && u.User != nil {
+		if _, set := u.User.Password(); set {
+			return u.Redacted()
+		}
+	}
+	return urlPassword.ReplaceAllString(v, "${1}xxxxx@")
 }
 
 func plural(n int, s string) string {
@@ -262,8 +281,9 @@ var ErrNoConfig = errors.New("no configuration: pass --config FILE, put sessionb
 	"put the YAML in " + ConfigEnv + ", or set SESSIONBOT_* variables (examples/sessionbot.yaml documents every key)")
 
 // Load reads the configuration: the file at path; else what ConfigEnv
-// holds (a path, or the YAML itself when it has a newline or ": "); else
-// the first of SearchPaths that exists; else the environment alone. It
+// holds (a path, or the YAML itself when it has a newline, or ": " and
+// names no file); else the first of SearchPaths that exists; else the
+// environment alone. It
 // applies the environment, resolves secret files and checks what can be
 // checked without knowing the mode. With required, ErrNoConfig when
 // nothing at all is configured. The error is Problems when the
@@ -378,8 +398,16 @@ func yamlError(err error) string {
 func findSource(path string) (source, inline string, err error) {
 	if path == "" {
 		if env := os.Getenv(ConfigEnv); env != "" {
-			if strings.Contains(env, "\n") || strings.Contains(env, ": ") {
+			// A file that exists is a path, even one with ": " in it;
+			// compact JSON is YAML too.
+			_, statErr := os.Stat(env)
+			if strings.Contains(env, "\n") || (statErr != nil && (strings.Contains(env, ": ") || strings.HasPrefix(strings.TrimSpace(env), "{"))) {
 				return "$" + ConfigEnv, env, nil
+			}
+			if statErr != nil {
+				// Not echoed: it may be a document with secrets in it that
+				// was not recognised as one.
+				return "", "", fmt.Errorf("%s names no readable file (%w) and is not YAML", ConfigEnv, errors.Unwrap(statErr))
 			}
 			path = env
 		}

@@ -342,3 +342,64 @@ func TestPrecedenceEnvironmentOverFileOverDefaults(t *testing.T) {
 		}
 	}
 }
+
+// A path in SESSIONBOT_CONFIG is read as a path even when it contains ": "
+// (a folder named "ops: prod", say), not taken for YAML.
+func TestConfigEnvPathWithColonSpaceIsAPath(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ops: prod")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "sessionbot.yaml")
+	if err := os.WriteFile(path, []byte(goodYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SESSIONBOT_CONFIG", path)
+	cfg, err := Load("", testTypes, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.File != path || cfg.Timeout != 5*time.Second {
+		t.Errorf("read from %q with timeout %s, want the file %q", cfg.File, cfg.Timeout, path)
+	}
+}
+
+func TestTidyHidesURLPasswords(t *testing.T) {
+	for _, tc := range []struct{ value, want string }{
+		{"https://admin:hunter2@cs.example/api", "https://admin:xxxxx@cs.example/api"},
+		{"https://admin:hun ter2@cs.example/api", "https://admin:xxxxx@cs.example/api"}, // does not parse
+		{"postgres://bot:p@ss@db:5432/x", "postgres://bot:xxxxx@db:5432/x"},
+		{"https://admin@cs.example/api", "https://admin@cs.example/api"},
+		{"marc@contoso.com", "marc@contoso.com"},
+	} {
+		got := Tidy(Problems{{Key: "instances.cv.url", Value: tc.value}})[0].Value
+		if got != tc.want {
+			t.Errorf("%q shown as %q, want %q", tc.value, got, tc.want)
+		}
+	}
+}
+
+// Compact JSON is YAML too, and is how many deployment tools write a
+// document into one variable: no newline and no ": " in it.
+func TestConfigEnvHoldingCompactJSON(t *testing.T) {
+	t.Chdir(t.TempDir())
+	t.Setenv("SESSIONBOT_CONFIG", `{"slack":{"bot_token":"xoxb-json","app_token":"xapp-json"},"timeout":"5s"}`)
+	cfg, err := Load("", testTypes, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Slack.BotToken != "xoxb-json" || cfg.Timeout != 5*time.Second || cfg.File != "$SESSIONBOT_CONFIG" {
+		t.Errorf("JSON in SESSIONBOT_CONFIG not read: %+v, file %q", cfg.Slack, cfg.File)
+	}
+}
+
+// A SESSIONBOT_CONFIG that is neither a file nor recognisable YAML may
+// still hold secrets: the error does not repeat it.
+func TestConfigEnvThatIsNoFileIsNotEchoed(t *testing.T) {
+	t.Chdir(t.TempDir())
+	t.Setenv("SESSIONBOT_CONFIG", "slack.bot_token=xoxb-secret-value")
+	_, err := Load("", testTypes, true)
+	if err == nil || strings.Contains(err.Error(), "xoxb-secret-value") || !strings.Contains(err.Error(), "SESSIONBOT_CONFIG") {
+		t.Errorf("err = %v, want one naming SESSIONBOT_CONFIG without its value", err)
+	}
+}
