@@ -364,7 +364,9 @@ func (n *slackNotifier) UpdateApproval(ctx context.Context, req store.Request, v
 	var refused slack.SlackErrorResponse
 	if errors.As(err, &refused) {
 		switch refused.Err {
-		case "message_not_found", "channel_not_found", "cant_update_message", "is_archived", "not_in_channel", "edit_window_closed":
+		case "message_not_found", "channel_not_found", "cant_update_message", "is_archived", "not_in_channel", "edit_window_closed",
+			// The message itself is refused: sending it again changes nothing.
+			"invalid_blocks", "invalid_blocks_format", "msg_too_long", "no_text":
 			return fmt.Errorf("chat.update: %w: %w", commands.ErrUndeliverable, err)
 		}
 	}
