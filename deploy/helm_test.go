@@ -397,13 +397,16 @@ func TestChartConfigChangeRollsThePods(t *testing.T) {
 // one the binary registers, so a renamed metric cannot silence an alert.
 func TestAlertsUseExportedMetrics(t *testing.T) {
 	t.Parallel()
-	src, err := os.ReadFile("../cmd/sessionbot/metrics.go")
-	if err != nil {
-		t.Fatal(err)
-	}
 	exported := map[string]bool{}
-	for _, m := range regexp.MustCompile(`Name:\s*"(sessionbot_[a-z_]+)"`).FindAllStringSubmatch(string(src), -1) {
-		exported[m[1]] = true
+	for _, file := range []string{"../cmd/sessionbot/metrics.go", "../cmd/sessionbot/requests_metrics.go"} {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Name: "…" in a metric's options, or the first argument of NewDesc.
+		for _, m := range regexp.MustCompile(`(?:Name:\s*|NewDesc\()"(sessionbot_[a-z_]+)"`).FindAllStringSubmatch(string(src), -1) {
+			exported[m[1]] = true
+		}
 	}
 	ms := mustRender(t, "-f", chartDir+"/ci/production-values.yaml")
 	rule := only(t, ms, "PrometheusRule")
@@ -418,11 +421,12 @@ func TestAlertsUseExportedMetrics(t *testing.T) {
 				base = strings.TrimSuffix(base, suffix)
 			}
 			if !exported[base] {
-				t.Errorf("alert %v reads %s, which cmd/sessionbot/metrics.go does not register", at(r, "alert"), name)
+				t.Errorf("alert %v reads %s, which cmd/sessionbot does not register", at(r, "alert"), name)
 			}
 		}
 	}
-	for _, want := range []string{"SessionbotSlackDisconnected", "SessionbotVendorErrors", "SessionbotRestarting"} {
+	for _, want := range []string{"SessionbotSlackDisconnected", "SessionbotVendorErrors", "SessionbotRestarting",
+		"SessionbotAuditWriteFailures", "SessionbotRequestStuck", "SessionbotKillInterrupted", "SessionbotStoreDown"} {
 		if !slices.Contains(alerts, want) {
 			t.Errorf("no %s alert among %v", want, alerts)
 		}

@@ -50,6 +50,7 @@ func serve(ctx context.Context, g *globals) error {
 	defer st.Close()
 
 	m := newMetrics()
+	m.registry.MustRegister(newRequestCollector(st))
 	if cfg.Metrics.Listen != "" {
 		if _, err := serveMetrics(ctx, cfg.Metrics.Listen, m, logger); err != nil {
 			return config.Problems{{Key: "metrics.listen", Value: cfg.Metrics.Listen, Problem: "cannot be listened on: " + errorCause(err)}}
