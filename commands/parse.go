@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/sessionbot/sessionbot/store"
 )
 
 // MaxCommandLength bounds what is parsed: no real command is longer, and a
@@ -254,7 +256,8 @@ func parseDecision(verb Verb, args []string) (Command, error) {
 	if len(args) != 1 {
 		return c, parseErr(string(verb)+" R7K2M9QX", "`%s` needs one request id (from the approval message or `pending`).", verb)
 	}
-	c.RequestID = strings.ToUpper(args[0])
+	// As people type it: r7k2-m9qx, or an O for a 0.
+	c.RequestID = store.NormalizeID(args[0])
 	if len(c.RequestID) > 40 {
 		return c, parseErr("", "%q is not a request id.", args[0])
 	}

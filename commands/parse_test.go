@@ -37,6 +37,8 @@ func TestParseAcceptsEveryForm(t *testing.T) {
 		{"Slack's escaped ampersand in a user id", `list CORP\a&amp;b`, Command{Verb: List, User: UserRef{Form: Account, Directory: "CORP", Name: "a&b"}}},
 		{"hostile characters stay in the user id", `list CORP\..%2F?x=1#"q"`, Command{Verb: List, User: UserRef{Form: Account, Directory: "CORP", Name: `..%2F?x=1#"q"`}}},
 		{"non-ASCII user id", `list CORP\jürgen`, Command{Verb: List, User: UserRef{Form: Account, Directory: "CORP", Name: "jürgen"}}},
+		{"a request id as people type it", `approve r7k2-m9qx`, Command{Verb: Approve, RequestID: "R7K2M9QX"}},
+		{"letters read as the digits they look like", `deny O1LI-ABCD reason wrong person`, Command{Verb: Deny, RequestID: "0111ABCD", Reason: "wrong person"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,7 +46,7 @@ func TestParseAcceptsEveryForm(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Parse(%q): %v", tt.text, err)
 			}
-			if got.String() != tt.want.String() || got.User != tt.want.User || !got.Since.Equal(tt.want.Since) || !got.Until.Equal(tt.want.Until) || got.AllUsers != tt.want.AllUsers {
+			if got.String() != tt.want.String() || got.User != tt.want.User || got.RequestID != tt.want.RequestID || !got.Since.Equal(tt.want.Since) || !got.Until.Equal(tt.want.Until) || got.AllUsers != tt.want.AllUsers {
 				t.Errorf("Parse(%q) = %+v, want %+v", tt.text, got, tt.want)
 			}
 		})

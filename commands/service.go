@@ -102,12 +102,6 @@ func New(cfg Config) *Service {
 	return s
 }
 
-// Registry gives the instances the service runs against.
-func (s *Service) Registry() *vendors.Registry { return s.registry }
-
-// Now is the service's clock.
-func (s *Service) Now() time.Time { return s.clock() }
-
 func (s *Service) opts(name string) InstanceOptions {
 	o := s.options[strings.ToLower(name)]
 	if o.Timeout <= 0 {
@@ -411,7 +405,7 @@ func (s *Service) window(cmd Command, instances []vendors.Instance, now time.Tim
 		w.Until = now
 	}
 	if w.Since.IsZero() {
-		w.Since = w.Until.Add(-24 * time.Hour)
+		w.Since = w.Until.Add(-vendors.DefaultWindow)
 	}
 	for _, in := range instances {
 		wl, ok := in.(vendors.WindowedLister)

@@ -128,6 +128,10 @@ type UserLogouter interface {
 	LogoutUser(ctx context.Context, user Identity) (Listing, error)
 }
 
+// DefaultWindow is how far back a history query goes when it names no
+// start: the last day.
+const DefaultWindow = 24 * time.Hour
+
 // WindowedLister is implemented by instances whose user listing honours
 // UserQuery.Window (call history); others list what is open now.
 type WindowedLister interface {
