@@ -758,7 +758,8 @@ func (s *Service) tell(ctx context.Context, req store.Request, votes []store.Vot
 }
 
 // Sweep finishes what clicks and crashes left undone: it expires requests
-// nobody decided in time, reports executions a crash interrupted, carries
+// nobody decided in time, reminds approvers of requests half-way to
+// expiry without a vote, reports executions a crash interrupted, carries
 // out approvals whose execution never started, settles outcomes a vendor
 // timeout left unknown, and posts or updates approval messages Slack
 // refused. Run it at start and then periodically, on every replica, each
@@ -769,7 +770,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 		return nil
 	}
 	var errs []error
-	for _, step := range []func(context.Context) error{s.sweepExpired, s.sweepInterrupted, s.sweepApproved, s.sweepUnknown, s.sweepMessages} {
+	for _, step := range []func(context.Context) error{s.sweepExpired, s.sweepReminders, s.sweepInterrupted, s.sweepApproved, s.sweepUnknown, s.sweepMessages} {
 		if err := step(ctx); err != nil {
 			errs = append(errs, err)
 		}

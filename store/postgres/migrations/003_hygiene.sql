@@ -1,0 +1,1 @@
+ALTER TABLE requests ADD COLUMN reminded_at BIGINT NOT NULL DEFAULT 0;
