@@ -35,13 +35,17 @@ func (r *remindingRecorder) reminders() int {
 
 // replica is one more bot process on its own store handle, with the
 // fixture's clock, vendors and policy.
-func (f *fixture) replica(name string, st store.Store, n commands.Notifier) *commands.Service {
+func (f *fixture) replica(name string, st store.Store, n commands.Notifier, opts ...func(*commands.Approvals)) *commands.Service {
+	approvals := &commands.Approvals{Store: st, Notifier: n, ReplicaID: name}
+	for _, o := range opts {
+		o(approvals)
+	}
 	return commands.New(commands.Config{
 		Registry:  f.reg,
 		Options:   map[string]commands.InstanceOptions{"qlik-prod": {Identity: commands.IdentityRule{RequireDirectory: true}, Timeout: 5 * time.Second}},
 		Clock:     f.clock.Now,
 		Access:    &commands.Access{Default: f.policy},
-		Approvals: &commands.Approvals{Store: st, Notifier: n, ReplicaID: name},
+		Approvals: approvals,
 	})
 }
 

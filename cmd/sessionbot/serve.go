@@ -80,6 +80,7 @@ func serve(ctx context.Context, g *globals) error {
 		Groups:     b.Groups(),
 		ReplicaID:  replicaID(),
 		RetryAfter: retryAfter(cfg.Approvals.SweepInterval),
+		Retention:  retentionFromConfig(cfg.Retention),
 	}
 	tr, err := newTranslator(cfg.Language, reg, b.TimeZone, logger)
 	if err != nil {

@@ -42,6 +42,7 @@ type Config struct {
 	Approvals Approvals     `mapstructure:"approvals"`
 	Language  Language      `mapstructure:"language"`
 	Metrics   Metrics       `mapstructure:"metrics"`
+	Retention Retention     `mapstructure:"retention"`
 	// Instances are decoded per type by the caller (see Instance).
 	Instances map[string]Instance `mapstructure:"-"`
 
@@ -93,6 +94,16 @@ type Approvals struct {
 	TTL               time.Duration `mapstructure:"ttl"`
 	AllowSelfApproval bool          `mapstructure:"allow_self_approval"`
 	SweepInterval     time.Duration `mapstructure:"sweep_interval"`
+}
+
+// Retention is how long the sweep keeps each kind of record; 0 keeps it
+// forever.
+type Retention struct {
+	// Requests are finished requests, counted from when they finished.
+	Requests time.Duration `mapstructure:"requests"`
+	Audit    time.Duration `mapstructure:"audit"`
+	// Counts are the per-node session counts reports record.
+	Counts time.Duration `mapstructure:"counts"`
 }
 
 // Language is the plain-words front end: an OpenAI-compatible model that
@@ -243,6 +254,9 @@ var defaults = map[string]any{
 	"approvals.approvals_needed": 1,
 	"approvals.ttl":              "15m",
 	"approvals.sweep_interval":   "30s",
+	"retention.requests":         "90d",
+	"retention.audit":            "365d",
+	"retention.counts":           "30d",
 }
 
 // SearchPaths are where the file is looked for when none is named.
@@ -698,14 +712,14 @@ func durationHook(_ reflect.Type, to reflect.Type, data any) (any, error) {
 	if to != durationType {
 		return data, nil
 	}
-	const fix = "write a number and a unit, such as 10s, 5m or 1h"
+	const fix = "write a number and a unit, such as 10s, 5m, 1h or 90d"
 	switch v := data.(type) {
 	case string:
 		s := strings.TrimSpace(v)
 		if s == "" || s == "0" {
 			return time.Duration(0), nil
 		}
-		d, err := time.ParseDuration(s)
+		d, err := parseDuration(s)
 		if err != nil {
 			return nil, &badValue{value: v, problem: "is not a duration", fix: fix}
 		}
@@ -717,6 +731,19 @@ func durationHook(_ reflect.Type, to reflect.Type, data any) (any, error) {
 		return nil, &badValue{value: fmt.Sprint(v), problem: "is a number without a unit", fix: fmt.Sprintf("write %vs or %vm, say", v, v)}
 	}
 	return data, nil
+}
+
+// parseDuration is time.ParseDuration that also reads whole days ("90d"),
+// the unit retention is thought of in.
+func parseDuration(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil {
+			return 0, err
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
 }
 
 // decodeProblems turns mapstructure's tree of errors into one problem per
