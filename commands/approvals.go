@@ -765,7 +765,8 @@ func (s *Service) tell(ctx context.Context, req store.Request, votes []store.Vot
 // expiry without a vote, reports executions a crash interrupted, carries
 // out approvals whose execution never started, settles outcomes a vendor
 // timeout left unknown, posts or updates approval messages Slack refused,
-// and prunes what is past its retention. Run it at start and then
+// runs the reports whose time has come, and prunes what is past its
+// retention. Run it at start and then
 // periodically, on every replica, each time with a deadline: the store
 // makes each change once. One step's failure does not stop the others.
 func (s *Service) Sweep(ctx context.Context) error {
@@ -773,7 +774,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 		return nil
 	}
 	var errs []error
-	for _, step := range []func(context.Context) error{s.sweepExpired, s.sweepReminders, s.sweepInterrupted, s.sweepApproved, s.sweepUnknown, s.sweepMessages, s.sweepRetention} {
+	for _, step := range []func(context.Context) error{s.sweepExpired, s.sweepReminders, s.sweepInterrupted, s.sweepApproved, s.sweepUnknown, s.sweepMessages, s.sweepReports, s.sweepRetention} {
 		if err := step(ctx); err != nil {
 			errs = append(errs, err)
 		}
