@@ -42,7 +42,7 @@ func TestDigestIsOneMessageWithRequestEndButtonsAndTheChartInItsThread(t *testin
 		}
 	}
 	d := commands.Digest{Report: "stale", Channel: "C0OPS", Rule: "idle > 8h", At: at,
-		Nodes: []commands.NodeTally{{Instance: "commvault", Node: "pc-marc", Open: 1, Stale: 1}, {Instance: "qlik-prod", Node: "qps1:4243", Open: 7, Stale: 1}, {Instance: "qlik-prod", Node: "qps2:4243", Open: 5}},
+		Nodes:   []commands.NodeTally{{Instance: "commvault", Node: "pc-marc", Open: 1, Stale: 1}, {Instance: "qlik-prod", Node: "qps1:4243", Open: 7, Stale: 1}, {Instance: "qlik-prod", Node: "qps2:4243", Open: 5}},
 		Stalest: stalest, Open: 13, Stale: 2, History: history, Problems: []string{"teams cannot list all its sessions"}}
 	if err := poster.PostDigest(context.Background(), d); err != nil {
 		t.Fatal(err)
