@@ -1,13 +1,20 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"image"
+	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/sessionbot/sessionbot/cmd/sessionbot/config"
 	"github.com/sessionbot/sessionbot/store"
+	"github.com/sessionbot/sessionbot/store/sqlite"
+	"github.com/sessionbot/sessionbot/vendors/commvault/commvaulttest"
 )
 
 // offlineConfig writes a configuration with no instances plus extra YAML.
@@ -66,5 +73,122 @@ func TestCheckNamesTheKeyOfABadRetention(t *testing.T) {
 	rep, code := checkJSON(t, "--config", w.config, "--offline")
 	if code != 0 {
 		t.Errorf("a good retention: exit %d, problems %v", code, rep.Problems)
+	}
+}
+
+func TestCheckNamesTheKeyOfEveryBadReportSetting(t *testing.T) {
+	const good = "reports:\n  stale:\n    schedule: 0 8 * * 1-5\n    time_zone: Europe/Paris\n    channel: C0OPS\n    instances: [qlik-prod]\n    rule: idle > 8h and older than 1d\n    top: 5\n"
+	for _, tc := range []struct {
+		name, from, to, key string
+	}{
+		{"a schedule that is not cron", "0 8 * * 1-5", "at eight", "reports.stale.schedule"},
+		{"a time zone inside the schedule", "0 8 * * 1-5", "CRON_TZ=UTC 0 8 * * *", "reports.stale.schedule"},
+		{"an unknown time zone", "Europe/Paris", "Mars/Olympus", "reports.stale.time_zone"},
+		{"a channel name, not an id", "C0OPS", "#ops", "reports.stale.channel"},
+		{"an unknown instance", "[qlik-prod]", "[qlik-test]", "reports.stale.instances"},
+		{"a rule nobody can read", "idle > 8h and older than 1d", "idle for ages", "reports.stale.rule"},
+		{"too many sessions named", "top: 5", "top: 80", "reports.stale.top"},
+		{"an unknown key", "top: 5", "top: 5\n    colour: red", "reports.stale.colour"},
+		{"a bad report name", "  stale:", "  Stale Report:", "reports.stale report"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, "")
+			appendConfig(t, w.config, strings.Replace(good, tc.from, tc.to, 1))
+			rep, code := checkJSON(t, "--config", w.config, "--offline")
+			if _, ok := keysWithProblems(rep)[tc.key]; code != 1 || !ok {
+				t.Errorf("exit %d, problems %v, want one under %s", code, rep.Problems, tc.key)
+			}
+		})
+	}
+	t.Run("a good report", func(t *testing.T) {
+		w := newWorld(t, "")
+		appendConfig(t, w.config, good)
+		rep, code := checkJSON(t, "--config", w.config, "--offline")
+		if code != 0 {
+			t.Errorf("exit %d, problems %v", code, rep.Problems)
+		}
+	})
+	t.Run("missing schedule, time zone, channel and rule", func(t *testing.T) {
+		w := newWorld(t, "")
+		appendConfig(t, w.config, "reports:\n  stale:\n    top: 3\n")
+		rep, _ := checkJSON(t, "--config", w.config, "--offline")
+		got := keysWithProblems(rep)
+		for _, key := range []string{"reports.stale.schedule", "reports.stale.time_zone", "reports.stale.channel", "reports.stale.rule"} {
+			if _, ok := got[key]; !ok {
+				t.Errorf("no problem under %s: %v", key, rep.Problems)
+			}
+		}
+	})
+}
+
+func TestABadReportValueIsNamedByItsKey(t *testing.T) {
+	_, err := config.Load(offlineConfig(t, "reports:\n  stale:\n    top: many\n"), instanceTypes(), true)
+	problems, _ := err.(config.Problems)
+	if len(problems) != 1 || problems[0].Key != "reports.stale.top" {
+		t.Errorf("problems %v, want one under reports.stale.top", err)
+	}
+}
+
+func TestReportCommandRendersTheRecordedCountsChart(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "s.db")
+	w := newWorld(t, "driver: sqlite\n  path: "+dbPath)
+	appendConfig(t, w.config, "reports:\n  stale:\n    schedule: 0 8 * * *\n    time_zone: UTC\n    channel: C0OPS\n    rule: idle > 8h\n")
+	st, err := sqlite.Open(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	var counts []store.NodeCount
+	for day := range 3 {
+		for _, node := range []string{"qps1", "qps2"} {
+			counts = append(counts, store.NodeCount{Report: "stale", At: now.Add(-time.Duration(day) * 24 * time.Hour), Instance: "qlik-prod", Node: node, Sessions: day + 1})
+		}
+	}
+	if err := st.RecordCounts(context.Background(), counts); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	out := filepath.Join(t.TempDir(), "chart.png")
+	if _, err := runCLI(t, "report", "--config", w.config, "--name", "stale", "--out", out, "--width", "640", "--height", "320"); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("not a PNG: %v", err)
+	}
+	if got := img.Bounds().Size(); got != image.Pt(640, 320) {
+		t.Errorf("size %v", got)
+	}
+	if _, err := runCLI(t, "report", "--config", w.config, "--name", "nosuch", "--out", out); err == nil || !strings.Contains(err.Error(), "no report") {
+		t.Errorf("an unknown report: %v", err)
+	}
+}
+
+func TestDemoRunsAReportAndWritesItsChart(t *testing.T) {
+	var out bytes.Buffer
+	chartFile := filepath.Join(t.TempDir(), "chart.png")
+	root := newRootCommand(strings.NewReader("report stale-demo chart "+chartFile+"\n"), &out, &bytes.Buffer{})
+	root.SetArgs([]string{"console", "--demo"})
+	if err := root.ExecuteContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	for _, want := range []string{"Stale sessions: stale-demo", commvaulttest.MarcConsoleSession, "kill " + commvaulttest.MarcConsoleSession + " on commvault", "chart of"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, text)
+		}
+	}
+	f, err := os.Open(chartFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := png.Decode(f); err != nil {
+		t.Errorf("the chart is not a PNG: %v", err)
 	}
 }

@@ -86,9 +86,10 @@ func serve(ctx context.Context, g *globals) error {
 	if err != nil {
 		return err
 	}
+	reports, _ := reportsFromConfig(cfg, reg) // checked by validate
 	svc := commands.New(commands.Config{
 		Registry: reg, Options: options, Directory: b.Directory(), Clock: time.Now, Logger: logger,
-		Access: access, Approvals: approvals, Translator: tr, Observer: m,
+		Access: access, Approvals: approvals, Translator: tr, Observer: m, Reports: reports,
 	})
 	b.SetService(svc)
 	logger.Info("sessionbot starting", "version", buildVersion(), "instances", reg.Names(), "command", cfg.Slack.Command,

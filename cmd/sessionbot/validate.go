@@ -78,6 +78,8 @@ func validate(cfg *config.Config, logger *slog.Logger, offline bool) (*setup, co
 	problems = append(problems, checkApproverCount(cfg, s.access)...)
 	problems = append(problems, checkTimeouts(cfg)...)
 	problems = append(problems, checkRetention(cfg.Retention)...)
+	_, reportProblems := reportsFromConfig(cfg, s.reg)
+	problems = append(problems, reportProblems...)
 	if cfg.Metrics.Listen != "" && !offline {
 		if ln, err := net.Listen("tcp", cfg.Metrics.Listen); err != nil {
 			problems.Add("metrics.listen", cfg.Metrics.Listen, "pick a free port, or stop what listens there", "cannot be listened on: %v", errorCause(err))

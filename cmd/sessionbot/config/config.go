@@ -43,6 +43,8 @@ type Config struct {
 	Language  Language      `mapstructure:"language"`
 	Metrics   Metrics       `mapstructure:"metrics"`
 	Retention Retention     `mapstructure:"retention"`
+	// Reports are scheduled stale-session digests, by name.
+	Reports map[string]Report `mapstructure:"reports"`
 	// Instances are decoded per type by the caller (see Instance).
 	Instances map[string]Instance `mapstructure:"-"`
 
@@ -104,6 +106,24 @@ type Retention struct {
 	Audit    time.Duration `mapstructure:"audit"`
 	// Counts are the per-node session counts reports record.
 	Counts time.Duration `mapstructure:"counts"`
+}
+
+// Report is one scheduled stale-session digest.
+type Report struct {
+	// Schedule is five cron fields ("0 8 * * 1-5"), read in TimeZone.
+	Schedule string `mapstructure:"schedule"`
+	// TimeZone is an IANA name such as Europe/Paris.
+	TimeZone string `mapstructure:"time_zone"`
+	// Channel is the channel id (C...) the digest is posted in.
+	Channel string `mapstructure:"channel"`
+	// Instances it reads; empty means every instance that can list all
+	// its sessions.
+	Instances []string `mapstructure:"instances"`
+	// Rule picks the stale sessions: "idle > 8h", "older than 24h",
+	// "console is CommCell Console", joined with "and".
+	Rule string `mapstructure:"rule"`
+	// Top is how many of the stalest sessions the digest names.
+	Top int `mapstructure:"top"`
 }
 
 // Language is the plain-words front end: an OpenAI-compatible model that
@@ -694,9 +714,15 @@ func decodeInto(in map[string]any, out any, prefix string) Problems {
 		problems = decodeProblems(err, prefix)
 	}
 	for _, k := range md.Unused {
-		problems.Add(prefix+k, "", "examples/sessionbot.yaml lists every key", "is not a known key")
+		problems.Add(prefix+dotted(k), "", "examples/sessionbot.yaml lists every key", "is not a known key")
 	}
 	return problems
+}
+
+// dotted writes mapstructure's name of a map entry's key
+// ("reports[stale].colour") as the file's key path ("reports.stale.colour").
+func dotted(k string) string {
+	return strings.NewReplacer("[", ".", "]", "").Replace(k)
 }
 
 // badValue is a value a decode hook refused, with what to write instead.
@@ -775,7 +801,7 @@ func decodeProblems(err error, prefix string) Problems {
 			walk(inner)
 			return
 		}
-		out = append(out, valueProblem(prefix+de.Name(), inner))
+		out = append(out, valueProblem(prefix+dotted(de.Name()), inner))
 	}
 	walk(err)
 	return out
