@@ -19,7 +19,7 @@ import (
 )
 
 func TestDigestIsOneMessageWithRequestEndButtonsAndTheChartInItsThread(t *testing.T) {
-	fake := slacktest.New(slacktest.Options{BotToken: "xoxb-b", AppToken: "xapp-a", Scopes: append(bot.RequiredScopes, "files:write")})
+	fake := slacktest.New(slacktest.Options{BotToken: "xoxb-b", AppToken: "xapp-a", Scopes: bot.RequiredScopes})
 	defer fake.Close()
 	b := bot.New(bot.Config{BotToken: "xoxb-b", AppToken: "xapp-a", APIURL: fake.APIURL()})
 	n := b.Notifier(func(string) []string { return nil })
