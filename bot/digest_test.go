@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"image"
 	"image/png"
+	"io"
+	"log/slog"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +18,10 @@ import (
 	"github.com/sessionbot/sessionbot/commands"
 	"github.com/sessionbot/sessionbot/internal/chart"
 	"github.com/sessionbot/sessionbot/store"
+	"github.com/sessionbot/sessionbot/store/sqlite"
 	"github.com/sessionbot/sessionbot/vendors"
+	"github.com/sessionbot/sessionbot/vendors/qlik"
+	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
 )
 
 func TestDigestIsOneMessageWithRequestEndButtonsAndTheChartInItsThread(t *testing.T) {
@@ -101,5 +107,74 @@ func TestDigestIsOneMessageWithRequestEndButtonsAndTheChartInItsThread(t *testin
 	}
 	if v := fake.Violations(); len(v) > 0 {
 		t.Errorf("violations: %v", v)
+	}
+}
+
+// A digest's Request end button, clicked in Slack, shows the same proposal
+// as a list's Kill button: the normal proposal, reason and approval flow.
+func TestRequestEndFromADigestStartsTheProposal(t *testing.T) {
+	site, err := qliktest.New(qliktest.Options{Proxies: 1, Demo: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer site.Close()
+	files, _ := site.ClientFiles(t.TempDir())
+	in, err := qlik.New(qlik.Config{Name: "qlik-prod", Proxies: site.Proxies(), CertFile: files.Cert, KeyFile: files.Key, CAFile: files.CA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, _ := vendors.NewRegistry(in)
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	fake := slacktest.New(slacktest.Options{BotToken: "xoxb-b", AppToken: "xapp-a", Scopes: bot.RequiredScopes})
+	defer fake.Close()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	b := bot.New(bot.Config{BotToken: "xoxb-b", AppToken: "xapp-a", APIURL: fake.APIURL(), Logger: logger,
+		ApprovalChannel: func(string) string { return "C0APPROVALS" }})
+	rule, _ := commands.ParseRule("group is Sales")
+	svc := commands.New(commands.Config{Registry: reg, Logger: logger,
+		Access: &commands.Access{Default: commands.Policy{Requesters: []string{"U0ONCALL"}, Approvers: []string{"U0LEAD"},
+			ApprovalChannel: "C0APPROVALS", ApprovalsNeeded: 1, TTL: 15 * time.Minute}},
+		Approvals: &commands.Approvals{Store: st, Notifier: b.Notifier(func(string) []string { return []string{"U0LEAD"} }), ReplicaID: "r1"},
+		Reports:   []commands.Report{{Name: "stale", Channel: "C0OPS", Rule: rule}},
+	})
+	b.SetService(svc)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go b.Run(ctx)
+	if err := fake.WaitConnections(1, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.RunReport(ctx, "stale"); err != nil {
+		t.Fatal(err)
+	}
+	digest := fake.Posts()[0]
+	value := ""
+	var blocks []map[string]any
+	json.Unmarshal(digest.Blocks, &blocks)
+	for _, bl := range blocks {
+		if acc, ok := bl["accessory"].(map[string]any); ok && strings.Contains(acc["value"].(string), qliktest.MarcSessionOnProxy0) {
+			value = acc["value"].(string)
+		}
+	}
+	if value == "" {
+		t.Fatalf("no Request end button for Marc's session in %s", digest.Blocks)
+	}
+	sent, err := fake.SendBlockAction(slacktest.BlockAction{UserID: "U0ONCALL", ActionID: bot.ActionKill, Value: value, MessageTS: digest.TS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := fake.WaitResponses(sent.ResponseID, 1, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(got[0].Blocks), "Request approval") || got[0].ResponseType != "ephemeral" {
+		t.Errorf("the click showed %s (%s), want the proposal with Request approval, to the clicker only", got[0].Blocks, got[0].ResponseType)
+	}
+	if site.Deletes() != 0 {
+		t.Error("a click on Request end ended a session without approval")
 	}
 }

@@ -344,6 +344,9 @@ func (s *Service) sweepReports(ctx context.Context) error {
 	}
 	var errs []error
 	for _, r := range s.reports {
+		if r.Schedule == nil {
+			continue // run only by RunReport
+		}
 		now := s.clock()
 		done, err := reps.StartReport(ctx, r.Name, now)
 		if err != nil {
