@@ -766,9 +766,9 @@ func (s *Service) tell(ctx context.Context, req store.Request, votes []store.Vot
 // out approvals whose execution never started, settles outcomes a vendor
 // timeout left unknown, posts or updates approval messages Slack refused,
 // runs the reports whose time has come, and prunes what is past its
-// retention. Run it at start and then
-// periodically, on every replica, each time with a deadline: the store
-// makes each change once. One step's failure does not stop the others.
+// retention. Run it at start and then periodically, on every replica,
+// each time with a deadline: the store makes each change once. One step's
+// failure does not stop the others.
 func (s *Service) Sweep(ctx context.Context) error {
 	if s.approvals == nil {
 		return nil

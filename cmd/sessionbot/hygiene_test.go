@@ -14,6 +14,7 @@ import (
 	"github.com/sessionbot/sessionbot/cmd/sessionbot/config"
 	"github.com/sessionbot/sessionbot/store"
 	"github.com/sessionbot/sessionbot/store/sqlite"
+	"github.com/sessionbot/sessionbot/vendors"
 	"github.com/sessionbot/sessionbot/vendors/commvault/commvaulttest"
 )
 
@@ -190,5 +191,68 @@ func TestDemoRunsAReportAndWritesItsChart(t *testing.T) {
 	defer f.Close()
 	if _, err := png.Decode(f); err != nil {
 		t.Errorf("the chart is not a PNG: %v", err)
+	}
+}
+
+// userOnly is an instance that lists one person's sessions, never all.
+type userOnly struct{ name string }
+
+func (u userOnly) Name() string                { return u.name }
+func (u userOnly) Type() vendors.Type          { return vendors.Teams }
+func (u userOnly) Probe(context.Context) error { return nil }
+
+func TestAReportOnAnInstanceThatCannotListAllIsAProblem(t *testing.T) {
+	reg, err := vendors.NewRegistry(userOnly{"teams"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &config.Config{
+		Instances: map[string]config.Instance{"teams": {Name: "teams", Type: "teams"}},
+		Reports:   map[string]config.Report{"stale": {Schedule: "0 8 * * *", TimeZone: "UTC", Channel: "C0OPS", Rule: "idle > 8h", Instances: []string{"teams"}}},
+	}
+	reports, problems := reportsFromConfig(cfg, reg)
+	if len(problems) != 1 || problems[0].Key != "reports.stale.instances" || !strings.Contains(problems[0].Problem, "cannot list all") {
+		t.Errorf("problems %v, want one under reports.stale.instances", problems)
+	}
+	if len(reports) != 1 || reports[0].Location != time.UTC || reports[0].Rule.IdleOver != 8*time.Hour {
+		t.Errorf("reports %+v", reports)
+	}
+}
+
+// Pruning by the default retention leaves the audit export of the kept
+// year exactly as it was.
+func TestAuditExportIsUnaffectedByPruningOlderEvents(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "s.db")
+	w := newWorld(t, "driver: sqlite\n  path: "+dbPath)
+	st, err := sqlite.Open(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for _, age := range []time.Duration{400, 366, 300, 1} {
+		e := store.Event{At: now.Add(-age * 24 * time.Hour), Actor: "U0ONCALL", Action: "list", Target: `Domain\Marc`}
+		if _, err := st.AppendEvent(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	export := func() string {
+		out, err := runCLI(t, "audit", "export", "--config", w.config, "--since", "365d")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	before := export()
+	cfg, err := config.Load(w.config, instanceTypes(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pruned, err := st.Prune(context.Background(), now, retentionFromConfig(cfg.Retention))
+	st.Close()
+	if err != nil || pruned.Events != 2 {
+		t.Fatalf("pruned %+v, %v; want the 2 events older than 365 days", pruned, err)
+	}
+	if after := export(); after != before || strings.Count(after, "\n") != 2 {
+		t.Errorf("export before pruning:\n%s\nafter:\n%s", before, after)
 	}
 }
