@@ -18,7 +18,7 @@ import (
 // the same commands and replies as Slack, for a terminal. Besides the
 // grammar it knows `as <slack-user-id>` (act as another person, to approve
 // in a demo), `confirm [reason]` and `cancel` for the last kill or logout
-// shown.
+// shown, and `report <name> [chart <file.png>]` to run a report now.
 type Console struct {
 	Service *commands.Service
 	// As is the Slack user id the commands run as.
@@ -94,6 +94,9 @@ func (c *Console) Run(ctx context.Context, in io.Reader, out io.Writer) error {
 		case "cancel":
 			proposal = ""
 			c.print("Cancelled: nothing was requested.\n\n")
+			continue
+		case "report":
+			c.runReport(ctx, rest)
 			continue
 		}
 		reply := c.Service.Interpret(ctx, caller, line)

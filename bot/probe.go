@@ -17,7 +17,7 @@ import (
 // for exactly these (a test holds them together).
 var RequiredScopes = []string{
 	"commands", "chat:write", "users:read", "users:read.email", "usergroups:read",
-	"channels:read", "groups:read", "app_mentions:read", "im:history",
+	"channels:read", "groups:read", "app_mentions:read", "im:history", "files:write",
 }
 
 // ProbeConfig is what Probe checks.

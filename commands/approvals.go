@@ -42,6 +42,9 @@ type Approvals struct {
 	// (posting the approval message, carrying out an approval) before the
 	// sweep does it instead. DefaultRetryAfter when zero.
 	RetryAfter time.Duration
+	// Retention is how long the sweep keeps finished requests, the audit
+	// log and recorded counts; zero keeps a kind forever.
+	Retention store.Retention
 }
 
 // DefaultRetryAfter is Approvals.RetryAfter when unset.
@@ -825,18 +828,20 @@ func (s *Service) tell(ctx context.Context, req store.Request, votes []store.Vot
 }
 
 // Sweep finishes what clicks and crashes left undone: it expires requests
-// nobody decided in time, reports executions a crash interrupted, carries
+// nobody decided in time, reminds approvers of requests half-way to
+// expiry without a vote, reports executions a crash interrupted, carries
 // out approvals whose execution never started, settles outcomes a vendor
-// timeout left unknown, and posts or updates approval messages Slack
-// refused. Run it at start and then periodically, on every replica, each
-// time with a deadline: the store makes each change once. One step's
+// timeout left unknown, posts or updates approval messages Slack refused,
+// runs the reports whose time has come, and prunes what is past its
+// retention. Run it at start and then periodically, on every replica,
+// each time with a deadline: the store makes each change once. One step's
 // failure does not stop the others.
 func (s *Service) Sweep(ctx context.Context) error {
 	if s.approvals == nil {
 		return nil
 	}
 	var errs []error
-	for _, step := range []func(context.Context) error{s.sweepExpired, s.sweepInterrupted, s.sweepApproved, s.sweepUnknown, s.sweepMessages} {
+	for _, step := range []func(context.Context) error{s.sweepExpired, s.sweepReminders, s.sweepInterrupted, s.sweepApproved, s.sweepUnknown, s.sweepMessages, s.sweepReports, s.sweepRetention} {
 		if err := step(ctx); err != nil {
 			errs = append(errs, err)
 		}

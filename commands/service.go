@@ -42,6 +42,7 @@ type Service struct {
 	members    *membership
 	translator Translator
 	observer   Observer
+	reports    []Report
 }
 
 // Config is what New needs.
@@ -63,6 +64,9 @@ type Config struct {
 	// Observer, when set, is told of every vendor call and command, for
 	// metrics.
 	Observer Observer
+	// Reports are the scheduled stale-session digests the sweep runs;
+	// they need Approvals (its store and messenger).
+	Reports []Report
 }
 
 // Observer watches what the service does, for metrics. Calls must not
@@ -91,6 +95,7 @@ func New(cfg Config) *Service {
 		s.logger = slog.Default()
 	}
 	s.approvals, s.access, s.translator, s.observer = cfg.Approvals, cfg.Access, cfg.Translator, cfg.Observer
+	s.reports = cfg.Reports
 	if s.access == nil {
 		s.access = &Access{}
 	}

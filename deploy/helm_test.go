@@ -576,7 +576,12 @@ func TestSchemaKnowsEveryConfigKey(t *testing.T) {
 	walk(example, "", func(key string, _ any) {
 		node := config
 		for _, part := range strings.Split(key, ".") {
-			node = at(node, "properties", part)
+			next := at(node, "properties", part)
+			if next == nil {
+				// A map of named entries (reports.<name>): its entries' schema.
+				next, _ = at(node, "additionalProperties").(map[string]any)
+			}
+			node = next
 		}
 		if node == nil {
 			t.Errorf("config.%s is in examples/sessionbot.yaml but not in values.schema.json", key)

@@ -96,6 +96,7 @@ type Server struct {
 	posts     []Post
 	views     []View
 	triggers  map[string]triggerState
+	files     files
 
 	// response_urls by id.
 	responseURLs map[string]*responseURL
@@ -129,6 +130,7 @@ func New(opts Options) *Server {
 	mux.HandleFunc("/api/", s.serveAPI)
 	mux.HandleFunc("/link/", s.serveSocket)
 	mux.HandleFunc("/response/", s.serveResponse)
+	mux.HandleFunc("/upload/", s.serveUpload)
 	s.http = httptest.NewServer(mux)
 	return s
 }

@@ -46,6 +46,7 @@ func TestExampleConfigOnlyLacksSiteValues(t *testing.T) {
 		"instances.qlik-prod.approval_channel": true,
 		"instances.commvault.password":         true, "instances.teams.client_secret": true,
 		"instances.skype.certificate_thumbprint": true,
+		"reports.stale-sessions.channel":         true,
 	}
 	for _, p := range problems {
 		if !fillIn[p.Key] {

@@ -163,15 +163,36 @@ func startDemo(ctx context.Context, g *globals, console *bot.Console) (*environm
 		ApprovalsNeeded: 1,
 		TTL:             15 * time.Minute,
 	}}
+	report, err := demoReport()
+	if err != nil {
+		env.close()
+		return nil, err
+	}
 	env.service = commands.New(commands.Config{
 		Registry: reg, Options: options, Logger: logger, Clock: time.Now,
 		Directory: demoDirectory{demoMarc: demoMarcEmail},
 		Access:    access,
 		Approvals: &commands.Approvals{Store: st, Notifier: console.Notifier(), ReplicaID: "demo"},
+		Reports:   []commands.Report{report},
 	})
-	fmt.Fprintf(g.stderr, "demo: fake Qlik site with %d proxies on %s, fake CommServe on %s, fake Microsoft Graph on %s; you are %s (may request kills), %s approves; try `help`\n",
+	fmt.Fprintf(g.stderr, "demo: fake Qlik site with %d proxies on %s, fake CommServe on %s, fake Microsoft Graph on %s; you are %s (may request kills), %s approves; try `help`, or `report stale-demo`\n",
 		len(site.Proxies()), strings.Join(site.Proxies(), ", "), cv.URL(), graph.URL(), demoRequester, demoApprover)
 	return env, nil
+}
+
+// demoReport is the demo's stale-session digest: `report stale-demo` runs
+// it now. Marc's CommCell Console session, idle 12 minutes, is stale by it.
+func demoReport() (commands.Report, error) {
+	sched, err := commands.ParseSchedule("0 8 * * 1-5")
+	if err != nil {
+		return commands.Report{}, err
+	}
+	rule, err := commands.ParseRule("idle > 10m")
+	if err != nil {
+		return commands.Report{}, err
+	}
+	return commands.Report{Name: "stale-demo", Schedule: sched, Location: time.UTC, Channel: "console",
+		Instances: []string{"qlik-demo", "commvault"}, Rule: rule}, nil
 }
 
 // startDemoGraph runs the fake Microsoft login and Graph over TLS, with a

@@ -93,7 +93,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&g.configFile, "config", "", "config file (default ./sessionbot.yaml, then /etc/sessionbot/sessionbot.yaml)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "override log.level: debug, info, warn or error")
-	root.AddCommand(newServeCommand(g), newConsoleCommand(g), newCheckCommand(g), newAuditCommand(g), newNLEvalCommand(g), newVersionCommand(g))
+	root.AddCommand(newServeCommand(g), newConsoleCommand(g), newCheckCommand(g), newAuditCommand(g), newNLEvalCommand(g), newVersionCommand(g), newReportCommand(g))
 	return root
 }
 

@@ -81,14 +81,16 @@ func serve(ctx context.Context, g *globals) error {
 		Groups:     b.Groups(),
 		ReplicaID:  replicaID(),
 		RetryAfter: retryAfter(cfg.Approvals.SweepInterval),
+		Retention:  retentionFromConfig(cfg.Retention),
 	}
 	tr, err := newTranslator(cfg.Language, reg, b.TimeZone, logger)
 	if err != nil {
 		return err
 	}
+	reports, _ := reportsFromConfig(cfg, reg) // checked by validate
 	svc := commands.New(commands.Config{
 		Registry: reg, Options: options, Directory: b.Directory(), Clock: time.Now, Logger: logger,
-		Access: access, Approvals: approvals, Translator: tr, Observer: m,
+		Access: access, Approvals: approvals, Translator: tr, Observer: m, Reports: reports,
 	})
 	b.SetService(svc)
 	logger.Info("sessionbot starting", "version", buildVersion(), "instances", reg.Names(), "command", cfg.Slack.Command,

@@ -81,6 +81,9 @@ func validate(cfg *config.Config, logger *slog.Logger, offline bool) (*setup, co
 		problems = append(problems, config.Problem{Key: "instances", Problem: "none is configured",
 			Fix: "add one block per system under instances: (examples/sessionbot.yaml shows each type)"})
 	}
+	problems = append(problems, checkRetention(cfg.Retention)...)
+	_, reportProblems := reportsFromConfig(cfg, s.reg)
+	problems = append(problems, reportProblems...)
 	if cfg.Metrics.Listen != "" && !offline {
 		if ln, err := net.Listen("tcp", cfg.Metrics.Listen); err != nil {
 			problems.Add("metrics.listen", cfg.Metrics.Listen, "pick a free port, or stop what listens there", "cannot be listened on: %v", errorCause(err))

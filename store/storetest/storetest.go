@@ -77,6 +77,9 @@ func Run(t *testing.T, fresh Fresh) {
 	t.Run("claim once", func(t *testing.T) { t.Parallel(); claimOnce(t, fresh) })
 	t.Run("audit", func(t *testing.T) { t.Parallel(); audit(t, fresh) })
 	t.Run("faults", func(t *testing.T) { t.Parallel(); faults(t, fresh) })
+	t.Run("hygiene", func(t *testing.T) { t.Parallel(); hygiene(t, fresh) })
+	t.Run("retention", func(t *testing.T) { t.Parallel(); retention(t, fresh) })
+	t.Run("report runs", func(t *testing.T) { t.Parallel(); reportRuns(t, fresh) })
 }
 
 func requests(t *testing.T, fresh Fresh) {

@@ -139,7 +139,7 @@ func TestIdentityAndCapabilities(t *testing.T) {
 	if in.Name() != "cv-test" || in.Type() != vendors.Commvault {
 		t.Errorf("name %q type %q", in.Name(), in.Type())
 	}
-	want := vendors.CanListUser | vendors.CanEnd | vendors.CanLogout
+	want := vendors.CanListUser | vendors.CanListAll | vendors.CanEnd | vendors.CanLogout
 	if got := vendors.Capabilities(in); got != want {
 		t.Errorf("capabilities = %s, want %s", got, want)
 	}

@@ -13,7 +13,7 @@ import (
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	vendortest.Run(t, vendortest.Harness{
-		Capabilities: vendors.CanListUser | vendors.CanEnd | vendors.CanLogout,
+		Capabilities: vendors.CanListUser | vendors.CanListAll | vendors.CanEnd | vendors.CanLogout,
 		New: func(t *testing.T) vendortest.Fixture {
 			srv := newServer(t, commvaulttest.Options{Seed: true})
 			cfg := configFor(t, srv)

@@ -42,6 +42,9 @@ type Config struct {
 	Approvals Approvals     `mapstructure:"approvals"`
 	Language  Language      `mapstructure:"language"`
 	Metrics   Metrics       `mapstructure:"metrics"`
+	Retention Retention     `mapstructure:"retention"`
+	// Reports are scheduled stale-session digests, by name.
+	Reports map[string]Report `mapstructure:"reports"`
 	// Instances are decoded per type by the caller (see Instance).
 	Instances map[string]Instance `mapstructure:"-"`
 
@@ -93,6 +96,34 @@ type Approvals struct {
 	TTL               time.Duration `mapstructure:"ttl"`
 	AllowSelfApproval bool          `mapstructure:"allow_self_approval"`
 	SweepInterval     time.Duration `mapstructure:"sweep_interval"`
+}
+
+// Retention is how long the sweep keeps each kind of record; 0 keeps it
+// forever.
+type Retention struct {
+	// Requests are finished requests, counted from when they finished.
+	Requests time.Duration `mapstructure:"requests"`
+	Audit    time.Duration `mapstructure:"audit"`
+	// Counts are the per-node session counts reports record.
+	Counts time.Duration `mapstructure:"counts"`
+}
+
+// Report is one scheduled stale-session digest.
+type Report struct {
+	// Schedule is five cron fields ("0 8 * * 1-5"), read in TimeZone.
+	Schedule string `mapstructure:"schedule"`
+	// TimeZone is an IANA name such as Europe/Paris.
+	TimeZone string `mapstructure:"time_zone"`
+	// Channel is the channel id (C...) the digest is posted in.
+	Channel string `mapstructure:"channel"`
+	// Instances it reads; empty means every instance that can list all
+	// its sessions.
+	Instances []string `mapstructure:"instances"`
+	// Rule picks the stale sessions: "idle > 8h", "older than 24h",
+	// "console is CommCell Console", joined with "and".
+	Rule string `mapstructure:"rule"`
+	// Top is how many of the stalest sessions the digest names.
+	Top int `mapstructure:"top"`
 }
 
 // Language is the plain-words front end: an OpenAI-compatible model that
@@ -262,6 +293,9 @@ var defaults = map[string]any{
 	"approvals.approvals_needed": 1,
 	"approvals.ttl":              "15m",
 	"approvals.sweep_interval":   "30s",
+	"retention.requests":         "90d",
+	"retention.audit":            "365d",
+	"retention.counts":           "30d",
 }
 
 // SearchPaths are where the file is looked for when none is named.
@@ -708,9 +742,15 @@ func decodeInto(in map[string]any, out any, prefix string) Problems {
 		problems = decodeProblems(err, prefix)
 	}
 	for _, k := range md.Unused {
-		problems.Add(prefix+k, "", "examples/sessionbot.yaml lists every key", "is not a known key")
+		problems.Add(prefix+dotted(k), "", "examples/sessionbot.yaml lists every key", "is not a known key")
 	}
 	return problems
+}
+
+// dotted writes mapstructure's name of a map entry's key
+// ("reports[stale].colour") as the file's key path ("reports.stale.colour").
+func dotted(k string) string {
+	return strings.NewReplacer("[", ".", "]", "").Replace(k)
 }
 
 // badValue is a value a decode hook refused, with what to write instead.
@@ -726,14 +766,14 @@ func durationHook(_ reflect.Type, to reflect.Type, data any) (any, error) {
 	if to != durationType {
 		return data, nil
 	}
-	const fix = "write a number and a unit, such as 10s, 5m or 1h"
+	const fix = "write a number and a unit, such as 10s, 5m, 1h or 90d"
 	switch v := data.(type) {
 	case string:
 		s := strings.TrimSpace(v)
 		if s == "" || s == "0" {
 			return time.Duration(0), nil
 		}
-		d, err := time.ParseDuration(s)
+		d, err := parseDuration(s)
 		if err != nil {
 			return nil, &badValue{value: v, problem: "is not a duration", fix: fix}
 		}
@@ -745,6 +785,19 @@ func durationHook(_ reflect.Type, to reflect.Type, data any) (any, error) {
 		return nil, &badValue{value: fmt.Sprint(v), problem: "is a number without a unit", fix: fmt.Sprintf("write %vs or %vm, say", v, v)}
 	}
 	return data, nil
+}
+
+// parseDuration is time.ParseDuration that also reads whole days ("90d"),
+// the unit retention is thought of in.
+func parseDuration(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil {
+			return 0, err
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
 }
 
 // decodeProblems turns mapstructure's tree of errors into one problem per
@@ -776,7 +829,7 @@ func decodeProblems(err error, prefix string) Problems {
 			walk(inner)
 			return
 		}
-		out = append(out, valueProblem(prefix+de.Name(), inner))
+		out = append(out, valueProblem(prefix+dotted(de.Name()), inner))
 	}
 	walk(err)
 	return out

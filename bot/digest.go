@@ -1,0 +1,167 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/sessionbot/sessionbot/commands"
+	"github.com/sessionbot/sessionbot/internal/chart"
+	"github.com/sessionbot/sessionbot/vendors"
+)
+
+var _ commands.DigestPoster = (*slackNotifier)(nil)
+
+// maxDigestNodes keeps the node counts within one text object.
+const maxDigestNodes = 40
+
+// digestSummary is the digest in one plain line: the notification text,
+// and the first block. It holds no link, mention or date token, so it
+// reads the same in a notification, a search result and an e-mail digest.
+func digestSummary(d commands.Digest) string {
+	instances := map[string]bool{}
+	for _, n := range d.Nodes {
+		instances[n.Instance] = true
+	}
+	s := fmt.Sprintf("%s: %d of %d open sessions match %q on %s of %s, at %s.",
+		d.Report, d.Stale, d.Open, d.Rule, countNoun(len(d.Nodes), "node"), countNoun(len(instances), "instance"),
+		d.At.UTC().Format("2006-01-02 15:04 UTC"))
+	if len(d.Problems) > 0 {
+		s += fmt.Sprintf(" %s could not be read.", countNoun(len(d.Problems), "instance or node"))
+	}
+	return s
+}
+
+// nodeCounts lists each instance's nodes with their open and stale
+// sessions.
+func nodeCounts(d commands.Digest) string {
+	var lines []string
+	var line strings.Builder
+	instance := ""
+	for i, n := range d.Nodes {
+		if i == maxDigestNodes {
+			lines = append(lines, line.String(), fmt.Sprintf("…and %d more nodes", len(d.Nodes)-i))
+			line.Reset()
+			break
+		}
+		if n.Instance != instance {
+			if line.Len() > 0 {
+				lines = append(lines, line.String())
+				line.Reset()
+			}
+			instance = n.Instance
+			fmt.Fprintf(&line, "*%s*:", esc(n.Instance))
+		} else {
+			line.WriteString(" ·")
+		}
+		node := n.Node
+		if node == "" {
+			node = "(no node)"
+		}
+		fmt.Fprintf(&line, " `%s` %d stale of %d", code(clip(node, 80)), n.Stale, n.Open)
+	}
+	if line.Len() > 0 {
+		lines = append(lines, line.String())
+	}
+	if len(lines) == 0 {
+		return "No open sessions."
+	}
+	return strings.Join(lines, "\n")
+}
+
+// staleFor says how long a session has been idle, or open.
+func staleFor(s vendors.Session, now time.Time) string {
+	switch {
+	case !s.LastActive.IsZero():
+		return "idle " + span(now.Sub(s.LastActive))
+	case !s.Started.IsZero():
+		return "open " + span(now.Sub(s.Started))
+	}
+	return ""
+}
+
+// span writes a duration as people say it: 45m, 9h30m, 3d 2h.
+func span(d time.Duration) string {
+	d = d.Round(time.Minute)
+	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+	switch {
+	case h >= 48:
+		return fmt.Sprintf("%dd %dh", h/24, h%24)
+	case h > 0 && m == 0:
+		return fmt.Sprintf("%dh", h)
+	case h > 0:
+		return fmt.Sprintf("%dh%02dm", h, m)
+	}
+	return fmt.Sprintf("%dm", m)
+}
+
+// digestBlocks is the digest message: summary, counts, and the stalest
+// sessions each with a Request end button, which runs the same kill
+// command as a list's Kill button (proposal, reason, approval).
+func digestBlocks(d commands.Digest, now time.Time) []slack.Block {
+	blocks := []slack.Block{
+		slack.NewHeaderBlock(plain(clip("Stale sessions: "+d.Report, maxHeaderText))),
+		slack.NewSectionBlock(plain(clip(digestSummary(d), maxTextObject)), nil, nil),
+		slack.NewSectionBlock(mrkdwn(clipMrkdwn(nodeCounts(d), maxTextObject)), nil, nil),
+	}
+	if len(d.Stalest) > 0 {
+		blocks = append(blocks, slack.NewDividerBlock(),
+			slack.NewContextBlock("", mrkdwn(fmt.Sprintf("The %s, stalest first. *Request end* asks for approval as usual.", countNoun(len(d.Stalest), "stalest session")))))
+	}
+	for _, s := range d.Stalest {
+		text := "*" + esc(s.Instance) + "* · " + sessionText(s)
+		if f := staleFor(s, now); f != "" {
+			text += "\n_" + f + "_"
+		}
+		// The Kill button's own value: the same checks when it is clicked.
+		var accessory *slack.Accessory
+		if value, ok := encodeAction(killCommand(s.Instance, s), ""); ok {
+			accessory = slack.NewAccessory(slack.NewButtonBlockElement(ActionKill, value, plain("Request end")))
+		}
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(clipMrkdwn(text, maxTextObject)), nil, accessory))
+	}
+	if len(d.Problems) > 0 {
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(clipMrkdwn(":warning: "+esc(strings.Join(d.Problems, "; ")), maxTextObject))))
+	}
+	return blocks
+}
+
+// PostDigest posts the digest in its channel and the chart of recorded
+// counts in the digest's thread. The chart is a picture beside the
+// message: if it cannot be drawn or uploaded, the digest stands and the
+// failure is logged, since posting again would post the digest twice.
+func (n *slackNotifier) PostDigest(ctx context.Context, d commands.Digest) error {
+	now := time.Now()
+	msg := Message{Blocks: digestBlocks(d, now), Text: digestSummary(d)}
+	ch, ts, err := n.bot.api.PostMessageContext(ctx, d.Channel, append(msg.options(), slack.MsgOptionDisableLinkUnfurl())...)
+	if err != nil {
+		var refused slack.SlackErrorResponse
+		if errors.As(err, &refused) {
+			switch refused.Err {
+			case "channel_not_found", "not_in_channel", "is_archived":
+				return fmt.Errorf("chat.postMessage to %s: %w: %w", d.Channel, commands.ErrUndeliverable, err)
+			}
+		}
+		return fmt.Errorf("chat.postMessage to %s: %w", d.Channel, err)
+	}
+	png, err := chart.Render(d.Report, d.History, d.At.Add(-commands.ChartDays*24*time.Hour), d.At, chart.Width, chart.Height)
+	if err != nil {
+		n.bot.logger.Warn("drawing a report's chart", "report", d.Report, "error", err)
+		return nil
+	}
+	_, err = n.bot.api.UploadFileContext(ctx, slack.UploadFileParameters{
+		Reader: strings.NewReader(string(png)), FileSize: len(png),
+		Filename: "sessions-" + d.At.UTC().Format("2006-01-02") + ".png",
+		Title:    fmt.Sprintf("Open sessions per node, last %d days: %s", commands.ChartDays, d.Report),
+		AltTxt:   fmt.Sprintf("Line chart of open sessions per node over the last %d days, one line per node", commands.ChartDays),
+		Channel:  ch, ThreadTimestamp: ts,
+	})
+	if err != nil {
+		n.bot.logger.Warn("uploading a report's chart (the app needs the files:write scope)", "report", d.Report, "error", slackError(err))
+	}
+	return nil
+}
