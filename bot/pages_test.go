@@ -162,3 +162,28 @@ func BenchmarkPageClickOnAKeptList(b *testing.B) {
 	slices.Sort(took)
 	b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
 }
+
+// A kept list is served to its asker only while they may still list: an
+// admin who takes someone off the listers stops their page clicks too.
+func TestPageClicksFromTheKeptListNeedTheRightToListNow(t *testing.T) {
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	reg, _ := vendors.NewRegistry()
+	access := &commands.Access{}
+	b := New(Config{BotToken: "xoxb-t", AppToken: "xapp-t", Logger: logger})
+	b.SetService(commands.New(commands.Config{Registry: reg, Logger: logger, Access: access}))
+	first := b.render(manySessions(200), "U0ASKER", 1)
+	next := pageButtons(first)[ActionNextPage]
+	if next == "" {
+		t.Fatal("page 1 lacks a next button")
+	}
+
+	access.Listers = []string{"U0SOMEONEELSE"}
+	msg := b.pageMessage(context.Background(), "U0ASKER", "C1", ActionNextPage, next)
+	checkMessage(t, msg)
+	if msg.Page == 2 || strings.Contains(textOf(msg), "4ead683153fb") {
+		t.Fatalf("a person no longer allowed to list was shown page %d of the kept list:\n%s", msg.Page, textOf(msg))
+	}
+	if !strings.Contains(textOf(msg)+msg.Text, "not on this bot's list") {
+		t.Errorf("the refusal does not say why:\n%s", textOf(msg))
+	}
+}
