@@ -126,7 +126,7 @@ func New(cfg Config) *Bot {
 		logger:    cfg.Logger,
 		seen:      newRecentSet(4096, 10*time.Minute),
 		directory: newUserDirectory(api, 10*time.Minute),
-		pages:     newPageCache(pageCacheTTL, pageCacheSessions, pageCacheEntries),
+		pages:     newPageCache(pageCacheTTL, pageCacheBytes, pageCacheEntries),
 		inFlight:  make(chan struct{}, cfg.MaxInFlight),
 	}
 	return b
