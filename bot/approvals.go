@@ -305,7 +305,7 @@ func approvalMessage(r store.Request, votes []store.Vote, approvers []string) Me
 			effect = "This logs " + target(r) + " out of " + r.Instance + "."
 		}
 		approve := slack.NewButtonBlockElement(ActionApprove, r.ID, plain("Approve")).WithStyle(slack.StylePrimary).
-			WithConfirm(slack.NewConfirmationBlockObject(plain("Approve?"), plain(clip(effect, 300)), plain("Approve"), plain("Back")))
+			WithConfirm(slack.NewConfirmationBlockObject(plain("Approve?"), plain(clip(oneLine(effect), 300)), plain("Approve"), plain("Back")))
 		deny := slack.NewButtonBlockElement(ActionDeny, r.ID, plain("Deny")).WithStyle(slack.StyleDanger)
 		blocks = append(blocks, slack.NewActionBlock("decision", approve, deny))
 	}

@@ -126,7 +126,7 @@ func New(cfg Config) *Bot {
 		logger:    cfg.Logger,
 		seen:      newRecentSet(4096, 10*time.Minute),
 		directory: newUserDirectory(api, 10*time.Minute),
-		pages:     newPageCache(pageCacheTTL, pageCacheSessions, pageCacheEntries),
+		pages:     newPageCache(pageCacheTTL, pageCacheBytes, pageCacheEntries),
 		inFlight:  make(chan struct{}, cfg.MaxInFlight),
 	}
 	return b
@@ -367,7 +367,9 @@ func (b *Bot) pageMessage(ctx context.Context, user, channel, actionID, value st
 	if err != nil {
 		return Message{Text: "That button no longer works: " + err.Error()}
 	}
-	if actionID != ActionRefresh {
+	caller := commands.Caller{SlackID: user, Channel: channel}
+	if actionID != ActionRefresh && b.cfg.Service.MayList(ctx, caller) {
+		// Rights are checked at the click, not only when the list was made.
 		if kept, ok := b.pages.get(v.Key, user); ok {
 			msg, _ := renderLaidOut(kept.reply, v.Page, kept.ref, kept.lay)
 			return msg
@@ -376,7 +378,7 @@ func (b *Bot) pageMessage(ctx context.Context, user, channel, actionID, value st
 	if v.Command == "" {
 		return Message{Text: "That list is no longer kept (lists are kept " + pageCacheTTL.String() + " for their page buttons): run the command again."}
 	}
-	reply := b.cfg.Service.Handle(ctx, commands.Caller{SlackID: user, Channel: channel}, v.Command)
+	reply := b.cfg.Service.Handle(ctx, caller, v.Command)
 	return b.render(reply, user, v.Page)
 }
 

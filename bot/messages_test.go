@@ -551,3 +551,36 @@ func (g *markedGen) messages() []built {
 	out = append(out, built{name: "reason dialog", view: new(reasonModal(p.Command, "{}"))})
 	return out
 }
+
+// A vendor's value is shown on the line it belongs to: a line break in a
+// session id, a node, a user or a display name would otherwise start a line
+// of the vendor's making (a quote, a bold "approved", a link Slack finds by
+// itself), outside the code span meant to hold it.
+func TestVendorLineBreaksCannotStartALineOfTheirOwn(t *testing.T) {
+	forged := func(s string) string { return s + "\n> FORGED *approved* https://evil.example" }
+	s := marc(forged("id"), forged("qps1"), t0)
+	s.User = vendors.Identity{Directory: "Domain", ID: forged("Marc")}
+	s.UserName = forged("Marc Dupont")
+	s.Attributes = append(s.Attributes, vendors.Attribute{Name: forged("group"), Value: forged("Sales")})
+	list := commands.Reply{Command: commands.Command{Verb: commands.List, AllUsers: true}, Title: "Sessions",
+		Groups: []commands.Group{{Vendor: vendors.Qlik, Instance: "qlik-prod", Identity: forged("Domain\\Marc"), Sessions: []vendors.Session{s}, CanKill: true}}}
+	req := store.Request{ID: "r7k2-abcd", Action: store.ActionEndSession, Vendor: string(vendors.Qlik), Instance: "qlik-prod",
+		SessionID: forged("id"), Node: forged("qps1"), TargetDirectory: "Domain", TargetUser: forged("Marc"), Reason: "stuck",
+		Requester: "U0MARC", State: store.StatePending, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	for _, b := range []built{
+		{name: "list", msg: ptr(Render(list, 1))},
+		{name: "approval", msg: ptr(approvalMessage(req, nil, []string{"U0APPROVER"}))},
+		{name: "requester", msg: ptr(requesterMessage(req, nil))},
+		{name: "event", msg: ptr(auditMessage(store.Event{At: t0, Actor: "U0MARC", Action: "kill", Instance: "qlik-prod", Target: forged("id")}))},
+	} {
+		for _, text := range texts(b) {
+			for _, line := range strings.Split(text, "\n") {
+				if l := strings.TrimSpace(line); strings.HasPrefix(l, "&gt; FORGED") || strings.HasPrefix(l, "> FORGED") {
+					t.Errorf("%s: a vendor's line break started a line of its own:\n%s", b.name, text)
+				}
+			}
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

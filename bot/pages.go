@@ -19,12 +19,13 @@ const (
 	ActionRefresh  = "sessions_refresh"
 )
 
-// A list's result is kept this long for its page buttons, within this many
-// sessions in all; past that a click runs the command again.
+// A list's result is kept this long for its page buttons, within about
+// this many bytes in all (a fifth of the chart's 128 MiB memory limit);
+// past that a click runs the command again.
 const (
-	pageCacheTTL      = 10 * time.Minute
-	pageCacheSessions = 50000
-	pageCacheEntries  = 200
+	pageCacheTTL     = 10 * time.Minute
+	pageCacheBytes   = 24 << 20
+	pageCacheEntries = 200
 )
 
 // pageValue is what a page button carries: a short key to the kept result,
@@ -66,17 +67,17 @@ func decodePage(s string) (pageValue, error) {
 }
 
 // pageCache keeps list results for their page buttons: bounded in
-// entries and sessions, each entry readable only by the person it was
+// entries and bytes, each entry readable only by the person it was
 // made for.
 type pageCache struct {
-	mu       sync.Mutex
-	ttl      time.Duration
-	max      int // sessions in all
-	entries  int
-	sessions int
-	order    *list.List // of *keptList, oldest first
-	byKey    map[string]*list.Element
-	now      func() time.Time
+	mu      sync.Mutex
+	ttl     time.Duration
+	max     int // bytes in all, as keptSize counts them
+	entries int
+	held    int        // bytes, as keptSize counts them
+	order   *list.List // of *keptList, oldest first
+	byKey   map[string]*list.Element
+	now     func() time.Time
 }
 
 type keptList struct {
@@ -86,8 +87,8 @@ type keptList struct {
 	size  int
 }
 
-func newPageCache(ttl time.Duration, maxSessions, maxEntries int) *pageCache {
-	return &pageCache{ttl: ttl, max: maxSessions, entries: maxEntries, order: list.New(), byKey: map[string]*list.Element{}, now: time.Now}
+func newPageCache(ttl time.Duration, maxBytes, maxEntries int) *pageCache {
+	return &pageCache{ttl: ttl, max: maxBytes, entries: maxEntries, order: list.New(), byKey: map[string]*list.Element{}, now: time.Now}
 }
 
 // newRef names a result about to be rendered for asker.
@@ -98,18 +99,18 @@ func (c *pageCache) newRef(asker string) listRef {
 // put keeps a result under its ref, dropping the oldest to stay in bounds.
 // A result larger than the whole budget is not kept.
 func (c *pageCache) put(ref listRef, r commands.Reply, lay *layout) {
-	size := r.SessionCount() + 1
+	size := keptSize(r, lay)
 	if size > c.max {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.expire()
-	for c.order.Len() > 0 && (c.sessions+size > c.max || c.order.Len() >= c.entries) {
+	for c.order.Len() > 0 && (c.held+size > c.max || c.order.Len() >= c.entries) {
 		c.remove(c.order.Front())
 	}
 	c.byKey[ref.Key] = c.order.PushBack(&keptList{ref: ref, reply: r, lay: lay, size: size})
-	c.sessions += size
+	c.held += size
 }
 
 // get returns the result kept under key, if it is there, fresh, and was
@@ -139,5 +140,30 @@ func (c *pageCache) expire() {
 func (c *pageCache) remove(e *list.Element) {
 	k := c.order.Remove(e).(*keptList)
 	delete(c.byKey, k.ref.Key)
-	c.sessions -= k.size
+	c.held -= k.size
+}
+
+// keptSize estimates the memory a kept list holds: its sessions' strings
+// and its laid-out texts, with the structs around them. Sessions alone
+// would not do: one can carry kilobytes of attributes.
+func keptSize(r commands.Reply, lay *layout) int {
+	const sessionStruct, attributeStruct, unitStruct, textHeader = 208, 32, 80, 17
+	n := 1024
+	for _, g := range r.Groups {
+		for _, s := range g.Sessions {
+			n += sessionStruct + len(s.Instance) + len(s.ID) + len(s.User.Directory) + len(s.User.ID) + len(s.UserName) + len(s.Node)
+			for _, a := range s.Attributes {
+				n += attributeStruct + len(a.Name) + len(a.Value)
+			}
+		}
+	}
+	if lay != nil {
+		for _, u := range lay.units {
+			n += unitStruct + len(u.kill)
+			for _, t := range u.texts {
+				n += textHeader + len(t)
+			}
+		}
+	}
+	return n
 }

@@ -18,7 +18,7 @@ import (
 
 func TestKeptListsAreReadOnlyByTheirAskerAndExpire(t *testing.T) {
 	clock := testclock.New(t0)
-	c := newPageCache(10*time.Minute, 100, 3)
+	c := newPageCache(10*time.Minute, 1<<20, 3)
 	c.now = clock.Now
 	ref := c.newRef("U0ASKER")
 	c.put(ref, manySessions(10), nil)
@@ -39,15 +39,17 @@ func TestKeptListsAreReadOnlyByTheirAskerAndExpire(t *testing.T) {
 }
 
 func TestKeptListsStayWithinTheirBudget(t *testing.T) {
-	c := newPageCache(time.Hour, 100, 3)
+	one := keptSize(manySessions(30), nil)
+	budget := 2*one + one/2
+	c := newPageCache(time.Hour, budget, 3)
 	var refs []listRef
 	for range 5 {
 		ref := c.newRef("U0ASKER")
 		c.put(ref, manySessions(30), nil)
 		refs = append(refs, ref)
 	}
-	if c.sessions > 100 || c.order.Len() > 3 {
-		t.Fatalf("%d sessions in %d lists kept, budget 100 in 3", c.sessions, c.order.Len())
+	if c.held > budget || c.order.Len() > 3 {
+		t.Fatalf("%d bytes in %d lists kept, budget %d in 3", c.held, c.order.Len(), budget)
 	}
 	if _, ok := c.get(refs[4].Key, "U0ASKER"); !ok {
 		t.Error("the newest list was dropped")
@@ -57,7 +59,7 @@ func TestKeptListsStayWithinTheirBudget(t *testing.T) {
 	}
 	huge := c.newRef("U0ASKER")
 	c.put(huge, manySessions(500), nil)
-	if _, ok := c.get(huge.Key, "U0ASKER"); ok || c.sessions > 100 {
+	if _, ok := c.get(huge.Key, "U0ASKER"); ok || c.held > budget {
 		t.Error("a list larger than the whole budget was kept")
 	}
 }
@@ -106,7 +108,7 @@ func TestPageClicksAreAnsweredFromTheKeptList(t *testing.T) {
 		"another person": func() Message { return b.pageMessage(ctx, "U0OTHER", "C1", ActionNextPage, next) },
 		"refresh":        func() Message { return b.pageMessage(ctx, "U0ASKER", "C1", ActionRefresh, next) },
 		"expired": func() Message {
-			b.pages = newPageCache(pageCacheTTL, pageCacheSessions, pageCacheEntries)
+			b.pages = newPageCache(pageCacheTTL, pageCacheBytes, pageCacheEntries)
 			return b.pageMessage(ctx, "U0ASKER", "C1", ActionNextPage, next)
 		},
 	} {
@@ -161,4 +163,65 @@ func BenchmarkPageClickOnAKeptList(b *testing.B) {
 	}
 	slices.Sort(took)
 	b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
+}
+
+// A kept list is served to its asker only while they may still list: an
+// admin who takes someone off the listers stops their page clicks too.
+func TestPageClicksFromTheKeptListNeedTheRightToListNow(t *testing.T) {
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	reg, _ := vendors.NewRegistry()
+	access := &commands.Access{}
+	b := New(Config{BotToken: "xoxb-t", AppToken: "xapp-t", Logger: logger})
+	b.SetService(commands.New(commands.Config{Registry: reg, Logger: logger, Access: access}))
+	first := b.render(manySessions(200), "U0ASKER", 1)
+	next := pageButtons(first)[ActionNextPage]
+	if next == "" {
+		t.Fatal("page 1 lacks a next button")
+	}
+
+	access.Listers = []string{"U0SOMEONEELSE"}
+	msg := b.pageMessage(context.Background(), "U0ASKER", "C1", ActionNextPage, next)
+	checkMessage(t, msg)
+	if msg.Page == 2 || strings.Contains(textOf(msg), "4ead683153fb") {
+		t.Fatalf("a person no longer allowed to list was shown page %d of the kept list:\n%s", msg.Page, textOf(msg))
+	}
+	if !strings.Contains(textOf(msg)+msg.Text, "not on this bot's list") {
+		t.Errorf("the refusal does not say why:\n%s", textOf(msg))
+	}
+}
+
+// Kept lists are bounded by what they hold, not by how many sessions they
+// count: a busy site's sessions carry attributes, and lists of them kept for
+// ten minutes must leave the pod's memory limit (128 MiB) well alone.
+func TestKeptListsStayWithinAMemoryBudget(t *testing.T) {
+	b := pagingBot()
+	for range 30 {
+		b.render(manySessions(2000), "U0ASKER", 1)
+	}
+	held := 0 // the vendor's strings and the rendered texts kept, counted here
+	b.pages.mu.Lock()
+	for e := b.pages.order.Front(); e != nil; e = e.Next() {
+		k := e.Value.(*keptList)
+		for _, g := range k.reply.Groups {
+			for _, s := range g.Sessions {
+				held += len(s.ID) + len(s.Node) + len(s.UserName) + len(s.User.ID) + len(s.User.Directory)
+				for _, a := range s.Attributes {
+					held += len(a.Name) + len(a.Value)
+				}
+			}
+		}
+		for _, u := range k.lay.units {
+			for _, text := range u.texts {
+				held += len(text)
+			}
+		}
+	}
+	lists := b.pages.order.Len()
+	b.pages.mu.Unlock()
+	if lists == 0 {
+		t.Fatal("no list was kept, so the test proves nothing")
+	}
+	if held > 32<<20 {
+		t.Errorf("%d lists kept hold %d MiB of text, over a quarter of the pod's memory limit", lists, held>>20)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
@@ -47,7 +48,7 @@ func (m Message) options() []slack.MsgOption {
 }
 
 // wireText is a message's text as it goes to Slack.
-func wireText(s string) string { return esc(clip(s, maxFallbackText)) }
+func wireText(s string) string { return esc(clip(oneLine(s), maxFallbackText)) }
 
 // builder collects blocks and counts what Slack counts.
 type builder struct {
@@ -393,7 +394,7 @@ func sessionText(s vendors.Session) string {
 	var b strings.Builder
 	who := "`" + codeN(s.User.String(), maxValueDisplay) + "`"
 	if s.UserName != "" {
-		who += " (" + escN(s.UserName, 60) + ")"
+		who += " (" + escN(oneLine(s.UserName), 60) + ")"
 	}
 	state := ""
 	if !s.Active() {
@@ -444,7 +445,7 @@ func attributeText(attrs []vendors.Attribute) string {
 			parts = append(parts, fmt.Sprintf("+%d more", len(order)-4))
 			break
 		}
-		parts = append(parts, fmt.Sprintf("%s: %s", escN(name, 30), escN(strings.Join(values[name], ", "), 80)))
+		parts = append(parts, fmt.Sprintf("%s: %s", escN(oneLine(name), 30), escN(oneLine(strings.Join(values[name], ", ")), 80)))
 	}
 	if len(parts) == 0 {
 		return ""
@@ -481,9 +482,21 @@ func escN(s string, n int) string { return clipMrkdwn(esc(clip(s, n)), n) }
 // codeN is escN for a code span.
 func codeN(s string, n int) string { return clipMrkdwn(code(clip(s, n)), n) }
 
-// code escapes a value for a `code span`: a backtick would end it.
+// code escapes a value for a `code span`: a backtick would end it, and a
+// line break would start a line outside it.
 func code(s string) string {
-	return esc(strings.ReplaceAll(s, "`", "ˋ"))
+	return esc(strings.ReplaceAll(oneLine(s), "`", "ˋ"))
+}
+
+// oneLine keeps a value on the line it is shown on: a vendor's line break
+// would start a line of its making (a quote, a bold "approved").
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 // clipMrkdwn is clip for mrkdwn that is already escaped: it never cuts an

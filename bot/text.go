@@ -22,7 +22,7 @@ func RenderText(r commands.Reply, loc *time.Location) string {
 	case r.NeedsConfirmation:
 		b.WriteString("Nothing happens until you confirm: type the command above to go on.\n")
 	case r.Problem != nil:
-		fmt.Fprintf(&b, "! %s\n", r.Problem.Message)
+		fmt.Fprintf(&b, "! %s\n", printable(r.Problem.Message))
 		if r.Problem.Suggestion != "" {
 			fmt.Fprintf(&b, "  Did you mean: %s\n", r.Problem.Suggestion)
 		}
@@ -70,7 +70,7 @@ func RenderText(r commands.Reply, loc *time.Location) string {
 		for _, in := range r.Instances {
 			status := "answers (" + roundDuration(in.Elapsed) + ")"
 			if in.Err != nil {
-				status = "ERROR: " + in.Err.Error()
+				status = "ERROR: " + printable(in.Err.Error())
 			}
 			fmt.Fprintf(&b, "  %-16s %-10s %s\n  %16s can: %s\n", in.Name, in.Type, status, "", in.Capabilities)
 		}
@@ -85,7 +85,7 @@ func RenderText(r commands.Reply, loc *time.Location) string {
 		}
 	}
 	for _, n := range r.Notes {
-		fmt.Fprintf(&b, "note: %s\n", strings.ReplaceAll(n, "`", ""))
+		fmt.Fprintf(&b, "note: %s\n", printable(strings.ReplaceAll(n, "`", "")))
 	}
 	return b.String()
 }
@@ -103,7 +103,7 @@ func renderGroupText(b *strings.Builder, g commands.Group, loc *time.Location) {
 	}
 	b.WriteString("\n")
 	if g.Err != nil {
-		fmt.Fprintf(b, "  ERROR: %s\n", g.Err)
+		fmt.Fprintf(b, "  ERROR: %s\n", printable(g.Err.Error()))
 		if h := commands.Hint(g.Err); h != "" {
 			fmt.Fprintf(b, "         %s\n", h)
 		}
@@ -112,7 +112,7 @@ func renderGroupText(b *strings.Builder, g commands.Group, loc *time.Location) {
 		fmt.Fprintf(b, "  skipped: %s\n", g.Note)
 	}
 	for _, w := range g.Warnings {
-		fmt.Fprintf(b, "  WARNING: %s\n", w)
+		fmt.Fprintf(b, "  WARNING: %s\n", printable(w.Error()))
 	}
 	for _, s := range g.Sessions {
 		renderSessionText(b, s, loc)

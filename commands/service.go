@@ -160,6 +160,10 @@ func (s *Service) run(ctx context.Context, caller Caller, cmd Command) Reply {
 	return problemReply(cmd, parseErr("help", "I don't know the command %q.", cmd.Verb))
 }
 
+// MayList reports whether the caller may look up sessions now: a list kept
+// for its page buttons is shown again only to someone who still may.
+func (s *Service) MayList(ctx context.Context, caller Caller) bool { return s.mayList(ctx, caller) }
+
 // mayList reports whether the caller may look up sessions and requests.
 func (s *Service) mayList(ctx context.Context, caller Caller) bool {
 	if len(s.access.Listers) == 0 {

@@ -104,9 +104,10 @@ func answeredWith(err, target error) bool {
 }
 
 // refusal words a refused login. The server's message is quoted with the
-// password taken out, in case it echoes it.
+// password taken out, in case it echoes it: before it is shortened, which
+// joins spaces and cuts, so that the password is still found whole.
 func (in *Instance) refusal(e *apiError) error {
-	said := in.http.Redact(httpx.Snippet(e.Error(), 300))
+	said := httpx.Snippet(in.http.Redact(e.Error()), 300)
 	if strings.Contains(strings.ToLower(e.message), "lock") {
 		return fmt.Errorf("the account is locked; ask a CommCell administrator to unlock it (%s): %w", said, vendors.ErrUnauthorized)
 	}

@@ -39,3 +39,31 @@ func TestSecretsEchoedByTheServerAreRedacted(t *testing.T) {
 		})
 	}
 }
+
+// The password is taken out of a refused login's words before they are
+// shortened: shortening joins runs of spaces and cuts at a limit, and a
+// changed or cut password would no longer be found.
+func TestARefusalQuotingThePasswordIsRedactedBeforeItIsShortened(t *testing.T) {
+	tests := []struct{ name, password, message string }{
+		{"a password with a run of spaces", "two  spaces-Pass", "password two  spaces-Pass is wrong"},
+		{"a password at the quote limit", "cut-at-the-limit-Pass", strings.Repeat("x", 270) + " cut-at-the-limit-Pass is wrong"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in, err := New(Config{Name: "cv", URL: "https://cs/webconsole/api", Username: "bot", Password: tt.password}, vendors.Env{Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			text := in.refusal(&apiError{code: 5, message: tt.message}).Error()
+			// Any 8 characters of the password, spaces joined or not.
+			squeezed := strings.Join(strings.Fields(tt.password), " ")
+			for _, p := range []string{tt.password, squeezed} {
+				for i := 0; i+8 <= len(p); i++ {
+					if strings.Contains(text, p[i:i+8]) {
+						t.Fatalf("error quotes part of the password (%q): %s", p[i:i+8], text)
+					}
+				}
+			}
+		})
+	}
+}
