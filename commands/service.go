@@ -304,7 +304,7 @@ func (s *Service) fanOut(ctx context.Context, instances []vendors.Instance, f fu
 			if s.observer != nil {
 				s.observer.VendorCall(in.Name(), in.Type(), g.Elapsed, g.Err)
 			}
-			if g.Err != nil && ictx.Err() == context.DeadlineExceeded && !errors.Is(g.Err, vendors.ErrTimeout) {
+			if g.Err != nil && ictx.Err() == context.DeadlineExceeded && !errors.Is(g.Err, vendors.ErrTimeout) && !errors.Is(g.Err, vendors.ErrBusy) {
 				g.Err = fmt.Errorf("%s: no answer within %s: %w (%v)", in.Name(), timeout, vendors.ErrTimeout, g.Err)
 			}
 		}(&groups[i])

@@ -205,6 +205,9 @@ var (
 	ErrUnavailable  = errors.New("unavailable")
 	ErrBadAnswer    = errors.New("answered something that is not what its API returns")
 	ErrInvalidInput = errors.New("invalid input")
+	// ErrBusy is a request the bot did not send: every connection it may
+	// open to the instance stayed in use for as long as it may wait.
+	ErrBusy = errors.New("busy")
 )
 
 // NodeError is a failure on one node of an instance (one Qlik proxy, say).

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	_ "net/http/pprof"
 	"sync/atomic"
 	"time"
 
@@ -58,6 +59,8 @@ func (m *metrics) VendorCall(instance string, vendor vendors.Type, took time.Dur
 	switch {
 	case errors.Is(err, vendors.ErrTimeout):
 		result = "timeout"
+	case errors.Is(err, vendors.ErrBusy):
+		result = "busy"
 	case err != nil:
 		result = "error"
 	}
@@ -87,6 +90,7 @@ func (m *metrics) connection(up bool) {
 // is connected to Slack).
 func (m *metrics) handler() http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("/debug/pprof/", http.DefaultServeMux)
 	mux.Handle("/metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {

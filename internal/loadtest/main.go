@@ -10,8 +10,8 @@ package main
 
 import (
 	"bufio"
-	"cmp"
 	"bytes"
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -500,6 +500,15 @@ func (e *environment) closedLoop(name string, n int, idleAfter bool) (result, er
 	d.all = nil
 	r := result{before: p.usage()}
 	start := time.Now()
+	if prof := os.Getenv("LOADTEST_PROFILE"); prof != "" && name == "serve" {
+		go func() {
+			resp, err := http.Get("http://" + p.metrics + "/debug/pprof/profile?seconds=5")
+			if err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				os.WriteFile(prof, b, 0o644)
+			}
+		}()
+	}
 	for len(d.all) < n {
 		for len(d.open) < e.o.window && len(d.all) < n {
 			if err := d.send(); err != nil {
@@ -616,4 +625,3 @@ func cpuModel() string {
 	}
 	return "unknown CPU"
 }
-

@@ -33,8 +33,11 @@ type Instance struct {
 	transport *http.Transport
 	client    *http.Client
 	disc      *discovery
-	now       func() time.Time
-	logger    *slog.Logger
+	// slots holds a token per connection in use, per proxy (host:port).
+	slotsMu sync.Mutex
+	slots   map[string]chan struct{}
+	now     func() time.Time
+	logger  *slog.Logger
 }
 
 // New checks cfg, loads its certificate files and makes the one HTTP client
@@ -50,15 +53,15 @@ func New(cfg Config) (*Instance, error) {
 		sessions: tls.NewLRUClientSessionCache(64),
 		timeout:  s.timeout,
 	}
-	const maxConnsPerProxy = 32
 	transport := &http.Transport{
-		DialTLSContext:      tlsDialer.dial,
-		MaxIdleConns:        64,
-		MaxIdleConnsPerHost: 8,
+		DialTLSContext: tlsDialer.dial,
 		// A burst of commands shares at most this many connections per
 		// proxy instead of opening (and TLS-handshaking) one each: it
-		// spares the proxy, and the bot's CPU for acking Slack.
-		MaxConnsPerHost:       maxConnsPerProxy,
+		// spares the proxy, and the bot's CPU for acking Slack. Keeping
+		// them all when idle means each is handshaken once, not again
+		// after every burst.
+		MaxConnsPerHost:       s.maxConns,
+		MaxIdleConnsPerHost:   s.maxConns,
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: s.timeout,
 		ExpectContinueTimeout: time.Second,
@@ -73,6 +76,7 @@ func New(cfg Config) (*Instance, error) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 		disc:   newDiscovery(),
+		slots:  map[string]chan struct{}{},
 		now:    time.Now,
 		logger: slog.Default().With("vendor", string(vendors.Qlik)),
 	}, nil

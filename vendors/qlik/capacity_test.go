@@ -1,0 +1,93 @@
+package qlik_test
+
+import (
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessionbot/sessionbot/vendors"
+	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
+)
+
+// listAtOnce runs n listings of every session together and returns their
+// errors.
+func listAtOnce(t *testing.T, n int, list func() error) []error {
+	t.Helper()
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { errs[i] = list() })
+	}
+	wg.Wait()
+	return errs
+}
+
+// TestIdleConnectionsAreKeptUpToTheCap: two bursts as large as the
+// connection cap open the cap's connections once; the second burst reuses
+// them all instead of opening (and handshaking) new ones.
+func TestIdleConnectionsAreKeptUpToTheCap(t *testing.T) {
+	t.Parallel()
+	site := newSite(t, qliktest.Options{Proxies: 1, Demo: true})
+	site.SetDelay(0, 100*time.Millisecond)
+	cfg := configFor(t, site)
+	cfg.MaxConnections = 12
+	in := newInstance(t, cfg)
+	ctx := testContext(t)
+	for burst := range 2 {
+		for _, err := range listAtOnce(t, 12, func() error { _, err := in.ListAllSessions(ctx); return err }) {
+			if err != nil {
+				t.Fatalf("burst %d: %v", burst, err)
+			}
+		}
+	}
+	if c := site.Connections(0); c != 12 {
+		t.Errorf("%d connections for two bursts of 12, want 12", c)
+	}
+}
+
+// TestWaitingForAConnectionIsBoundedAndSaysBusy: with one connection
+// allowed and a slow proxy, a request that cannot get the connection within
+// queue_wait fails as busy, at once, not as a timeout of the proxy; a
+// request that gets it within queue_wait has its whole request_timeout.
+func TestWaitingForAConnectionIsBoundedAndSaysBusy(t *testing.T) {
+	t.Parallel()
+	site := newSite(t, qliktest.Options{Proxies: 1, Demo: true})
+	site.SetDelay(0, 600*time.Millisecond)
+	cfg := configFor(t, site)
+	cfg.MaxConnections = 1
+	cfg.RequestTimeout = 900 * time.Millisecond
+	cfg.QueueWait = 100 * time.Millisecond
+	in := newInstance(t, cfg)
+	ctx := testContext(t)
+	list := func() error { _, err := in.ListAllSessions(ctx); return err }
+
+	errs := listAtOnce(t, 2, list)
+	ok, busy := 0, 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, vendors.ErrBusy) && !errors.Is(err, vendors.ErrTimeout):
+			busy++
+		default:
+			t.Errorf("got %v, want success or busy", err)
+		}
+	}
+	if ok != 1 || busy != 1 {
+		t.Errorf("%d answered and %d busy, want 1 and 1 (%v)", ok, busy, errs)
+	}
+	if site.Connections(0) > 1 {
+		t.Errorf("%d connections opened, want at most 1", site.Connections(0))
+	}
+
+	// Queued within queue_wait: the second waits 600 ms for the
+	// connection, then still has its 900 ms.
+	cfg.QueueWait = 2 * time.Second
+	in = newInstance(t, cfg)
+	for _, err := range listAtOnce(t, 2, list) {
+		if err != nil {
+			t.Errorf("queued request: %v (its timeout must start once it has a connection)", err)
+		}
+	}
+}
