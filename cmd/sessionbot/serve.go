@@ -66,6 +66,7 @@ func serve(ctx context.Context, g *globals, cfg *config.Config) error {
 		APIURL:       cfg.Slack.APIURL,
 		Command:      cfg.Slack.Command,
 		InChannel:    cfg.Slack.InChannel,
+		MaxInFlight:  cfg.Slack.MaxInFlight,
 		Logger:       logger,
 		ApprovalChannel: func(instance string) string {
 			return access.PolicyFor(instance).ApprovalChannel

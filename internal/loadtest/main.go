@@ -128,11 +128,15 @@ instances:
 	fmt.Printf("fake Slack and a fake Qlik site with %d proxies (mutual TLS) in this process; both bots are subprocesses, measured from /proc\n", proxies)
 	fmt.Printf("serve: slack.max_in_flight %d, max_connections %d per proxy; command %q (one request to every proxy)\n\n", o.maxInFlight, o.maxConnections, listText)
 
-	if err := env.burst(); err != nil {
-		return err
+	if o.burst > 0 {
+		if err := env.burst(); err != nil {
+			return err
+		}
 	}
-	if err := env.saturation(); err != nil {
-		return err
+	if o.saturation > 0 {
+		if err := env.saturation(); err != nil {
+			return err
+		}
 	}
 	if o.leak > 0 {
 		if err := env.leak(); err != nil {
@@ -218,19 +222,13 @@ func (p *process) stop() {
 // usage is what /proc says about a process.
 type usage struct {
 	cpu        time.Duration
-	rss        int64 // bytes
+	fakes      time.Duration // this process: the fake Slack and Qlik, and the driver
+	rss        int64         // bytes
 	goroutines int
 }
 
 func (p *process) usage() usage {
-	var u usage
-	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid)); err == nil {
-		// Fields after the command name, which is in parentheses.
-		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-		utime, _ := strconv.ParseInt(f[11], 10, 64)
-		stime, _ := strconv.ParseInt(f[12], 10, 64)
-		u.cpu = time.Duration(utime+stime) * time.Second / 100 // USER_HZ
-	}
+	u := usage{cpu: cpuOf(strconv.Itoa(p.cmd.Process.Pid)), fakes: cpuOf("self")}
 	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid)); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
 			if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
@@ -241,6 +239,19 @@ func (p *process) usage() usage {
 	}
 	u.goroutines = p.goroutines()
 	return u
+}
+
+// cpuOf is the CPU time a process (a pid or "self") has used.
+func cpuOf(pid string) time.Duration {
+	var cpu time.Duration
+	if b, err := os.ReadFile("/proc/" + pid + "/stat"); err == nil {
+		// Fields after the command name, which is in parentheses.
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+		utime, _ := strconv.ParseInt(f[11], 10, 64)
+		stime, _ := strconv.ParseInt(f[12], 10, 64)
+		cpu = time.Duration(utime+stime) * time.Second / 100 // USER_HZ
+	}
+	return cpu
 }
 
 func (p *process) goroutines() int {
@@ -266,10 +277,13 @@ type command struct {
 	sentAt  time.Time
 	ack     time.Duration // on the wire, as the fake timed it; 0 until acked
 	replied time.Time
-	reply   string // the reply's text
+	reply   string // the reply's text and blocks
 }
 
-// driver sends commands and polls the fake for their acks and replies.
+// driver sends commands and polls the fake for their acks and replies. It
+// polls sparingly: the fake reads acks one at a time and records each under
+// its one lock, so a driver holding that lock often would delay the fake's
+// reading, and the acks would look late.
 type driver struct {
 	fake      *slacktest.Server
 	wantReply bool
@@ -297,9 +311,9 @@ func (d *driver) poll() {
 				c.ack = max(acks[0].Latency, time.Nanosecond)
 			}
 		}
-		if d.wantReply && c.replied.IsZero() {
+		if d.wantReply && c.replied.IsZero() && c.ack != 0 {
 			if r := d.fake.Responses(c.sent.ResponseID); len(r) > 0 {
-				c.replied, c.reply = now, r[0].Text
+				c.replied, c.reply = now, r[0].Text+" "+string(r[0].Blocks)
 			}
 		}
 		return c.ack != 0 && (!d.wantReply || !c.replied.IsZero())
@@ -313,7 +327,7 @@ func (d *driver) wait(timeout time.Duration) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%d of %d commands unanswered after %s", len(d.open), len(d.all), timeout)
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 		d.poll()
 	}
 	return nil
@@ -371,6 +385,10 @@ func (r result) cpuPerCommand() time.Duration {
 	return (r.after.cpu - r.before.cpu) / time.Duration(max(r.commands, 1))
 }
 
+func (r result) fakesPerCommand() time.Duration {
+	return (r.after.fakes - r.before.fakes) / time.Duration(max(r.commands, 1))
+}
+
 func (r result) rate(n int) float64 { return float64(n) / r.elapsed.Seconds() }
 
 // burst: o.burst commands at once, then o.steadyRate a second, with every
@@ -388,6 +406,7 @@ func (e *environment) burst() error {
 		d := &driver{fake: e.fake, wantReply: name == "serve"}
 		r := result{before: p.usage()}
 		start := time.Now()
+		profile(p, name)
 		for range o.burst {
 			if err := d.send(); err != nil {
 				p.stop()
@@ -450,7 +469,7 @@ func (e *environment) saturation() error {
 	t.latencies(echo, serve)
 	t.row("commands/s (echo: acks, serve: lists)", fmt.Sprintf("%.0f", echo.rate(echo.commands)), fmt.Sprintf("%.0f", serve.rate(serve.lists)),
 		ratio(serve.rate(serve.lists), echo.rate(echo.commands)))
-	t.row("lists answered", "-", fmt.Sprintf("%d of %d", serve.lists, serve.commands), "")
+	t.row("lists answered", "-", fmt.Sprintf("%d of %d (%d busy, %d other)", serve.lists, serve.commands, serve.busy, serve.other), "")
 	t.usage(echo, serve)
 	t.print()
 	return nil
@@ -500,34 +519,26 @@ func (e *environment) closedLoop(name string, n int, idleAfter bool) (result, er
 	d.all = nil
 	r := result{before: p.usage()}
 	start := time.Now()
-	if prof := os.Getenv("LOADTEST_PROFILE"); prof != "" && name == "serve" {
-		go func() {
-			resp, err := http.Get("http://" + p.metrics + "/debug/pprof/profile?seconds=5")
-			if err == nil {
-				b, _ := io.ReadAll(resp.Body)
-				os.WriteFile(prof, b, 0o644)
-			}
-		}()
-	}
+	profile(p, name)
 	for len(d.all) < n {
 		for len(d.open) < e.o.window && len(d.all) < n {
 			if err := d.send(); err != nil {
 				return result{}, err
 			}
 		}
-		time.Sleep(2 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 		d.poll()
 	}
 	if err := d.wait(2 * time.Minute); err != nil {
 		return result{}, fmt.Errorf("%s: %w", name, err)
 	}
 	r.elapsed = time.Since(start)
-	cpuDone := p.usage().cpu
+	done := p.usage()
 	if idleAfter {
 		time.Sleep(5 * time.Second)
 	}
 	r.after = p.usage()
-	r.after.cpu = cpuDone
+	r.after.cpu, r.after.fakes = done.cpu, done.fakes
 	r.acks, r.commands = d.acks(), len(d.all)
 	r.lists, r.busy, r.other, _ = d.replies()
 	if name == "echo" {
@@ -555,6 +566,7 @@ func (t *table) latencies(echo, serve result) {
 
 func (t *table) usage(echo, serve result) {
 	t.row("CPU per command (ms)", ms(echo.cpuPerCommand()), ms(serve.cpuPerCommand()), ratio(float64(serve.cpuPerCommand()), float64(echo.cpuPerCommand())))
+	t.row("CPU per command of the fakes and driver (ms)", ms(echo.fakesPerCommand()), ms(serve.fakesPerCommand()), "")
 	t.row("RSS after (MiB)", mib(echo.after.rss), mib(serve.after.rss), "")
 	t.row("goroutines after", strconv.Itoa(echo.after.goroutines), strconv.Itoa(serve.after.goroutines), "")
 }
@@ -624,4 +636,16 @@ func cpuModel() string {
 		}
 	}
 	return "unknown CPU"
+}
+
+func profile(p *process, name string) {
+	if prof := os.Getenv("LOADTEST_PROFILE"); prof != "" && name == "serve" {
+		go func() {
+			resp, err := http.Get("http://" + p.metrics + "/debug/pprof/profile?seconds=8")
+			if err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				os.WriteFile(prof, b, 0o644)
+			}
+		}()
+	}
 }

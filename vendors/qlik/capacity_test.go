@@ -1,12 +1,14 @@
 package qlik_test
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/sessionbot/sessionbot/vendors"
+	"github.com/sessionbot/sessionbot/vendors/qlik"
 	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
 )
 
@@ -90,4 +92,46 @@ func TestWaitingForAConnectionIsBoundedAndSaysBusy(t *testing.T) {
 			t.Errorf("queued request: %v (its timeout must start once it has a connection)", err)
 		}
 	}
+}
+
+// TestOverloadIsBusyAtOnce: when the requests already waiting would take
+// longer than queue_wait to get a connection, one more is busy at once,
+// while the first is still being answered, instead of waiting to fail.
+func TestOverloadIsBusyAtOnce(t *testing.T) {
+	t.Parallel()
+	site := newSite(t, qliktest.Options{Proxies: 1, Demo: true})
+	site.SetDelay(0, time.Second)
+	cfg := configFor(t, site)
+	cfg.MaxConnections = 1
+	cfg.RequestTimeout = 5 * time.Second
+	cfg.QueueWait = 2500 * time.Millisecond
+	in := newInstance(t, cfg)
+	ctx, cancel := context.WithCancel(testContext(t))
+	defer cancel()
+	list := func() error { _, err := in.ListAllSessions(ctx); return err }
+	if err := list(); err != nil { // learns that a list takes 1 s
+		t.Fatal(err)
+	}
+
+	first := make(chan error, 1)
+	go func() { first <- list() }()
+	// Two wait behind it: about 1 s and 2 s, within queue_wait.
+	var wg sync.WaitGroup
+	for want := 1; want <= 2; want++ {
+		wg.Go(func() { list() })
+		for qlik.Waiting(in) < want {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	err := list() // would wait about 3 s
+	select {
+	case <-first:
+		t.Fatal("the first list was answered before the overload was")
+	default:
+	}
+	if !errors.Is(err, vendors.ErrBusy) {
+		t.Errorf("got %v, want busy at once", err)
+	}
+	cancel()
+	wg.Wait()
 }

@@ -7,9 +7,11 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -33,11 +35,9 @@ type Instance struct {
 	transport *http.Transport
 	client    *http.Client
 	disc      *discovery
-	// slots holds a token per connection in use, per proxy (host:port).
-	slotsMu sync.Mutex
-	slots   map[string]chan struct{}
-	now     func() time.Time
-	logger  *slog.Logger
+	slots     *slots // bound what asks the proxies at once
+	now       func() time.Time
+	logger    *slog.Logger
 }
 
 // New checks cfg, loads its certificate files and makes the one HTTP client
@@ -52,6 +52,10 @@ func New(cfg Config) (*Instance, error) {
 		config:   s.tls,
 		sessions: tls.NewLRUClientSessionCache(64),
 		timeout:  s.timeout,
+		// Half the cores at most: a burst of new connections (a full
+		// handshake signs with the client key) leaves the rest to ack
+		// Slack in time.
+		handshakes: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
 	}
 	transport := &http.Transport{
 		DialTLSContext: tlsDialer.dial,
@@ -76,7 +80,7 @@ func New(cfg Config) (*Instance, error) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 		disc:   newDiscovery(),
-		slots:  map[string]chan struct{}{},
+		slots:  newSlots(s.maxConns, s.queueWait),
 		now:    time.Now,
 		logger: slog.Default().With("vendor", string(vendors.Qlik)),
 	}, nil
@@ -107,6 +111,11 @@ func (in *Instance) Probe(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	release, err := in.slots.take(ctx)
+	if err != nil {
+		return fmt.Errorf("qlik %s: probe: %w", in.s.name, err)
+	}
+	defer release()
 	results := onEveryNode(ctx, nodes, func(ctx context.Context, node string) (struct{}, error) {
 		_, err := in.listAll(ctx, node)
 		return struct{}{}, err
@@ -133,6 +142,8 @@ type tlsDialer struct {
 	config   *tls.Config
 	sessions tls.ClientSessionCache // shared, with keys prefixed per address
 	timeout  time.Duration
+	// handshakes holds a token per TLS handshake in progress.
+	handshakes chan struct{}
 }
 
 func (d *tlsDialer) dial(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -149,6 +160,13 @@ func (d *tlsDialer) dial(ctx context.Context, network, addr string) (net.Conn, e
 	conn := tls.Client(raw, config)
 	ctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
+	select {
+	case d.handshakes <- struct{}{}:
+		defer func() { <-d.handshakes }()
+	case <-ctx.Done():
+		raw.Close()
+		return nil, ctx.Err()
+	}
 	if err := conn.HandshakeContext(ctx); err != nil {
 		raw.Close()
 		return nil, err

@@ -38,12 +38,6 @@ type answer struct {
 // returns a 200 answer. Any other outcome is an error in words a person can
 // act on, wrapping one of the vendors.Err sentinels.
 func (in *Instance) send(ctx context.Context, method, node string, path apiPath) (answer, error) {
-	release, err := in.takeSlot(ctx, node)
-	if err != nil {
-		return answer{}, err
-	}
-	defer release()
-	// The request's own time starts once it has a connection.
 	ctx, cancel := context.WithTimeoutCause(ctx, in.s.timeout, errRequestTimeout)
 	defer cancel()
 
@@ -85,38 +79,6 @@ func (in *Instance) send(ctx context.Context, method, node string, path apiPath)
 		return answer{}, fmt.Errorf("answered more than %d MiB: %w", maxAnswer>>20, vendors.ErrBadAnswer)
 	}
 	return answer{body: body, contentType: resp.Header.Get("Content-Type")}, nil
-}
-
-// takeSlot waits for one of the node's MaxConnections, at most QueueWait
-// and no later than ctx allows. Not getting one is ErrBusy: the proxy was
-// never asked, so it did not time out.
-func (in *Instance) takeSlot(ctx context.Context, node string) (release func(), err error) {
-	in.slotsMu.Lock()
-	slots, ok := in.slots[node]
-	if !ok {
-		slots = make(chan struct{}, in.s.maxConns)
-		in.slots[node] = slots
-	}
-	in.slotsMu.Unlock()
-	release = func() { <-slots }
-	select {
-	case slots <- struct{}{}:
-		return release, nil
-	default:
-	}
-	wait := time.NewTimer(in.s.queueWait)
-	defer wait.Stop()
-	select {
-	case slots <- struct{}{}:
-		return release, nil
-	case <-wait.C:
-		return nil, fmt.Errorf("all %d connections to this proxy stayed in use for %s: %w", in.s.maxConns, in.s.queueWait, vendors.ErrBusy)
-	case <-ctx.Done():
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return nil, fmt.Errorf("all %d connections to this proxy stayed in use until the deadline: %w", in.s.maxConns, vendors.ErrBusy)
-		}
-		return nil, fmt.Errorf("request cancelled: %w", ctx.Err())
-	}
 }
 
 // statusError says what a status other than 200 means for a Qlik service.

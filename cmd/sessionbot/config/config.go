@@ -54,6 +54,9 @@ type Slack struct {
 	// InChannel makes replies visible to the channel instead of only to
 	// the person who asked.
 	InChannel bool `mapstructure:"in_channel"`
+	// MaxInFlight bounds the commands worked on at once; past it people
+	// are told at once that the bot is busy.
+	MaxInFlight int `mapstructure:"max_in_flight"`
 }
 
 // Store is where approval requests and the audit log live.
@@ -157,6 +160,7 @@ var defaults = map[string]any{
 	"slack.command":              "/sessions",
 	"slack.api_url":              "https://slack.com/api/",
 	"slack.in_channel":           false,
+	"slack.max_in_flight":        256,
 	"log.level":                  "info",
 	"log.format":                 "text",
 	"timeout":                    "10s",
