@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	_ "net/http/pprof"
 	"sync/atomic"
 	"time"
 
@@ -90,7 +89,6 @@ func (m *metrics) connection(up bool) {
 // is connected to Slack).
 func (m *metrics) handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/debug/pprof/", http.DefaultServeMux)
 	mux.Handle("/metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {

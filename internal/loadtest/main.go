@@ -406,7 +406,6 @@ func (e *environment) burst() error {
 		d := &driver{fake: e.fake, wantReply: name == "serve"}
 		r := result{before: p.usage()}
 		start := time.Now()
-		profile(p, name)
 		for range o.burst {
 			if err := d.send(); err != nil {
 				p.stop()
@@ -519,7 +518,6 @@ func (e *environment) closedLoop(name string, n int, idleAfter bool) (result, er
 	d.all = nil
 	r := result{before: p.usage()}
 	start := time.Now()
-	profile(p, name)
 	for len(d.all) < n {
 		for len(d.open) < e.o.window && len(d.all) < n {
 			if err := d.send(); err != nil {
@@ -636,16 +634,4 @@ func cpuModel() string {
 		}
 	}
 	return "unknown CPU"
-}
-
-func profile(p *process, name string) {
-	if prof := os.Getenv("LOADTEST_PROFILE"); prof != "" && name == "serve" {
-		go func() {
-			resp, err := http.Get("http://" + p.metrics + "/debug/pprof/profile?seconds=8")
-			if err == nil {
-				b, _ := io.ReadAll(resp.Body)
-				os.WriteFile(prof, b, 0o644)
-			}
-		}()
-	}
 }
