@@ -37,7 +37,17 @@ type DB struct {
 	writes *groupWriter
 	// prunedAt is when expired once-keys were last deleted (Unix µs).
 	prunedAt atomic.Int64
+	// The two statements every command runs, parsed once.
+	appendEvent, claimKey *sql.Stmt
 }
+
+const (
+	appendEventSQL = `INSERT INTO events (at, actor, channel, action, command, vendor, instance, target, request_id, result, detail)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) RETURNING id`
+	// A key whose ttl passed is taken over even if not pruned yet.
+	claimKeySQL = `INSERT INTO once_keys (key, expires_at) VALUES ($1, $2)
+		ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE once_keys.expires_at <= $3`
+)
 
 var _ store.Store = (*DB)(nil)
 
@@ -47,6 +57,13 @@ func New(ctx context.Context, db *sql.DB, d Dialect, migrations fs.FS) (*DB, err
 	s := &DB{db: db, d: d}
 	if err := s.migrate(ctx, migrations); err != nil {
 		return nil, err
+	}
+	var err error
+	if s.appendEvent, err = db.PrepareContext(ctx, appendEventSQL); err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	if s.claimKey, err = db.PrepareContext(ctx, claimKeySQL); err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
 	}
 	s.writes = newGroupWriter(db)
 	return s, nil
@@ -107,6 +124,8 @@ func (s *DB) migrate(ctx context.Context, fsys fs.FS) error {
 // Close closes the database.
 func (s *DB) Close() error {
 	s.writes.close()
+	s.appendEvent.Close()
+	s.claimKey.Close()
 	return s.db.Close()
 }
 
@@ -446,8 +465,7 @@ func scanRequests(rows *sql.Rows) ([]store.Request, error) {
 func (s *DB) AppendEvent(ctx context.Context, e store.Event) (int64, error) {
 	var id int64
 	err := s.writes.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, `INSERT INTO events (at, actor, channel, action, command, vendor, instance, target, request_id, result, detail)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) RETURNING id`,
+		return tx.StmtContext(ctx, s.appendEvent).QueryRowContext(ctx,
 			micros(e.At), e.Actor, e.Channel, e.Action, e.Command, e.Vendor, e.Instance, e.Target, e.RequestID, e.Result, e.Detail).Scan(&id)
 	})
 	if err != nil {
@@ -519,9 +537,7 @@ func (s *DB) ClaimOnce(ctx context.Context, key string, now time.Time, ttl time.
 				return fmt.Errorf("prune once keys: %w", err)
 			}
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO once_keys (key, expires_at) VALUES ($1, $2)
-			ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE once_keys.expires_at <= $3`,
-			key, micros(now.Add(ttl)), micros(now))
+		res, err := tx.StmtContext(ctx, s.claimKey).ExecContext(ctx, key, micros(now.Add(ttl)), micros(now))
 		if err != nil {
 			return fmt.Errorf("claim %s: %w", key, err)
 		}
