@@ -135,3 +135,29 @@ func TestOverloadIsBusyAtOnce(t *testing.T) {
 	cancel()
 	wg.Wait()
 }
+
+// TestEndingASessionWaitsForAConnection: an approved end is not turned
+// away after queue_wait as a list would be; it waits as long as its
+// deadline allows.
+func TestEndingASessionWaitsForAConnection(t *testing.T) {
+	t.Parallel()
+	site := newSite(t, qliktest.Options{Proxies: 1, Demo: true})
+	site.SetDelay(0, 300*time.Millisecond)
+	cfg := configFor(t, site)
+	cfg.MaxConnections = 1
+	cfg.QueueWait = 10 * time.Millisecond
+	in := newInstance(t, cfg)
+	ctx := testContext(t)
+	listed := make(chan error, 1)
+	go func() { _, err := in.ListAllSessions(ctx); listed <- err }()
+	for len(site.Requests()) == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	err := in.EndSession(ctx, vendors.Session{ID: qliktest.MarcSessionOnProxy0, Node: site.Proxies()[0]})
+	if err != nil {
+		t.Errorf("end while a list held the connection: %v", err)
+	}
+	if err := <-listed; err != nil {
+		t.Error(err)
+	}
+}

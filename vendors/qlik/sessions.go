@@ -176,7 +176,7 @@ func (in *Instance) EndSession(ctx context.Context, s vendors.Session) error {
 		node = known
 	}
 
-	release, err := in.slots.take(ctx)
+	release, err := in.slots.takeForChange(ctx)
 	if err != nil {
 		return fmt.Errorf("qlik %s: %s: %w", in.s.name, op, err)
 	}
@@ -214,7 +214,7 @@ func (in *Instance) LogoutUser(ctx context.Context, user vendors.Identity) (vend
 	if err != nil {
 		return vendors.Listing{}, err
 	}
-	release, err := in.slots.take(ctx)
+	release, err := in.slots.takeForChange(ctx)
 	if err != nil {
 		return vendors.Listing{}, fmt.Errorf("qlik %s: %s: %w", in.s.name, op, err)
 	}

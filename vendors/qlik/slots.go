@@ -67,6 +67,20 @@ func (s *slots) take(ctx context.Context) (release func(), err error) {
 	}
 }
 
+// takeForChange waits for a slot as long as ctx allows: ending a
+// session someone approved is not turned away for lists queueing.
+func (s *slots) takeForChange(ctx context.Context) (release func(), err error) {
+	select {
+	case s.tokens <- struct{}{}:
+		return s.releaser(), nil
+	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, fmt.Errorf("all %d connections to each proxy stayed in use until the deadline: %w", cap(s.tokens), vendors.ErrBusy)
+		}
+		return nil, fmt.Errorf("request cancelled: %w", ctx.Err())
+	}
+}
+
 // releaser gives the slot back and learns how long it was held.
 func (s *slots) releaser() func() {
 	taken := time.Now()
