@@ -43,6 +43,7 @@ const (
 
 type options struct {
 	burst, steadyRate int
+	rounds            int
 	steadyFor         time.Duration
 	slowVendor        time.Duration
 	saturation        int
@@ -55,6 +56,7 @@ type options struct {
 func main() {
 	var o options
 	flag.IntVar(&o.burst, "burst", 200, "commands sent at once in the burst scenario")
+	flag.IntVar(&o.rounds, "rounds", 2, "rounds of the burst scenario, each bot in turn")
 	flag.IntVar(&o.steadyRate, "rate", 50, "commands per second after the burst")
 	flag.DurationVar(&o.steadyFor, "steady", 10*time.Second, "how long the steady rate lasts")
 	flag.DurationVar(&o.slowVendor, "slow", 2*time.Second, "how long slow vendors take")
@@ -367,6 +369,9 @@ func (d *driver) replies() (lists, busy, other int, last time.Time) {
 			}
 		default:
 			other++
+			if os.Getenv("LOADTEST_SHOW_OTHER") != "" {
+				fmt.Fprintf(os.Stderr, "other reply: %.400s\n", c.reply)
+			}
 		}
 	}
 	return
@@ -379,14 +384,31 @@ type result struct {
 	elapsed            time.Duration // first send to last answer
 	lists, busy, other int
 	before, after      usage
+	cpu, fakes         time.Duration // used by the bot, and by this process
+}
+
+// measured sets cpu and fakes from before and after.
+func (r *result) measured() {
+	r.cpu, r.fakes = r.after.cpu-r.before.cpu, r.after.fakes-r.before.fakes
+}
+
+// add pools another round's result into r.
+func (r *result) add(o result) {
+	r.acks = append(r.acks, o.acks...)
+	slices.Sort(r.acks)
+	r.commands += o.commands
+	r.elapsed += o.elapsed
+	r.lists, r.busy, r.other = r.lists+o.lists, r.busy+o.busy, r.other+o.other
+	r.cpu, r.fakes = r.cpu+o.cpu, r.fakes+o.fakes
+	r.after = o.after
 }
 
 func (r result) cpuPerCommand() time.Duration {
-	return (r.after.cpu - r.before.cpu) / time.Duration(max(r.commands, 1))
+	return r.cpu / time.Duration(max(r.commands, 1))
 }
 
 func (r result) fakesPerCommand() time.Duration {
-	return (r.after.fakes - r.before.fakes) / time.Duration(max(r.commands, 1))
+	return r.fakes / time.Duration(max(r.commands, 1))
 }
 
 func (r result) rate(n int) float64 { return float64(n) / r.elapsed.Seconds() }
@@ -396,45 +418,18 @@ func (r result) rate(n int) float64 { return float64(n) / r.elapsed.Seconds() }
 func (e *environment) burst() error {
 	o := e.o
 	e.setVendorDelay(o.slowVendor)
-	fmt.Printf("== burst + steady: %d commands at once, then %d/s for %s; every proxy answers in %s\n", o.burst, o.steadyRate, o.steadyFor, o.slowVendor)
-	results := map[string]result{}
-	for _, name := range []string{"echo", "serve"} {
-		p, err := e.start(name)
-		if err != nil {
-			return err
-		}
-		d := &driver{fake: e.fake, wantReply: name == "serve"}
-		r := result{before: p.usage()}
-		start := time.Now()
-		for range o.burst {
-			if err := d.send(); err != nil {
-				p.stop()
+	fmt.Printf("== burst + steady: %d commands at once, then %d/s for %s; every proxy answers in %s; %d rounds, each bot in turn\n", o.burst, o.steadyRate, o.steadyFor, o.slowVendor, o.rounds)
+	results := map[string]*result{"echo": {}, "serve": {}}
+	for range o.rounds {
+		for _, name := range []string{"echo", "serve"} {
+			r, err := e.burstRound(name)
+			if err != nil {
 				return err
 			}
+			results[name].add(r)
 		}
-		tick := time.NewTicker(time.Second / time.Duration(o.steadyRate))
-		for end := time.Now().Add(o.steadyFor); time.Now().Before(end); {
-			<-tick.C
-			if err := d.send(); err != nil {
-				p.stop()
-				return err
-			}
-			d.poll()
-		}
-		tick.Stop()
-		err = d.wait(2 * time.Minute)
-		r.after = p.usage()
-		p.stop()
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		r.acks, r.commands = d.acks(), len(d.all)
-		var last time.Time
-		r.lists, r.busy, r.other, last = d.replies()
-		r.elapsed = last.Sub(start)
-		results[name] = r
 	}
-	echo, serve := results["echo"], results["serve"]
+	echo, serve := *results["echo"], *results["serve"]
 	capacity := float64(cmp.Or(o.maxConnections, 32)) / o.slowVendor.Seconds()
 	t := table{}
 	t.latencies(echo, serve)
@@ -446,6 +441,46 @@ func (e *environment) burst() error {
 	t.usage(echo, serve)
 	t.print()
 	return nil
+}
+
+func (e *environment) burstRound(name string) (result, error) {
+	o := e.o
+	p, err := e.start(name)
+	if err != nil {
+		return result{}, err
+	}
+	defer p.stop()
+	d := &driver{fake: e.fake, wantReply: name == "serve"}
+	r := result{before: p.usage()}
+	start := time.Now()
+	for range o.burst {
+		if err := d.send(); err != nil {
+			return result{}, err
+		}
+	}
+	tick := time.NewTicker(time.Second / time.Duration(o.steadyRate))
+	for end := time.Now().Add(o.steadyFor); time.Now().Before(end); {
+		<-tick.C
+		if err := d.send(); err != nil {
+			return result{}, err
+		}
+		d.poll()
+	}
+	tick.Stop()
+	err = d.wait(2 * time.Minute)
+	r.after = p.usage()
+	if err != nil {
+		return result{}, fmt.Errorf("%s: %w", name, err)
+	}
+	r.measured()
+	r.acks, r.commands = d.acks(), len(d.all)
+	var last time.Time
+	r.lists, r.busy, r.other, last = d.replies()
+	r.elapsed = last.Sub(start)
+	if name == "echo" {
+		r.elapsed = 0
+	}
+	return r, nil
 }
 
 // saturation: o.saturation commands, o.window outstanding at a time, with
@@ -491,7 +526,7 @@ func (e *environment) leak() error {
 	echo, serve := results["echo"], results["serve"]
 	t := table{}
 	t.row("commands/s", fmt.Sprintf("%.0f", echo.rate(echo.commands)), fmt.Sprintf("%.0f", serve.rate(serve.lists)), ratio(serve.rate(serve.lists), echo.rate(echo.commands)))
-	t.row("lists answered", "-", fmt.Sprintf("%d of %d", serve.lists, serve.commands), "")
+	t.row("lists answered", "-", fmt.Sprintf("%d of %d (%d busy, %d other)", serve.lists, serve.commands, serve.busy, serve.other), "")
 	t.row("RSS before (MiB)", mib(echo.before.rss), mib(serve.before.rss), "")
 	t.row("RSS after, idle (MiB)", mib(echo.after.rss), mib(serve.after.rss), "")
 	t.row("goroutines before", strconv.Itoa(echo.before.goroutines), strconv.Itoa(serve.before.goroutines), "")
@@ -508,8 +543,8 @@ func (e *environment) closedLoop(name string, n int, idleAfter bool) (result, er
 	}
 	defer p.stop()
 	d := &driver{fake: e.fake, wantReply: name == "serve"}
-	// A few commands first, so connections and caches are warm.
-	for range 20 {
+	// A window's worth first, so connection pools and caches are warm.
+	for range e.o.window {
 		d.send()
 	}
 	if err := d.wait(time.Minute); err != nil {
@@ -537,6 +572,7 @@ func (e *environment) closedLoop(name string, n int, idleAfter bool) (result, er
 	}
 	r.after = p.usage()
 	r.after.cpu, r.after.fakes = done.cpu, done.fakes
+	r.measured()
 	r.acks, r.commands = d.acks(), len(d.all)
 	r.lists, r.busy, r.other, _ = d.replies()
 	if name == "echo" {
