@@ -126,7 +126,7 @@ instances:
 		strings.Join(site.Proxies(), ", "), files.Cert, files.Key, files.CA, optional("    max_connections", o.maxConnections))
 	env.serveTemplate = cfg
 
-	fmt.Printf("sessionbot load test: %s, %d CPUs (GOMAXPROCS %d), %s/%s, %s\n", cpuModel(), runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version())
+	fmt.Printf("sessionbot load test: %s, %d CPUs (GOMAXPROCS %d), %s/%s, %s, load average %s\n", cpuModel(), runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version(), loadAverage())
 	fmt.Printf("fake Slack and a fake Qlik site with %d proxies (mutual TLS) in this process; both bots are subprocesses, measured from /proc\n", proxies)
 	fmt.Printf("serve: slack.max_in_flight %d, max_connections %d per proxy; command %q (one request to every proxy)\n\n", o.maxInFlight, o.maxConnections, listText)
 
@@ -606,6 +606,7 @@ func (t *table) usage(echo, serve result) {
 }
 
 func (t *table) print() {
+	t.row("machine load average (1 min) at the end", "", loadAverage(), "")
 	w := [4]int{}
 	all := append([][4]string{{"", "echo", "serve", "serve/echo"}}, t.rows...)
 	for _, r := range all {
@@ -617,6 +618,15 @@ func (t *table) print() {
 		fmt.Printf("  %-*s  %*s  %*s  %s\n", w[0], r[0], w[1], r[1], w[2], r[2], r[3])
 	}
 	fmt.Println()
+}
+
+// loadAverage is the machine's, since other work on it slows every bot.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.3f", float64(d)/float64(time.Millisecond)) }
