@@ -1,8 +1,9 @@
 // Command loadtest measures `sessionbot serve` under load against a bare
 // slack-go Socket Mode bot that only acks (./echobot), run one after the
 // other on the same fake Slack (bot/slacktest), with a fake Qlik site of
-// five proxies (vendors/qlik/qliktest). Both bots are real processes, built
-// here, so their CPU time and memory come from /proc. Loopback only.
+// five proxies (vendors/qlik/qliktest) in a process of its own. Both bots
+// are real processes, built here, so their CPU time and memory come from
+// /proc. Loopback only.
 //
 //	go run ./internal/loadtest            # every scenario, about three minutes
 //	go run ./internal/loadtest -leak=2000 # a shorter leak run
@@ -16,6 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -29,7 +31,6 @@ import (
 	"time"
 
 	"github.com/sessionbot/sessionbot/bot/slacktest"
-	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
 )
 
 const (
@@ -65,7 +66,15 @@ func main() {
 	flag.IntVar(&o.leak, "leak", 10000, "commands in the leak scenario (0 skips it)")
 	flag.IntVar(&o.maxConnections, "max-connections", 32, "instances.*.max_connections for serve")
 	flag.IntVar(&o.maxInFlight, "max-in-flight", 256, "slack.max_in_flight for serve")
+	site := flag.String("site", "", "")
 	flag.Parse()
+	if *site != "" {
+		if err := runSite(*site); err != nil {
+			fmt.Fprintln(os.Stderr, "loadtest site:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
@@ -90,15 +99,12 @@ func run(o options) error {
 		}
 	}
 
-	site, err := qliktest.New(qliktest.Options{Proxies: proxies, Demo: true})
+	site, err := startSite(dir)
 	if err != nil {
 		return err
 	}
-	defer site.Close()
-	files, err := site.ClientFiles(dir)
-	if err != nil {
-		return err
-	}
+	defer site.close()
+	fakePIDs = append(fakePIDs, strconv.Itoa(site.cmd.Process.Pid))
 	fake := slacktest.New(slacktest.Options{BotToken: botToken, AppToken: appToken})
 	defer fake.Close()
 
@@ -123,11 +129,11 @@ instances:
     key_file: %s
     ca_file: %s
 %s`, botToken, appToken, fake.APIURL(), optional("  max_in_flight", o.maxInFlight), filepath.Join(dir, "sessionbot.db"),
-		strings.Join(site.Proxies(), ", "), files.Cert, files.Key, files.CA, optional("    max_connections", o.maxConnections))
+		strings.Join(site.info.Proxies, ", "), site.info.Cert, site.info.Key, site.info.CA, optional("    max_connections", o.maxConnections))
 	env.serveTemplate = cfg
 
 	fmt.Printf("sessionbot load test: %s, %d CPUs (GOMAXPROCS %d), %s/%s, %s, load average %s\n", cpuModel(), runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version(), loadAverage())
-	fmt.Printf("fake Slack and a fake Qlik site with %d proxies (mutual TLS) in this process; both bots are subprocesses, measured from /proc\n", proxies)
+	fmt.Printf("fake Slack and driver in this process, a fake Qlik site with %d proxies (mutual TLS) in another; both bots are subprocesses, measured from /proc\n", proxies)
 	fmt.Printf("serve: slack.max_in_flight %d, max_connections %d per proxy; command %q (one request to every proxy)\n\n", o.maxInFlight, o.maxConnections, listText)
 
 	if o.burst > 0 {
@@ -156,14 +162,15 @@ type environment struct {
 	o             options
 	dir           string
 	fake          *slacktest.Server
-	site          *qliktest.Site
+	site          *siteProcess
 	serveConfig   string
 	serveTemplate string
 }
 
 func (e *environment) setVendorDelay(d time.Duration) {
-	for i := range proxies {
-		e.site.SetDelay(i, d)
+	if err := e.site.setDelay(d); err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest:", err)
+		os.Exit(1)
 	}
 }
 
@@ -221,16 +228,22 @@ func (p *process) stop() {
 	p.log.Close()
 }
 
+// fakePIDs are the processes of the fakes and the driver.
+var fakePIDs = []string{"self"}
+
 // usage is what /proc says about a process.
 type usage struct {
 	cpu        time.Duration
-	fakes      time.Duration // this process: the fake Slack and Qlik, and the driver
+	fakes      time.Duration // this process and the site's: the fakes and the driver
 	rss        int64         // bytes
 	goroutines int
 }
 
 func (p *process) usage() usage {
-	u := usage{cpu: cpuOf(strconv.Itoa(p.cmd.Process.Pid)), fakes: cpuOf("self")}
+	u := usage{cpu: cpuOf(strconv.Itoa(p.cmd.Process.Pid))}
+	for _, pid := range fakePIDs {
+		u.fakes += cpuOf(pid)
+	}
 	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid)); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
 			if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
@@ -254,6 +267,47 @@ func cpuOf(pid string) time.Duration {
 		cpu = time.Duration(utime+stime) * time.Second / 100 // USER_HZ
 	}
 	return cpu
+}
+
+// ackHistogram reads serve's sessionbot_ack_seconds buckets: upper bound
+// in seconds to cumulative count.
+func (p *process) ackHistogram() map[float64]float64 {
+	resp, err := http.Get("http://" + p.metrics + "/metrics")
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	h := map[float64]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), `sessionbot_ack_seconds_bucket{le="`)
+		if !ok {
+			continue
+		}
+		le, count, _ := strings.Cut(rest, `"} `)
+		bound, err1 := strconv.ParseFloat(le, 64)
+		n, err2 := strconv.ParseFloat(count, 64)
+		if err1 == nil && err2 == nil {
+			h[bound] = n
+		}
+	}
+	return h
+}
+
+// histogramQuantile is the upper bound of the bucket holding quantile q.
+func histogramQuantile(h map[float64]float64, q float64) time.Duration {
+	bounds := slices.Sorted(maps.Keys(h))
+	if len(bounds) == 0 {
+		return 0
+	}
+	total := h[bounds[len(bounds)-1]]
+	for _, b := range bounds {
+		if h[b] >= q*total {
+			return time.Duration(b * float64(time.Second))
+		}
+	}
+	return 0
 }
 
 func (p *process) goroutines() int {
@@ -385,6 +439,8 @@ type result struct {
 	lists, busy, other int
 	before, after      usage
 	cpu, fakes         time.Duration // used by the bot, and by this process
+	// ackMetric is serve's own sessionbot_ack_seconds histogram.
+	ackMetric map[float64]float64
 }
 
 // measured sets cpu and fakes from before and after.
@@ -401,6 +457,12 @@ func (r *result) add(o result) {
 	r.lists, r.busy, r.other = r.lists+o.lists, r.busy+o.busy, r.other+o.other
 	r.cpu, r.fakes = r.cpu+o.cpu, r.fakes+o.fakes
 	r.after = o.after
+	if r.ackMetric == nil {
+		r.ackMetric = map[float64]float64{}
+	}
+	for b, n := range o.ackMetric {
+		r.ackMetric[b] += n
+	}
 }
 
 func (r result) cpuPerCommand() time.Duration {
@@ -433,6 +495,8 @@ func (e *environment) burst() error {
 	capacity := float64(cmp.Or(o.maxConnections, 32)) / o.slowVendor.Seconds()
 	t := table{}
 	t.latencies(echo, serve)
+	t.row("serve's sessionbot_ack_seconds p50, p99 (bucket bounds, ms)", "-",
+		ms(histogramQuantile(serve.ackMetric, 0.5))+", "+ms(histogramQuantile(serve.ackMetric, 0.99)), "")
 	t.row("lists answered", "-", fmt.Sprintf("%d of %d", serve.lists, serve.commands), "")
 	t.row("busy answers", "-", strconv.Itoa(serve.busy), "")
 	t.row("other answers", "-", strconv.Itoa(serve.other), "")
@@ -471,6 +535,9 @@ func (e *environment) burstRound(name string) (result, error) {
 	r.after = p.usage()
 	if err != nil {
 		return result{}, fmt.Errorf("%s: %w", name, err)
+	}
+	if name == "serve" {
+		r.ackMetric = p.ackHistogram()
 	}
 	r.measured()
 	r.acks, r.commands = d.acks(), len(d.all)
