@@ -5,7 +5,7 @@
 // are real processes, built here, so their CPU time and memory come from
 // /proc. Loopback only.
 //
-//	go run ./internal/loadtest            # every scenario, about three minutes
+//	go run ./internal/loadtest            # every scenario, about five minutes
 //	go run ./internal/loadtest -leak=2000 # a shorter leak run
 package main
 
