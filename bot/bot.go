@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
@@ -49,7 +50,8 @@ type Config struct {
 	// (a shared store); the in-memory set always applies too.
 	Dedup func(ctx context.Context, key string) (first bool, err error)
 	// OnAck, when set, is told how long each ack took from the event's
-	// arrival, for metrics. It must not block.
+	// arrival to the ack being written to the socket, for metrics. It
+	// must not block.
 	OnAck func(took time.Duration)
 	// OnConnection, when set, is told when the Socket Mode connection comes
 	// up or goes down.
@@ -69,6 +71,7 @@ type Bot struct {
 	directory *userDirectory
 	pages     *pageCache
 	inFlight  chan struct{}
+	acks      *ackTimer // nil without OnAck
 	work      sync.WaitGroup
 	// workCtx outlives the connection, so a stop lets replies finish.
 	workCtx    context.Context
@@ -115,14 +118,28 @@ func New(cfg Config) *Bot {
 		opts = append(opts, slack.OptionAPIURL(cfg.APIURL))
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second, Transport: newSlackTransport()}
 	}
 	opts = append(opts, slack.OptionHTTPClient(cfg.HTTPClient), slack.OptionRetryConfig(webAPIRetries))
 	api := slack.New(cfg.BotToken, opts...)
+	var acks *ackTimer
+	var socketOpts []socketmode.Option
+	if cfg.OnAck != nil {
+		acks = &ackTimer{observe: cfg.OnAck}
+		socketOpts = append(socketOpts, socketmode.OptionDialer(&websocket.Dialer{
+			// slack-go's own dialer, with a buffer pool that sees each
+			// ack written.
+			Proxy:            http.ProxyFromEnvironment,
+			HandshakeTimeout: 45 * time.Second,
+			WriteBufferSize:  32 * 1024,
+			WriteBufferPool:  acks,
+		}))
+	}
 	b := &Bot{
 		cfg:       cfg,
 		api:       api,
-		socket:    socketmode.New(api),
+		acks:      acks,
+		socket:    socketmode.New(api, socketOpts...),
 		logger:    cfg.Logger,
 		seen:      newRecentSet(4096, 10*time.Minute),
 		directory: newUserDirectory(api, 10*time.Minute),
@@ -209,11 +226,7 @@ func (b *Bot) dispatch(evt socketmode.Event) {
 		if evt.Request == nil {
 			return
 		}
-		arrived := time.Now()
 		b.ack(evt.Request.EnvelopeID)
-		if b.cfg.OnAck != nil {
-			b.cfg.OnAck(time.Since(arrived))
-		}
 		if !b.seen.add(evt.Request.EnvelopeID) {
 			b.logger.Info("ignoring a redelivered envelope", "envelope", evt.Request.EnvelopeID, "retry", evt.Request.RetryAttempt)
 			return
@@ -231,7 +244,13 @@ func (b *Bot) connection(up bool) {
 func (b *Bot) ack(envelopeID string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
+	if b.acks != nil {
+		b.acks.queued(time.Now())
+	}
 	if err := b.socket.AckCtx(ctx, envelopeID, nil); err != nil {
+		if b.acks != nil {
+			b.acks.notQueued()
+		}
 		b.logger.Warn("could not ack an envelope", "envelope", envelopeID, "error", err)
 	}
 }

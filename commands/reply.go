@@ -114,6 +114,8 @@ func Hint(err error) string {
 	switch {
 	case errors.Is(err, vendors.ErrTimeout):
 		return "The instance may be down or overloaded: try again, or raise its timeout."
+	case errors.Is(err, vendors.ErrBusy):
+		return "The bot is using every connection it may open to that instance: try again in a minute, or raise its max_connections."
 	case errors.Is(err, vendors.ErrForbidden):
 		return "Check the bot's certificate, key or role on that system."
 	case errors.Is(err, vendors.ErrUnauthorized):

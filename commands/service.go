@@ -321,7 +321,7 @@ func (s *Service) fanOut(ctx context.Context, instances []vendors.Instance, f fu
 			if d := vendors.Detail(g.Err); d != "" {
 				s.logger.Debug("vendor answer", "instance", in.Name(), "error", g.Err, "detail", d)
 			}
-			if g.Err != nil && ictx.Err() == context.DeadlineExceeded && !errors.Is(g.Err, vendors.ErrTimeout) {
+			if g.Err != nil && ictx.Err() == context.DeadlineExceeded && !errors.Is(g.Err, vendors.ErrTimeout) && !errors.Is(g.Err, vendors.ErrBusy) {
 				g.Err = fmt.Errorf("%s: no answer within %s: %w (%v)", in.Name(), timeout, vendors.ErrTimeout, g.Err)
 			}
 		}(&groups[i])

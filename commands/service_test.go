@@ -207,6 +207,27 @@ func TestSlowInstanceTimesOutWithoutHoldingTheOthers(t *testing.T) {
 	}
 }
 
+// busyUntilDeadline waits for a free connection until the deadline, as an
+// adapter whose connections are all in use does.
+type busyUntilDeadline struct{ *memInstance }
+
+func (b busyUntilDeadline) ListUserSessions(ctx context.Context, _ vendors.UserQuery) (vendors.Listing, error) {
+	<-ctx.Done()
+	return vendors.Listing{}, fmt.Errorf("%s: no connection free until the deadline: %w", b.name, vendors.ErrBusy)
+}
+
+func TestNoFreeConnectionIsBusyNotATimeout(t *testing.T) {
+	busy := busyUntilDeadline{&memInstance{name: "qlik-prod", typ: vendors.Qlik}}
+	r := newTestService(t, busy).Handle(context.Background(), Caller{}, `list CORP\marc`)
+	err := r.Groups[0].Err
+	if !errors.Is(err, vendors.ErrBusy) || errors.Is(err, vendors.ErrTimeout) {
+		t.Errorf("error = %v, want busy and not a timeout", err)
+	}
+	if h := Hint(err); !strings.Contains(h, "every connection") {
+		t.Errorf("hint = %q, want one about connections in use", h)
+	}
+}
+
 // barrier answers only once every one of its group has been asked, so a
 // list over them succeeds only if they are asked at the same time.
 type barrier struct {

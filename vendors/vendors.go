@@ -209,6 +209,9 @@ var (
 	ErrUnavailable  = errors.New("unavailable")
 	ErrBadAnswer    = errors.New("answered something that is not what its API returns")
 	ErrInvalidInput = errors.New("invalid input")
+	// ErrBusy is a request the bot did not send: every connection it may
+	// open to the instance stayed in use for as long as it may wait.
+	ErrBusy = errors.New("busy")
 )
 
 // DetailError keeps what a server said in full (clipped, secrets taken

@@ -40,7 +40,7 @@ func newMetrics() *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.01, 2, 12),
 		}, []string{"instance", "vendor", "result"}),
 		acks: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "sessionbot_ack_seconds", Help: "Time from a Slack envelope's arrival to its ack.",
+			Name: "sessionbot_ack_seconds", Help: "Time from a Slack envelope's arrival to its ack being written to the socket.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14),
 		}),
 		connected: prometheus.NewGauge(prometheus.GaugeOpts{
@@ -67,6 +67,8 @@ func (m *metrics) VendorCall(instance string, vendor vendors.Type, took time.Dur
 	switch {
 	case errors.Is(err, vendors.ErrTimeout):
 		result = "timeout"
+	case errors.Is(err, vendors.ErrBusy):
+		result = "busy"
 	case err != nil:
 		result = "error"
 	}

@@ -65,6 +65,7 @@ func serve(ctx context.Context, g *globals) error {
 		Command:      cfg.Slack.Command,
 		InChannel:    cfg.Slack.InChannel,
 		ReplyTimeout: cfg.Slack.ReplyTimeout,
+		MaxInFlight:  cfg.Slack.MaxInFlight,
 		Logger:       logger,
 		ApprovalChannel: func(instance string) string {
 			return access.PolicyFor(instance).ApprovalChannel

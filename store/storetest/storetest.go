@@ -567,6 +567,19 @@ func claimOnce(t *testing.T, fresh Fresh) {
 			}
 		}
 	})
+	t.Run("an expired key is claimed again before it is pruned", func(t *testing.T) {
+		t.Parallel()
+		s := fresh(t)(t)
+		for _, step := range []struct {
+			at   time.Time
+			want bool
+		}{{T0, true}, {T0.Add(time.Second - time.Microsecond), false}, {T0.Add(time.Second), true}, {T0.Add(1500 * time.Millisecond), false}} {
+			got, err := s.ClaimOnce(t.Context(), "envelope:short", step.at, time.Second)
+			if err != nil || got != step.want {
+				t.Errorf("at +%v: %v %v, want %v", step.at.Sub(T0), got, err, step.want)
+			}
+		}
+	})
 	t.Run("100 concurrent claims of one key on two replicas have one winner", func(t *testing.T) {
 		t.Parallel()
 		open := fresh(t)
@@ -588,6 +601,25 @@ func claimOnce(t *testing.T, fresh Fresh) {
 }
 
 func audit(t *testing.T, fresh Fresh) {
+	t.Run("concurrent appends are all kept, each with its own id", func(t *testing.T) {
+		t.Parallel()
+		s := fresh(t)(t)
+		var mu sync.Mutex
+		ids := map[int64]bool{}
+		race(100, func(i int) {
+			id, err := s.AppendEvent(t.Context(), store.Event{At: T0, Actor: fmt.Sprintf("U%03d", i), Action: "list"})
+			if err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			ids[id] = true
+			mu.Unlock()
+		})
+		events, err := s.Events(t.Context(), store.EventFilter{})
+		if err != nil || len(events) != 100 || len(ids) != 100 {
+			t.Errorf("%d events, %d distinct ids (%v), want 100 and 100", len(events), len(ids), err)
+		}
+	})
 	s := fresh(t)(t)
 	var last int64
 	for i, e := range []store.Event{
@@ -702,6 +734,19 @@ func BenchmarkHundredVoters(b *testing.B, fresh Fresh) {
 		if decided.Load() != 1 {
 			b.Fatalf("%d decided", decided.Load())
 		}
+	}
+}
+
+// BenchmarkHundredAppends times 100 audit rows appended at once, as a
+// burst of commands does.
+func BenchmarkHundredAppends(b *testing.B, fresh Fresh) {
+	s := fresh(b)(b)
+	for b.Loop() {
+		race(100, func(i int) {
+			if _, err := s.AppendEvent(b.Context(), store.Event{At: T0, Actor: fmt.Sprintf("U%03d", i), Action: "list"}); err != nil {
+				b.Error(err)
+			}
+		})
 	}
 }
 

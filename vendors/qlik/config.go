@@ -1,6 +1,7 @@
 package qlik
 
 import (
+	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -25,6 +26,8 @@ const (
 	DefaultUser           = "UserDirectory=INTERNAL; UserId=sa_api"
 	DefaultDiscoveryTTL   = 5 * time.Minute
 	DefaultRequestTimeout = 10 * time.Second
+	DefaultMaxConnections = 32
+	DefaultQueueWait      = 5 * time.Second
 )
 
 // Config describes one Qlik Sense site.
@@ -55,6 +58,13 @@ type Config struct {
 	// ServerName overrides the name the proxies' certificates are checked
 	// against (when they are reached by an address the certificate lacks).
 	ServerName string `mapstructure:"server_name"`
+	// MaxConnections bounds the connections open to each proxy at once;
+	// requests past it wait their turn (kept open while idle, so each is
+	// TLS-handshaken once).
+	MaxConnections int `mapstructure:"max_connections"`
+	// QueueWait bounds that wait: past it the proxy counts as busy, which
+	// is said at once rather than as a timeout later.
+	QueueWait time.Duration `mapstructure:"queue_wait"`
 }
 
 // settings is a Config checked and normalised.
@@ -66,6 +76,8 @@ type settings struct {
 	user         string
 	discoveryTTL time.Duration
 	timeout      time.Duration
+	maxConns     int
+	queueWait    time.Duration
 	tls          *tls.Config
 }
 
@@ -76,6 +88,8 @@ func (cfg Config) check() (settings, error) {
 		user:         strings.TrimSpace(cfg.User),
 		discoveryTTL: cfg.DiscoveryTTL,
 		timeout:      cfg.RequestTimeout,
+		maxConns:     cmp.Or(cfg.MaxConnections, DefaultMaxConnections),
+		queueWait:    cmp.Or(cfg.QueueWait, DefaultQueueWait),
 	}
 	if s.name == "" {
 		s.name = "qlik"
@@ -126,6 +140,12 @@ func (cfg Config) check() (settings, error) {
 	}
 	if s.timeout < 0 {
 		problems.Add("request_timeout", s.timeout.String(), "write a positive duration such as 10s", "is negative")
+	}
+	if s.maxConns < 0 {
+		problems.Add("max_connections", fmt.Sprint(s.maxConns), "write a positive number such as 32, or leave it out", "is negative")
+	}
+	if s.queueWait < 0 {
+		problems.Add("queue_wait", s.queueWait.String(), "write a positive duration such as 5s", "is negative")
 	}
 
 	tlsConfig, tlsProblems := loadTLS(cfg.CertFile, cfg.KeyFile, cfg.CAFile)

@@ -12,3 +12,10 @@ var (
 
 // SetClock replaces the instance's clock, for discovery's TTL.
 func SetClock(in *Instance, now func() time.Time) { in.now = now }
+
+// Waiting counts the operations waiting for a slot.
+func Waiting(in *Instance) int {
+	in.slots.mu.Lock()
+	defer in.slots.mu.Unlock()
+	return in.slots.waiting
+}

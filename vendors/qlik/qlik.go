@@ -7,9 +7,11 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -33,6 +35,7 @@ type Instance struct {
 	transport *http.Transport
 	client    *http.Client
 	disc      *discovery
+	slots     *slots // bound what asks the proxies at once
 	now       func() time.Time
 	logger    *slog.Logger
 }
@@ -49,16 +52,20 @@ func New(cfg Config, env vendors.Env) (*Instance, error) {
 		config:   s.tls,
 		sessions: tls.NewLRUClientSessionCache(64),
 		timeout:  s.timeout,
+		// Half the cores at most: a burst of new connections (a full
+		// handshake signs with the client key) leaves the rest to ack
+		// Slack in time.
+		handshakes: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
 	}
-	const maxConnsPerProxy = 32
 	transport := &http.Transport{
-		DialTLSContext:      tlsDialer.dial,
-		MaxIdleConns:        64,
-		MaxIdleConnsPerHost: 8,
+		DialTLSContext: tlsDialer.dial,
 		// A burst of commands shares at most this many connections per
 		// proxy instead of opening (and TLS-handshaking) one each: it
-		// spares the proxy, and the bot's CPU for acking Slack.
-		MaxConnsPerHost:       maxConnsPerProxy,
+		// spares the proxy, and the bot's CPU for acking Slack. Keeping
+		// them all when idle means each is handshaken once, not again
+		// after every burst.
+		MaxConnsPerHost:       s.maxConns,
+		MaxIdleConnsPerHost:   s.maxConns,
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: s.timeout,
 		ExpectContinueTimeout: time.Second,
@@ -73,6 +80,7 @@ func New(cfg Config, env vendors.Env) (*Instance, error) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 		disc:   newDiscovery(),
+		slots:  newSlots(s.maxConns, s.queueWait),
 		now:    time.Now,
 		logger: env.WithDefaults().Logger.With("vendor", string(vendors.Qlik)),
 	}, nil
@@ -103,6 +111,11 @@ func (in *Instance) Probe(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	release, err := in.slots.take(ctx)
+	if err != nil {
+		return fmt.Errorf("qlik %s: probe: %w", in.s.name, err)
+	}
+	defer release()
 	results := onEveryNode(ctx, nodes, func(ctx context.Context, node string) (struct{}, error) {
 		_, err := in.listAll(ctx, node)
 		return struct{}{}, err
@@ -129,6 +142,8 @@ type tlsDialer struct {
 	config   *tls.Config
 	sessions tls.ClientSessionCache // shared, with keys prefixed per address
 	timeout  time.Duration
+	// handshakes holds a token per TLS handshake in progress.
+	handshakes chan struct{}
 }
 
 func (d *tlsDialer) dial(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -145,6 +160,13 @@ func (d *tlsDialer) dial(ctx context.Context, network, addr string) (net.Conn, e
 	conn := tls.Client(raw, config)
 	ctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
+	select {
+	case d.handshakes <- struct{}{}:
+		defer func() { <-d.handshakes }()
+	case <-ctx.Done():
+		raw.Close()
+		return nil, ctx.Err()
+	}
 	if err := conn.HandshakeContext(ctx); err != nil {
 		raw.Close()
 		return nil, err

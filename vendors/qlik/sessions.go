@@ -24,6 +24,11 @@ func (in *Instance) ListUserSessions(ctx context.Context, q vendors.UserQuery) (
 	if err != nil {
 		return vendors.Listing{}, err
 	}
+	release, err := in.slots.take(ctx)
+	if err != nil {
+		return vendors.Listing{}, fmt.Errorf("qlik %s: %s: %w", in.s.name, op, err)
+	}
+	defer release()
 	path := qps(in.s.virtualProxy, "user", q.User.Directory, q.User.ID)
 	results := onEveryNode(ctx, nodes, func(ctx context.Context, node string) ([]vendors.Session, error) {
 		return in.sessionList(ctx, http.MethodGet, node, path)
@@ -37,6 +42,11 @@ func (in *Instance) ListAllSessions(ctx context.Context) (vendors.Listing, error
 	if err != nil {
 		return vendors.Listing{}, err
 	}
+	release, err := in.slots.take(ctx)
+	if err != nil {
+		return vendors.Listing{}, fmt.Errorf("qlik %s: list all sessions: %w", in.s.name, err)
+	}
+	defer release()
 	results := onEveryNode(ctx, nodes, in.listAll)
 	return in.merge("list all sessions", results, warnings)
 }
@@ -86,6 +96,11 @@ func (in *Instance) GetSession(ctx context.Context, id string) (vendors.Session,
 	if err != nil {
 		return vendors.Session{}, err
 	}
+	release, err := in.slots.take(ctx)
+	if err != nil {
+		return vendors.Session{}, fmt.Errorf("qlik %s: %s: %w", in.s.name, op, err)
+	}
+	defer release()
 	searchCtx, found := context.WithCancel(ctx)
 	defer found()
 	path := qps(in.s.virtualProxy, "session", id)
@@ -161,6 +176,11 @@ func (in *Instance) EndSession(ctx context.Context, s vendors.Session) error {
 		node = known
 	}
 
+	release, err := in.slots.takeForChange(ctx)
+	if err != nil {
+		return fmt.Errorf("qlik %s: %s: %w", in.s.name, op, err)
+	}
+	defer release()
 	a, err := in.send(ctx, http.MethodDelete, node, qps(in.s.virtualProxy, "session", s.ID))
 	if errors.Is(err, vendors.ErrNotFound) {
 		return in.nodeError(node, op, fmt.Errorf("%w (the proxy does not hold it: ended already?)", err))
@@ -194,6 +214,11 @@ func (in *Instance) LogoutUser(ctx context.Context, user vendors.Identity) (vend
 	if err != nil {
 		return vendors.Listing{}, err
 	}
+	release, err := in.slots.takeForChange(ctx)
+	if err != nil {
+		return vendors.Listing{}, fmt.Errorf("qlik %s: %s: %w", in.s.name, op, err)
+	}
+	defer release()
 	path := qps(in.s.virtualProxy, "user", user.Directory, user.ID)
 	results := onEveryNode(ctx, nodes, func(ctx context.Context, node string) ([]vendors.Session, error) {
 		return in.sessionList(ctx, http.MethodDelete, node, path)

@@ -68,6 +68,9 @@ type Slack struct {
 	// ReplyTimeout bounds one command's work, vendors and reply included;
 	// every instance's timeout must fit well inside it.
 	ReplyTimeout time.Duration `mapstructure:"reply_timeout"`
+	// MaxInFlight bounds the commands worked on at once; past it people
+	// are told at once that the bot is busy.
+	MaxInFlight int `mapstructure:"max_in_flight"`
 }
 
 // Store is where approval requests and the audit log live.
@@ -285,6 +288,7 @@ var defaults = map[string]any{
 	"slack.api_url":              "https://slack.com/api/",
 	"slack.in_channel":           false,
 	"slack.reply_timeout":        "60s",
+	"slack.max_in_flight":        256,
 	"log.level":                  "info",
 	"log.format":                 "text",
 	"timeout":                    "10s",

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/sessionbot/sessionbot/store"
@@ -36,7 +37,21 @@ type Dialect struct {
 type DB struct {
 	db *sql.DB
 	d  Dialect
+	// writes group audit rows and once-keys into shared transactions.
+	writes *groupWriter
+	// prunedAt is when expired once-keys were last deleted (Unix µs).
+	prunedAt atomic.Int64
+	// The two statements every command runs, parsed once.
+	appendEventStmt, claimKey *sql.Stmt
 }
+
+const (
+	appendEventSQL = `INSERT INTO events (at, actor, channel, action, command, vendor, instance, target, request_id, result, detail)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) RETURNING id`
+	// A key whose ttl passed is taken over even if not pruned yet.
+	claimKeySQL = `INSERT INTO once_keys (key, expires_at) VALUES ($1, $2)
+		ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE once_keys.expires_at <= $3`
+)
 
 var _ store.Store = (*DB)(nil)
 
@@ -47,6 +62,14 @@ func New(ctx context.Context, db *sql.DB, d Dialect, migrations fs.FS) (*DB, err
 	if err := s.migrate(ctx, migrations); err != nil {
 		return nil, err
 	}
+	var err error
+	if s.appendEventStmt, err = db.PrepareContext(ctx, appendEventSQL); err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	if s.claimKey, err = db.PrepareContext(ctx, claimKeySQL); err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	s.writes = newGroupWriter(db)
 	return s, nil
 }
 
@@ -103,7 +126,12 @@ func (s *DB) migrate(ctx context.Context, fsys fs.FS) error {
 }
 
 // Close closes the database.
-func (s *DB) Close() error { return s.db.Close() }
+func (s *DB) Close() error {
+	s.writes.close()
+	s.appendEventStmt.Close()
+	s.claimKey.Close()
+	return s.db.Close()
+}
 
 func micros(t time.Time) int64 {
 	if t.IsZero() {
@@ -492,12 +520,14 @@ func scanRequests(rows *sql.Rows) ([]store.Request, error) {
 	return out, rows.Err()
 }
 
-// appendEvent adds to the audit log.
+// appendEvent adds to the audit log, committed together with whatever
+// other appends and claims are waiting.
 func (s *DB) appendEvent(ctx context.Context, e store.Event) (int64, error) {
 	var id int64
-	err := s.db.QueryRowContext(ctx, `INSERT INTO events (at, actor, channel, action, command, vendor, instance, target, request_id, result, detail)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) RETURNING id`,
-		micros(e.At), e.Actor, e.Channel, e.Action, e.Command, e.Vendor, e.Instance, e.Target, e.RequestID, e.Result, e.Detail).Scan(&id)
+	err := s.writes.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return tx.StmtContext(ctx, s.appendEventStmt).QueryRowContext(ctx,
+			micros(e.At), e.Actor, e.Channel, e.Action, e.Command, e.Vendor, e.Instance, e.Target, e.RequestID, e.Result, e.Detail).Scan(&id)
+	})
 	if err != nil {
 		return 0, fmt.Errorf("append audit event: %w", err)
 	}
@@ -554,18 +584,28 @@ func (s *DB) events(ctx context.Context, f store.EventFilter) ([]store.Event, er
 	return out, rows.Err()
 }
 
+// pruneEvery is how often expired once-keys are deleted: a claim takes an
+// expired key over anyway, so pruning only keeps the table small.
+const pruneEvery = time.Minute
+
 // claimOnce is true for the first caller with a key until ttl passes.
 func (s *DB) claimOnce(ctx context.Context, key string, now time.Time, ttl time.Duration) (bool, error) {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM once_keys WHERE expires_at <= $1`, micros(now)); err != nil {
-		return false, fmt.Errorf("prune once keys: %w", err)
-	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO once_keys (key, expires_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`,
-		key, micros(now.Add(ttl)))
-	if err != nil {
-		return false, fmt.Errorf("claim %s: %w", key, err)
-	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
+	var first bool
+	err := s.writes.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if last := s.prunedAt.Load(); now.Sub(fromMicros(last)) >= pruneEvery && s.prunedAt.CompareAndSwap(last, micros(now)) {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM once_keys WHERE expires_at <= $1`, micros(now)); err != nil {
+				return fmt.Errorf("prune once keys: %w", err)
+			}
+		}
+		res, err := tx.StmtContext(ctx, s.claimKey).ExecContext(ctx, key, micros(now.Add(ttl)), micros(now))
+		if err != nil {
+			return fmt.Errorf("claim %s: %w", key, err)
+		}
+		n, _ := res.RowsAffected()
+		first = n == 1
+		return nil
+	})
+	return first, err
 }
 
 // bound gives a call its own deadline unless its context has an earlier

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
+)
+
+// The fake Qlik site runs in a process of its own: its TLS work would
+// otherwise share a scheduler with the fake Slack, delay the fake's reading
+// of acks, and make serve's acks look later than they are.
+
+// siteInfo is what the site's process tells the harness once it is up.
+type siteInfo struct {
+	Proxies       []string
+	Cert, Key, CA string
+}
+
+// runSite is the site's process: it writes the client files to dir,
+// prints a siteInfo line, then applies "delay <duration>" lines from stdin
+// to every proxy, answering "ok", until stdin closes.
+func runSite(dir string) error {
+	site, err := qliktest.New(qliktest.Options{Proxies: proxies, Demo: true})
+	if err != nil {
+		return err
+	}
+	defer site.Close()
+	files, err := site.ClientFiles(dir)
+	if err != nil {
+		return err
+	}
+	if err := json.NewEncoder(os.Stdout).Encode(siteInfo{Proxies: site.Proxies(), Cert: files.Cert, Key: files.Key, CA: files.CA}); err != nil {
+		return err
+	}
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		d, err := time.ParseDuration(strings.TrimPrefix(in.Text(), "delay "))
+		if err != nil {
+			return fmt.Errorf("site: %q: %w", in.Text(), err)
+		}
+		for i := range proxies {
+			site.SetDelay(i, d)
+		}
+		fmt.Println("ok")
+	}
+	return in.Err()
+}
+
+// siteProcess is the harness's handle on the site's process.
+type siteProcess struct {
+	cmd  *exec.Cmd
+	in   io.WriteCloser
+	out  *bufio.Scanner
+	info siteInfo
+}
+
+func startSite(dir string) (*siteProcess, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, "-site", dir)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &siteProcess{cmd: cmd, in: in, out: bufio.NewScanner(stdout)}
+	if !s.out.Scan() {
+		s.close()
+		return nil, fmt.Errorf("the fake Qlik site did not start: %v", s.out.Err())
+	}
+	if err := json.Unmarshal(s.out.Bytes(), &s.info); err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *siteProcess) setDelay(d time.Duration) error {
+	if _, err := fmt.Fprintf(s.in, "delay %s\n", d); err != nil {
+		return err
+	}
+	if !s.out.Scan() || s.out.Text() != "ok" {
+		return fmt.Errorf("the fake Qlik site did not take the delay: %v", s.out.Err())
+	}
+	return nil
+}
+
+func (s *siteProcess) close() {
+	s.in.Close()
+	s.cmd.Wait()
+}

@@ -1,0 +1,121 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// maxGroup bounds how many writes share one transaction.
+const maxGroup = 128
+
+// errClosed answers writes asked for after Close.
+var errClosed = errors.New("store closed")
+
+// groupWriter commits small independent writes (audit rows, once-keys)
+// from many goroutines together: one transaction, so one commit and one
+// fsync, for every write that queued while the previous one ran. A caller
+// still returns only once its write is committed, so durability is as
+// with a transaction of its own.
+type groupWriter struct {
+	db      *sql.DB
+	queue   chan *groupedWrite // unbuffered: the writer takes what waits
+	quit    chan struct{}
+	stopped chan struct{}
+	closing sync.Once
+}
+
+type groupedWrite struct {
+	fn   func(ctx context.Context, tx *sql.Tx) error
+	done chan error
+}
+
+func newGroupWriter(db *sql.DB) *groupWriter {
+	g := &groupWriter{db: db, queue: make(chan *groupedWrite), quit: make(chan struct{}), stopped: make(chan struct{})}
+	go g.run()
+	return g
+}
+
+// do runs fn in a transaction shared with other writes and returns once it
+// is committed. fn may run twice (alone, after its group failed), so it
+// must only set its results, not add to them.
+func (g *groupWriter) do(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	w := &groupedWrite{fn: fn, done: make(chan error, 1)}
+	select {
+	case g.queue <- w:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-g.quit:
+		return errClosed
+	}
+	select {
+	case err := <-w.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (g *groupWriter) close() {
+	g.closing.Do(func() { close(g.quit) })
+	<-g.stopped
+}
+
+func (g *groupWriter) run() {
+	defer close(g.stopped)
+	group := make([]*groupedWrite, 0, maxGroup)
+	for {
+		select {
+		case w := <-g.queue:
+			group = append(group[:0], w)
+		case <-g.quit:
+			return
+		}
+	more:
+		for len(group) < maxGroup {
+			select {
+			case w := <-g.queue:
+				group = append(group, w)
+			default:
+				break more
+			}
+		}
+		g.commit(group)
+	}
+}
+
+// commit runs a group in one transaction; if any write fails, each is run
+// again alone so one bad write does not fail the others.
+func (g *groupWriter) commit(group []*groupedWrite) {
+	// A caller giving up does not cancel the writes of the others.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if len(group) > 1 {
+		if err := g.inTx(ctx, group...); err == nil {
+			for _, w := range group {
+				w.done <- nil
+			}
+			return
+		}
+	}
+	for _, w := range group {
+		w.done <- g.inTx(ctx, w)
+	}
+}
+
+func (g *groupWriter) inTx(ctx context.Context, writes ...*groupedWrite) error {
+	tx, err := g.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	for _, w := range writes {
+		if err := w.fn(ctx, tx); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
