@@ -91,7 +91,7 @@ func homeView(h commands.Home, command, notice string) slack.HomeTabViewRequest 
 		search.Optional = true
 		b.add(search)
 	}
-	if len(b.blocks) == 1 {
+	if !h.Approver && !h.Lister && len(h.Mine) == 0 {
 		b.add(slack.NewSectionBlock(mrkdwn("You are not on this bot's lists of people who may look up sessions, request or approve. Ask an admin to add you."), nil, nil))
 	}
 	return slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: b.blocks}}
