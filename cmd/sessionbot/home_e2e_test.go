@@ -134,4 +134,17 @@ func TestWithdrawFromTheHome(t *testing.T) {
 	if w.site.Deletes() != 0 {
 		t.Error("a withdrawn request deleted a session")
 	}
+
+	// The search box runs list as the person and answers in a modal.
+	w.homeClick(t, oncall, bot.ActionSearch, `Domain\Marc`)
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, v := range w.slack.ViewCalls() {
+			if v.Method == "views.open" && strings.Contains(string(v.JSON), qliktest.MarcSessionOnProxy0) {
+				return
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("the Home search opened no modal with Marc's sessions: %d views", len(w.slack.ViewCalls()))
 }
