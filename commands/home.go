@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sessionbot/sessionbot/store"
@@ -49,9 +50,11 @@ type ProbeResult struct {
 
 // probeCache keeps the last "vendors" results for the Home.
 type probeCache struct {
-	mu      sync.Mutex
-	results map[string]ProbeResult
-	at      time.Time
+	// refreshing lets one refresh run at a time, however many Homes open.
+	refreshing atomic.Bool
+	mu         sync.Mutex
+	results    map[string]ProbeResult
+	at         time.Time
 }
 
 func (c *probeCache) put(statuses []InstanceStatus, at time.Time) {
@@ -87,6 +90,10 @@ func (s *Service) ProbesStale() bool {
 // RefreshProbes probes every instance, each bounded by its timeout, and
 // keeps the results for the Home.
 func (s *Service) RefreshProbes(ctx context.Context) {
+	if !s.probes.refreshing.CompareAndSwap(false, true) {
+		return
+	}
+	defer s.probes.refreshing.Store(false)
 	s.vendors(ctx, Command{Verb: Vendors})
 }
 
@@ -124,6 +131,9 @@ func (s *Service) Home(ctx context.Context, caller Caller) Home {
 		return RequestView{Request: r, Votes: votes}
 	}
 	now := s.clock()
+	// Votes are read for a bounded number of pending requests: past it,
+	// the rest are counted, not shown.
+	voteReads := 0
 	for _, r := range reqs {
 		switch {
 		case r.Requester == caller.SlackID:
@@ -138,10 +148,11 @@ func (s *Service) Home(ctx context.Context, caller Caller) Home {
 		}
 		switch {
 		case r.State == store.StatePending && now.Before(r.ExpiresAt) && (r.Requester != caller.SlackID || r.AllowSelfApproval):
-			if len(h.Waiting) >= HomeLimit {
+			if len(h.Waiting) >= HomeLimit || voteReads >= 3*HomeLimit {
 				h.WaitingMore++
 				continue
 			}
+			voteReads++
 			v := withVotes(r)
 			if !votedBy(v.Votes, caller.SlackID) {
 				h.Waiting = append(h.Waiting, v)
