@@ -176,10 +176,15 @@ func (b *Bot) refreshHomes(users ...string) {
 		b.logger.Info("Home refresh skipped: too many running", "people", len(todo))
 		return
 	}
-	b.work.Add(1)
+	// Not in b.work: a refresh is best effort, and ends with the bot's
+	// work context instead of holding up a stop.
 	go func() {
-		defer b.work.Done()
-		defer func() { <-b.homeSlots }()
+		defer func() {
+			<-b.homeSlots
+			if p := recover(); p != nil {
+				b.logger.Error("Home refresh panicked", "panic", p)
+			}
+		}()
 		base := b.workCtx
 		if base == nil {
 			base = context.Background()
