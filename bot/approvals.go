@@ -36,6 +36,9 @@ type reasonMetadata struct {
 	Value       string `json:"v,omitempty"`
 	ResponseURL string `json:"r"`
 	Channel     string `json:"ch"`
+	// Home: the dialog was opened from the App Home, which has no
+	// response_url; the answer goes back to the Home.
+	Home bool `json:"h,omitempty"`
 }
 
 // renderProposal shows exactly what would end, with Confirm and Cancel.
@@ -359,7 +362,15 @@ func (n *slackNotifier) PostApproval(ctx context.Context, req store.Request, app
 }
 
 func (n *slackNotifier) UpdateApproval(ctx context.Context, req store.Request, votes []store.Vote) error {
-	msg := approvalMessage(req, votes, n.approvers(req.Instance))
+	approvers := n.approvers(req.Instance)
+	// The Homes of the requester, the voters and the approvers named in
+	// person show the change too.
+	people := []string{req.Requester}
+	for _, v := range votes {
+		people = append(people, v.Voter)
+	}
+	n.bot.refreshHomes(append(people, approvers...)...)
+	msg := approvalMessage(req, votes, approvers)
 	_, _, _, err := n.bot.api.UpdateMessageContext(ctx, req.ApprovalChannel, req.ApprovalTS, msg.options()...)
 	var refused slack.SlackErrorResponse
 	if errors.As(err, &refused) {
@@ -502,13 +513,17 @@ func (b *Bot) onDecision(ctx context.Context, cb slack.InteractionCallback, acti
 	}
 	caller := commands.Caller{SlackID: cb.User.ID, Channel: cb.Channel.ID}
 	reply := b.cfg.Service.Handle(ctx, caller, verb+action.Value)
+	if fromHome(cb) {
+		b.answerOnHome(ctx, cb.User.ID, reply)
+		return
+	}
 	b.respondEphemeral(ctx, cb.ResponseURL, Render(reply, 1))
 }
 
 // onDenyClick asks for an optional reason before denying; if the dialog
 // cannot open, it denies without one.
 func (b *Bot) onDenyClick(ctx context.Context, cb slack.InteractionCallback, action *slack.BlockAction) {
-	meta, _ := json.Marshal(reasonMetadata{Command: "deny " + action.Value, ResponseURL: cb.ResponseURL, Channel: cb.Channel.ID})
+	meta, _ := json.Marshal(reasonMetadata{Command: "deny " + action.Value, ResponseURL: cb.ResponseURL, Channel: cb.Channel.ID, Home: fromHome(cb)})
 	view := denyModal(action.Value, string(meta))
 	if _, err := b.api.OpenViewContext(ctx, cb.TriggerID, view); err != nil {
 		b.logger.Warn("views.open for a deny reason; denying without one", "error", slackError(err))
@@ -547,6 +562,10 @@ func (b *Bot) onDenySubmitted(ctx context.Context, cb slack.InteractionCallback)
 		}
 	}
 	reply := b.cfg.Service.Handle(ctx, commands.Caller{SlackID: cb.User.ID, Channel: meta.Channel}, text)
+	if meta.Home {
+		b.answerOnHome(ctx, cb.User.ID, reply)
+		return
+	}
 	b.respondEphemeral(ctx, meta.ResponseURL, Render(reply, 1))
 }
 

@@ -72,6 +72,8 @@ type Bot struct {
 	pages     *pageCache
 	inFlight  chan struct{}
 	acks      *ackTimer // nil without OnAck
+	// homeSlots bounds background Home refreshes.
+	homeSlots chan struct{}
 	work      sync.WaitGroup
 	// workCtx outlives the connection, so a stop lets replies finish.
 	workCtx    context.Context
@@ -145,6 +147,7 @@ func New(cfg Config) *Bot {
 		directory: newUserDirectory(api, 10*time.Minute),
 		pages:     newPageCache(pageCacheTTL, pageCacheBytes, pageCacheEntries),
 		inFlight:  make(chan struct{}, cfg.MaxInFlight),
+		homeSlots: make(chan struct{}, homeRefreshSlots),
 	}
 	return b
 }
@@ -432,6 +435,10 @@ func (b *Bot) onInteraction(ctx context.Context, cb slack.InteractionCallback) {
 			b.onDecision(ctx, cb, action, true)
 		case ActionDeny:
 			b.onDenyClick(ctx, cb, action)
+		case ActionWithdraw:
+			b.onWithdraw(ctx, cb, action)
+		case ActionSearch:
+			b.onSearch(ctx, cb, action)
 		case ActionPrevPage, ActionNextPage, ActionRefresh:
 			b.onPage(ctx, cb, action)
 		}

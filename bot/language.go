@@ -82,6 +82,11 @@ func (b *Bot) onEvent(ctx context.Context, ev slackevents.EventsAPIEvent) {
 	var user, channel, text, thread string
 	im := false
 	switch e := ev.InnerEvent.Data.(type) {
+	case *slackevents.AppHomeOpenedEvent:
+		if e.Tab == "home" {
+			b.onHomeOpened(ctx, e.User)
+		}
+		return
 	case *slackevents.AppMentionEvent:
 		if e.BotID != "" {
 			return

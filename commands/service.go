@@ -43,6 +43,8 @@ type Service struct {
 	translator Translator
 	observer   Observer
 	reports    []Report
+	// probes are the last "vendors" results, for the App Home.
+	probes probeCache
 }
 
 // Config is what New needs.
@@ -536,6 +538,7 @@ func (s *Service) vendors(ctx context.Context, cmd Command) Reply {
 	if len(instances) == 0 {
 		reply.Notes = append(reply.Notes, "No instances are configured.")
 	}
+	s.probes.put(reply.Instances, s.clock())
 	return reply
 }
 

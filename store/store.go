@@ -146,6 +146,8 @@ var (
 	// ErrInvalid is a request or vote the caller built wrong (a bug, not
 	// something a person in Slack can fix).
 	ErrInvalid = errors.New("invalid input")
+	// ErrNotRequester is a withdrawal by someone other than the requester.
+	ErrNotRequester = errors.New("only the requester can withdraw a request")
 	// ErrDuplicate is a request whose proposal key is already stored.
 	ErrDuplicate = errors.New("a request was already made from this proposal")
 )
@@ -168,6 +170,10 @@ func (e *NotPendingError) Is(target error) bool { return target == ErrNotPending
 // its lease: nobody knows whether the vendor ended the session.
 const InterruptedOutcome = "interrupted: the bot stopped while ending this session; check the vendor"
 
+// WithdrawnOutcome is the outcome of a request its requester took back: it
+// is denied, nothing was ended.
+const WithdrawnOutcome = "withdrawn by the requester"
+
 // Store is what the approval flow needs from an engine.
 type Store interface {
 	// CreateRequest stores a new request. It fails with ErrDuplicate when
@@ -184,6 +190,10 @@ type Store interface {
 	// The requester may deny their own request, which withdraws it. A
 	// second vote by one person changes nothing: Recorded is false.
 	Vote(ctx context.Context, v Vote, now time.Time) (VoteResult, error)
+	// Withdraw moves pending to denied with WithdrawnOutcome, for the
+	// requester only: ErrNotRequester for anyone else, ErrNotPending (a
+	// *NotPendingError) when it is no longer pending, ErrNotFound.
+	Withdraw(ctx context.Context, id, requester string, now time.Time) (Request, error)
 	// ClaimExecution moves approved to executing; exactly one caller wins,
 	// the others get ErrConflict.
 	ClaimExecution(ctx context.Context, id, executor string, now time.Time, lease time.Duration) (Request, error)

@@ -32,6 +32,8 @@ type View struct {
 	CallbackID      string
 	PrivateMetadata string
 	TriggerID       string
+	// UserID is whose App Home a views.publish showed.
+	UserID string
 	// JSON is the view as Slack stores it: what the bot sent, plus id and
 	// hash.
 	JSON json.RawMessage
@@ -87,6 +89,7 @@ var methods = map[string]method{
 	"chat.update":           {handle: func(s *Server, p params) answer { return s.chat("chat.update", p) }},
 	"views.open":            {handle: (*Server).viewsOpen},
 	"views.update":          {handle: (*Server).viewsUpdate},
+	"views.publish":         {handle: (*Server).viewsPublish},
 }
 
 // RateLimit makes the next calls of a Web API method answer HTTP 429 with

@@ -51,6 +51,8 @@ func newWorld(t *testing.T, storeYAML string) *world {
 		Users: []slacktest.User{
 			{ID: oncall, Name: "oncall", Email: "oncall@contoso.com"},
 			{ID: "U0MARC", Name: "marc", Email: "marc@contoso.com"},
+			{ID: lead, Name: "lead", Email: "lead@contoso.com"},
+			{ID: lead2, Name: "lead2", Email: "lead2@contoso.com"},
 		},
 		UserGroups: map[string][]string{"S0LEADS": {lead, lead2}},
 		Channels:   map[string][]string{"C0LEADS": channelMembers(450, lead), "C0APPROVALS": {slacktest.BotUserID, lead, lead2}},

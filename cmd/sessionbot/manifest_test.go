@@ -42,6 +42,33 @@ func TestManifestLetsPeopleMessageTheBot(t *testing.T) {
 	}
 }
 
+// TestManifestHasTheHomeTab: the App Home is published on app_home_opened,
+// which Slack sends only to an app subscribed to it with the Home tab on.
+func TestManifestHasTheHomeTab(t *testing.T) {
+	raw, err := os.ReadFile("../../manifest.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Features struct {
+			AppHome struct {
+				HomeTab bool `yaml:"home_tab_enabled"`
+			} `yaml:"app_home"`
+		} `yaml:"features"`
+		Settings struct {
+			Events struct {
+				BotEvents []string `yaml:"bot_events"`
+			} `yaml:"event_subscriptions"`
+		} `yaml:"settings"`
+	}
+	if err := yaml.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	if !m.Features.AppHome.HomeTab || !slices.Contains(m.Settings.Events.BotEvents, "app_home_opened") {
+		t.Fatalf("the manifest needs features.app_home.home_tab_enabled and the app_home_opened event: %+v", m)
+	}
+}
+
 // TestAuditExportSaysWhichEventsALimitKeeps: --limit keeps the newest
 // events and prints them oldest first, and its help says so.
 func TestAuditExportSaysWhichEventsALimitKeeps(t *testing.T) {

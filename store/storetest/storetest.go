@@ -80,6 +80,7 @@ func Run(t *testing.T, fresh Fresh) {
 	t.Run("hygiene", func(t *testing.T) { t.Parallel(); hygiene(t, fresh) })
 	t.Run("retention", func(t *testing.T) { t.Parallel(); retention(t, fresh) })
 	t.Run("report runs", func(t *testing.T) { t.Parallel(); reportRuns(t, fresh) })
+	t.Run("withdraw", func(t *testing.T) { t.Parallel(); withdraw(t, fresh) })
 }
 
 func requests(t *testing.T, fresh Fresh) {

@@ -359,6 +359,27 @@ func (s *DB) vote(ctx context.Context, v store.Vote, now time.Time) (store.VoteR
 	return res, nil
 }
 
+// withdraw denies a pending request for its requester, in one
+// compare-and-set: a withdrawal racing a deciding vote loses or wins whole.
+func (s *DB) withdraw(ctx context.Context, id, requester string, now time.Time) (store.Request, error) {
+	got, err := s.updateReturning(ctx, `UPDATE requests SET state = $1, decided_at = $2, outcome = $3
+		WHERE id = $4 AND state = $5 AND requester = $6`, store.StateDenied, micros(now), store.WithdrawnOutcome, id, store.StatePending, requester)
+	if err != nil {
+		return store.Request{}, fmt.Errorf("withdraw request %s: %w", id, err)
+	}
+	if len(got) == 1 {
+		return got[0], nil
+	}
+	r, err := getRequest(ctx, s.db, id, "")
+	switch {
+	case err != nil:
+		return store.Request{}, fmt.Errorf("withdraw request %s: %w", id, err)
+	case r.Requester != requester:
+		return store.Request{}, fmt.Errorf("withdraw request %s: %w", id, store.ErrNotRequester)
+	}
+	return store.Request{}, &store.NotPendingError{ID: r.ID, State: r.State}
+}
+
 // claimExecution moves approved to executing for exactly one caller.
 func (s *DB) claimExecution(ctx context.Context, id, executor string, now time.Time, lease time.Duration) (store.Request, error) {
 	got, err := s.updateReturning(ctx, `UPDATE requests SET state = $1, executor = $2, execution_started = $3, lease_until = $4
@@ -656,6 +677,11 @@ func (s *DB) GetRequest(ctx context.Context, id string) (store.Request, []store.
 // Vote records a vote and decides the request when it should.
 func (s *DB) Vote(ctx context.Context, v store.Vote, now time.Time) (store.VoteResult, error) {
 	return call(s, ctx, func(ctx context.Context) (store.VoteResult, error) { return s.vote(ctx, v, now) })
+}
+
+// Withdraw denies a pending request for its requester.
+func (s *DB) Withdraw(ctx context.Context, id, requester string, now time.Time) (store.Request, error) {
+	return call(s, ctx, func(ctx context.Context) (store.Request, error) { return s.withdraw(ctx, id, requester, now) })
 }
 
 // ClaimExecution moves approved to executing for exactly one caller.
