@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/sessionbot/sessionbot/vendors/internal/httpx"
 )
@@ -21,8 +22,10 @@ type answer struct {
 	contentType string
 }
 
-// httpClient is the shared transport over the instance's own connections.
-func (in *Instance) httpClient() *httpx.Client {
+// newHTTPClient is the one httpx.Client every request shares, over the
+// instance's own connections: built once, not per request, since its
+// logger carries the instance name.
+func (in *Instance) newHTTPClient() *httpx.Client {
 	return &httpx.Client{
 		HTTP:       in.client,
 		Timeout:    in.s.timeout,
@@ -30,7 +33,7 @@ func (in *Instance) httpClient() *httpx.Client {
 		MaxBody:    maxAnswer,
 		Logger:     in.logger.With("instance", in.s.name),
 		Hint:       hint,
-		Now:        in.now,
+		Now:        func() time.Time { return in.now() },
 	}
 }
 
@@ -39,7 +42,7 @@ func (in *Instance) httpClient() *httpx.Client {
 // act on, wrapping one of the vendors.Err sentinels.
 func (in *Instance) send(ctx context.Context, method, node string, path apiPath) (answer, error) {
 	key := newXrfkey()
-	resp, err := in.httpClient().Call(ctx, httpx.Request{
+	resp, err := in.http.Call(ctx, httpx.Request{
 		Method: method,
 		URL:    path.url(node, key).String(),
 		Path:   node + path.escaped(),
