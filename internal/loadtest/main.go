@@ -454,6 +454,9 @@ type result struct {
 	cpu, fakes         time.Duration // used by the bot, and by this process
 	// ackMetric is serve's own sessionbot_ack_seconds histogram.
 	ackMetric map[float64]float64
+	// newConns and newHandshakes are the Qlik connections opened, and full
+	// TLS handshakes made, in the timed part of a closed loop.
+	newConns, newHandshakes int
 }
 
 // measured sets cpu and fakes from before and after.
@@ -584,6 +587,7 @@ func (e *environment) saturation() error {
 	t.row("commands/s (echo: acks, serve: lists)", fmt.Sprintf("%.0f", echo.rate(echo.commands)), fmt.Sprintf("%.0f", serve.rate(serve.lists)),
 		ratio(serve.rate(serve.lists), echo.rate(echo.commands)))
 	t.row("lists answered", "-", fmt.Sprintf("%d of %d (%d busy, %d other)", serve.lists, serve.commands, serve.busy, serve.other), "")
+	t.row("Qlik connections opened (full TLS handshakes) after warm-up", "-", fmt.Sprintf("%d (%d)", serve.newConns, serve.newHandshakes), "")
 	t.usage(echo, serve)
 	t.print()
 	return nil
@@ -637,6 +641,10 @@ func (e *environment) closedLoop(name string, n int, idleAfter bool) (result, er
 		p.cmd.Process.Signal(syscall.SIGUSR1)
 	}
 	r := result{before: p.usage()}
+	conns, full, err := e.site.conns()
+	if err != nil {
+		return result{}, err
+	}
 	start := time.Now()
 	for len(d.all) < n {
 		for len(d.open) < e.o.window && len(d.all) < n {
@@ -652,6 +660,10 @@ func (e *environment) closedLoop(name string, n int, idleAfter bool) (result, er
 	}
 	r.elapsed = time.Since(start)
 	done := p.usage()
+	if r.newConns, r.newHandshakes, err = e.site.conns(); err != nil {
+		return result{}, err
+	}
+	r.newConns, r.newHandshakes = r.newConns-conns, r.newHandshakes-full
 	if profiling {
 		if err := e.saveProfile(p); err != nil {
 			return result{}, err
