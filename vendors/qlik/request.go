@@ -18,8 +18,8 @@ const maxAnswer = 64 << 20
 
 // answer is a 2xx answer's body and what the server said it is.
 type answer struct {
-	body        []byte
-	contentType string
+	body   []byte
+	header http.Header
 }
 
 // newHTTPClient is the one httpx.Client every request shares, over the
@@ -51,7 +51,7 @@ func (in *Instance) send(ctx context.Context, method, node string, path apiPath)
 	if err != nil {
 		return answer{}, err
 	}
-	return answer{body: resp.Body, contentType: resp.Header.Get("Content-Type")}, nil
+	return answer{body: resp.Body, header: resp.Header}, nil
 }
 
 // hint says what to check on a Qlik site.
@@ -73,10 +73,13 @@ func hint(e *httpx.Error) string {
 	return ""
 }
 
+// noClient decodes answers; it sends nothing.
+var noClient = &httpx.Client{}
+
 // decode reads a 2xx answer as JSON into v, and says so plainly when it is
 // a web page (a wrong port) or broken JSON.
 func decode(a answer, v any, portHint string) error {
-	err := (&httpx.Client{}).Decode(httpx.Response{Status: http.StatusOK, Header: http.Header{"Content-Type": {a.contentType}}, Body: a.body}, v)
+	err := noClient.Decode(httpx.Response{Status: http.StatusOK, Header: a.header, Body: a.body}, v)
 	var e *httpx.Error
 	if errors.As(err, &e) {
 		e.Hint = "is this the " + portHint + "?"
