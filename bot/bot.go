@@ -120,7 +120,7 @@ func New(cfg Config) *Bot {
 		opts = append(opts, slack.OptionAPIURL(cfg.APIURL))
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second, Transport: newSlackTransport()}
+		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second, Transport: newSlackTransport(cfg.MaxInFlight)}
 	}
 	opts = append(opts, slack.OptionHTTPClient(cfg.HTTPClient), slack.OptionRetryConfig(webAPIRetries))
 	api := slack.New(cfg.BotToken, opts...)

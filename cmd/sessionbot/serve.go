@@ -12,6 +12,7 @@ import (
 	"github.com/sessionbot/sessionbot/bot"
 	"github.com/sessionbot/sessionbot/cmd/sessionbot/config"
 	"github.com/sessionbot/sessionbot/commands"
+	"github.com/sessionbot/sessionbot/store"
 )
 
 func newServeCommand(g *globals) *cobra.Command {
@@ -70,9 +71,7 @@ func serve(ctx context.Context, g *globals) error {
 		ApprovalChannel: func(instance string) string {
 			return access.PolicyFor(instance).ApprovalChannel
 		},
-		Dedup: func(ctx context.Context, key string) (bool, error) {
-			return st.ClaimOnce(ctx, key, time.Now(), time.Hour)
-		},
+		Dedup: sharedDedup(cfg.Store, st),
 	})
 	approvals := &commands.Approvals{
 		Store: st,
@@ -106,6 +105,20 @@ func serve(ctx context.Context, g *globals) error {
 		return fmt.Errorf("cannot connect to Slack: %w", err)
 	}
 	return err
+}
+
+// sharedDedup makes envelope and event de-duplication hold across the
+// replicas sharing a PostgreSQL store. SQLite means one replica, where the
+// bot's in-memory set already does it: a store write per envelope would
+// only cost a commit, and after a crash it would swallow the redelivery of
+// an envelope whose work the crash cut short.
+func sharedDedup(c config.Store, st store.Store) func(ctx context.Context, key string) (bool, error) {
+	if c.Driver != "postgres" {
+		return nil
+	}
+	return func(ctx context.Context, key string) (bool, error) {
+		return st.ClaimOnce(ctx, key, time.Now(), time.Hour)
+	}
 }
 
 // retryAfter is how long a click has to finish its own work before the

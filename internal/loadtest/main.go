@@ -7,6 +7,8 @@
 //
 //	go run ./internal/loadtest            # every scenario, about five minutes
 //	go run ./internal/loadtest -leak=2000 # a shorter leak run
+//	go run ./internal/loadtest -burst 0 -leak 0 -cpuprofile serve.pprof
+//	                                      # saturation only, serve profiled
 package main
 
 import (
@@ -52,6 +54,9 @@ type options struct {
 	leak              int
 	maxConnections    int
 	maxInFlight       int
+	// cpuProfile, when set, is where serve's CPU profile of the timed
+	// part of the saturation scenario goes.
+	cpuProfile string
 }
 
 func main() {
@@ -66,6 +71,7 @@ func main() {
 	flag.IntVar(&o.leak, "leak", 10000, "commands in the leak scenario (0 skips it)")
 	flag.IntVar(&o.maxConnections, "max-connections", 32, "instances.*.max_connections for serve")
 	flag.IntVar(&o.maxInFlight, "max-in-flight", 256, "slack.max_in_flight for serve")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write serve's CPU profile of the saturation scenario to this file")
 	site := flag.String("site", "", "")
 	flag.Parse()
 	if *site != "" {
@@ -92,7 +98,11 @@ func run(o options) error {
 		return err
 	}
 	for _, b := range []struct{ out, pkg string }{{"sessionbot", "./cmd/sessionbot"}, {"echobot", "./internal/loadtest/echobot"}} {
-		build := exec.Command("go", "build", "-o", filepath.Join(dir, b.out), b.pkg)
+		args := []string{"build", "-o", filepath.Join(dir, b.out)}
+		if o.cpuProfile != "" && b.out == "sessionbot" {
+			args = append(args, "-tags", "cpuprofile") // see cmd/sessionbot/cpuprofile.go
+		}
+		build := exec.Command("go", append(args, b.pkg)...)
 		build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
 		if err := build.Run(); err != nil {
 			return fmt.Errorf("build %s: %w", b.pkg, err)
@@ -198,6 +208,9 @@ func (e *environment) start(name string) (*process, error) {
 			return nil, err
 		}
 		p.cmd = exec.Command(filepath.Join(e.dir, "sessionbot"), "serve", "--config", e.serveConfig)
+		if e.o.cpuProfile != "" {
+			p.cmd.Env = append(os.Environ(), "SESSIONBOT_CPUPROFILE="+e.profilePath())
+		}
 	case "echo":
 		p.cmd = exec.Command(filepath.Join(e.dir, "echobot"), "-api-url", e.fake.APIURL(), "-listen", addr)
 		p.cmd.Env = append(os.Environ(), "SLACK_BOT_TOKEN="+botToken, "SLACK_APP_TOKEN="+appToken)
@@ -441,6 +454,9 @@ type result struct {
 	cpu, fakes         time.Duration // used by the bot, and by this process
 	// ackMetric is serve's own sessionbot_ack_seconds histogram.
 	ackMetric map[float64]float64
+	// newConns and newHandshakes are the Qlik connections opened, and full
+	// TLS handshakes made, in the timed part of a closed loop.
+	newConns, newHandshakes int
 }
 
 // measured sets cpu and fakes from before and after.
@@ -571,6 +587,7 @@ func (e *environment) saturation() error {
 	t.row("commands/s (echo: acks, serve: lists)", fmt.Sprintf("%.0f", echo.rate(echo.commands)), fmt.Sprintf("%.0f", serve.rate(serve.lists)),
 		ratio(serve.rate(serve.lists), echo.rate(echo.commands)))
 	t.row("lists answered", "-", fmt.Sprintf("%d of %d (%d busy, %d other)", serve.lists, serve.commands, serve.busy, serve.other), "")
+	t.row("Qlik connections opened (full TLS handshakes) after warm-up", "-", fmt.Sprintf("%d (%d)", serve.newConns, serve.newHandshakes), "")
 	t.usage(echo, serve)
 	t.print()
 	return nil
@@ -618,7 +635,16 @@ func (e *environment) closedLoop(name string, n int, idleAfter bool) (result, er
 		return result{}, fmt.Errorf("%s warm-up: %w", name, err)
 	}
 	d.all = nil
+	profiling := name == "serve" && e.o.cpuProfile != "" && !idleAfter
+	if profiling {
+		os.Remove(e.profilePath())
+		p.cmd.Process.Signal(syscall.SIGUSR1)
+	}
 	r := result{before: p.usage()}
+	conns, full, err := e.site.conns()
+	if err != nil {
+		return result{}, err
+	}
 	start := time.Now()
 	for len(d.all) < n {
 		for len(d.open) < e.o.window && len(d.all) < n {
@@ -634,6 +660,15 @@ func (e *environment) closedLoop(name string, n int, idleAfter bool) (result, er
 	}
 	r.elapsed = time.Since(start)
 	done := p.usage()
+	if r.newConns, r.newHandshakes, err = e.site.conns(); err != nil {
+		return result{}, err
+	}
+	r.newConns, r.newHandshakes = r.newConns-conns, r.newHandshakes-full
+	if profiling {
+		if err := e.saveProfile(p); err != nil {
+			return result{}, err
+		}
+	}
 	if idleAfter {
 		time.Sleep(5 * time.Second)
 	}
@@ -646,6 +681,21 @@ func (e *environment) closedLoop(name string, n int, idleAfter bool) (result, er
 		r.lists = r.commands
 	}
 	return r, nil
+}
+
+func (e *environment) profilePath() string { return filepath.Join(e.dir, "serve.pprof") }
+
+// saveProfile stops serve's CPU profile and copies it to o.cpuProfile.
+func (e *environment) saveProfile(p *process) error {
+	p.cmd.Process.Signal(syscall.SIGUSR2)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		b, err := os.ReadFile(e.profilePath())
+		if err == nil {
+			fmt.Printf("serve's CPU profile of the timed part: %s\n", e.o.cpuProfile)
+			return os.WriteFile(e.o.cpuProfile, b, 0o644)
+		}
+	}
+	return errors.New("serve wrote no CPU profile: was it built with -tags cpuprofile?")
 }
 
 // table prints rows of echo | serve | serve/echo.

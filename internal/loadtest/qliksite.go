@@ -25,7 +25,8 @@ type siteInfo struct {
 
 // runSite is the site's process: it writes the client files to dir,
 // prints a siteInfo line, then applies "delay <duration>" lines from stdin
-// to every proxy, answering "ok", until stdin closes.
+// to every proxy, answering "ok", and answers "conns" lines with the
+// connections opened and full handshakes made so far, until stdin closes.
 func runSite(dir string) error {
 	site, err := qliktest.New(qliktest.Options{Proxies: proxies, Demo: true})
 	if err != nil {
@@ -41,6 +42,14 @@ func runSite(dir string) error {
 	}
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
+		if in.Text() == "conns" {
+			var conns, full int
+			for i := range proxies {
+				conns, full = conns+site.Connections(i), full+site.FullHandshakes(i)
+			}
+			fmt.Println(conns, full)
+			continue
+		}
 		d, err := time.ParseDuration(strings.TrimPrefix(in.Text(), "delay "))
 		if err != nil {
 			return fmt.Errorf("site: %q: %w", in.Text(), err)
@@ -99,6 +108,19 @@ func (s *siteProcess) setDelay(d time.Duration) error {
 		return fmt.Errorf("the fake Qlik site did not take the delay: %v", s.out.Err())
 	}
 	return nil
+}
+
+// conns is how many connections the proxies have accepted, and how many
+// full (not resumed) TLS handshakes they made, so far.
+func (s *siteProcess) conns() (conns, full int, err error) {
+	if _, err := fmt.Fprintln(s.in, "conns"); err != nil {
+		return 0, 0, err
+	}
+	if !s.out.Scan() {
+		return 0, 0, fmt.Errorf("the fake Qlik site did not count: %v", s.out.Err())
+	}
+	_, err = fmt.Sscan(s.out.Text(), &conns, &full)
+	return conns, full, err
 }
 
 func (s *siteProcess) close() {

@@ -29,6 +29,11 @@ func qps(virtualProxy string, segments ...string) apiPath {
 // escaped is the path as it goes on the wire.
 func (p apiPath) escaped() string {
 	var b strings.Builder
+	n := 0
+	for _, s := range p {
+		n += 1 + len(s)
+	}
+	b.Grow(n) // most segments need no escaping
 	for _, s := range p {
 		b.WriteByte('/')
 		b.WriteString(escapeSegment(s))
@@ -57,13 +62,23 @@ func (p apiPath) url(hostPort, xrfkey string) *url.URL {
 // treat "." and ".." as path navigation, and url.PathEscape leaves them be.
 func escapeSegment(s string) string {
 	onlyDots := s != "" && strings.Trim(s, ".") == ""
+	keep := func(c byte) bool {
+		return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '_' || c == '~' || (c == '.' && !onlyDots)
+	}
+	i := 0
+	for i < len(s) && keep(s[i]) {
+		i++
+	}
+	if i == len(s) {
+		return s // nothing to escape, nothing to copy
+	}
 	const hex = "0123456789ABCDEF"
 	var b strings.Builder
+	b.Grow(len(s) + 8)
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		keep := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-			c == '-' || c == '_' || c == '~' || (c == '.' && !onlyDots)
-		if keep {
+		if keep(c) {
 			b.WriteByte(c)
 			continue
 		}

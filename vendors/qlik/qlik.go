@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sessionbot/sessionbot/vendors"
+	"github.com/sessionbot/sessionbot/vendors/internal/httpx"
 )
 
 var (
@@ -34,6 +35,7 @@ type Instance struct {
 	s         settings
 	transport *http.Transport
 	client    *http.Client
+	http      *httpx.Client // over client
 	disc      *discovery
 	slots     *slots // bound what asks the proxies at once
 	now       func() time.Time
@@ -70,7 +72,7 @@ func New(cfg Config, env vendors.Env) (*Instance, error) {
 		ResponseHeaderTimeout: s.timeout,
 		ExpectContinueTimeout: time.Second,
 	}
-	return &Instance{
+	in := &Instance{
 		s:         s,
 		transport: transport,
 		client: &http.Client{
@@ -83,7 +85,9 @@ func New(cfg Config, env vendors.Env) (*Instance, error) {
 		slots:  newSlots(s.maxConns, s.queueWait),
 		now:    time.Now,
 		logger: env.WithDefaults().Logger.With("vendor", string(vendors.Qlik)),
-	}, nil
+	}
+	in.http = in.newHTTPClient()
+	return in, nil
 }
 
 // Name is the instance name from the configuration.

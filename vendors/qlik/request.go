@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/sessionbot/sessionbot/vendors/internal/httpx"
 )
@@ -17,12 +18,14 @@ const maxAnswer = 64 << 20
 
 // answer is a 2xx answer's body and what the server said it is.
 type answer struct {
-	body        []byte
-	contentType string
+	body   []byte
+	header http.Header
 }
 
-// httpClient is the shared transport over the instance's own connections.
-func (in *Instance) httpClient() *httpx.Client {
+// newHTTPClient is the one httpx.Client every request shares, over the
+// instance's own connections: built once, not per request, since its
+// logger carries the instance name.
+func (in *Instance) newHTTPClient() *httpx.Client {
 	return &httpx.Client{
 		HTTP:       in.client,
 		Timeout:    in.s.timeout,
@@ -30,7 +33,7 @@ func (in *Instance) httpClient() *httpx.Client {
 		MaxBody:    maxAnswer,
 		Logger:     in.logger.With("instance", in.s.name),
 		Hint:       hint,
-		Now:        in.now,
+		Now:        func() time.Time { return in.now() },
 	}
 }
 
@@ -39,7 +42,7 @@ func (in *Instance) httpClient() *httpx.Client {
 // act on, wrapping one of the vendors.Err sentinels.
 func (in *Instance) send(ctx context.Context, method, node string, path apiPath) (answer, error) {
 	key := newXrfkey()
-	resp, err := in.httpClient().Call(ctx, httpx.Request{
+	resp, err := in.http.Call(ctx, httpx.Request{
 		Method: method,
 		URL:    path.url(node, key).String(),
 		Path:   node + path.escaped(),
@@ -48,7 +51,7 @@ func (in *Instance) send(ctx context.Context, method, node string, path apiPath)
 	if err != nil {
 		return answer{}, err
 	}
-	return answer{body: resp.Body, contentType: resp.Header.Get("Content-Type")}, nil
+	return answer{body: resp.Body, header: resp.Header}, nil
 }
 
 // hint says what to check on a Qlik site.
@@ -70,10 +73,13 @@ func hint(e *httpx.Error) string {
 	return ""
 }
 
+// noClient decodes answers; it sends nothing.
+var noClient = &httpx.Client{}
+
 // decode reads a 2xx answer as JSON into v, and says so plainly when it is
 // a web page (a wrong port) or broken JSON.
 func decode(a answer, v any, portHint string) error {
-	err := (&httpx.Client{}).Decode(httpx.Response{Status: http.StatusOK, Header: http.Header{"Content-Type": {a.contentType}}, Body: a.body}, v)
+	err := noClient.Decode(httpx.Response{Status: http.StatusOK, Header: a.header, Body: a.body}, v)
 	var e *httpx.Error
 	if errors.As(err, &e) {
 		e.Hint = "is this the " + portHint + "?"

@@ -188,3 +188,23 @@ func BenchmarkFanOut(b *testing.B) {
 	}
 	b.ReportMetric(float64(time.Since(start))/float64(b.N)/float64(delay), "delay-ratio")
 }
+
+// BenchmarkListUserSessions is one person's list across 5 proxies that
+// answer at once: the CPU and allocations of a list command's Qlik part
+// (the fake proxies, in this process, are counted too).
+func BenchmarkListUserSessions(b *testing.B) {
+	site := newSite(b, qliktest.Options{Proxies: 5, Demo: true})
+	in := newInstance(b, configFor(b, site))
+	q := vendors.UserQuery{User: vendors.Identity{Directory: "Domain", ID: "Marc"}}
+	ctx := context.Background()
+	if _, err := in.ListUserSessions(ctx, q); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		listing, err := in.ListUserSessions(ctx, q)
+		if err != nil || len(listing.Warnings) > 0 || len(listing.Sessions) == 0 {
+			b.Fatal(err, listing.Warnings, len(listing.Sessions))
+		}
+	}
+}

@@ -183,7 +183,9 @@ func (c *Client) send(ctx context.Context, r Request) (Response, string, error) 
 		if e, ok := err.(*Error); ok {
 			e.Hint = c.hint(r, e)
 		}
-		c.log(r, "err", err)
+		if c.debug(ctx) {
+			c.Logger.Debug("request", "method", r.Method, "path", r.logPath(), "err", err)
+		}
 		return Response{}, "", err
 	}
 	defer resp.Body.Close()
@@ -191,11 +193,13 @@ func (c *Client) send(ctx context.Context, r Request) (Response, string, error) 
 	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
 		limit = errorBodyLimit // only its start is quoted
 	}
-	c.log(r, "status", resp.StatusCode, "elapsed", c.now().Sub(started).Round(time.Millisecond))
+	if c.debug(ctx) {
+		c.Logger.Debug("request", "method", r.Method, "path", r.logPath(), "status", resp.StatusCode, "elapsed", c.now().Sub(started).Round(time.Millisecond))
+	}
 	if resp.ContentLength > limit && limit == c.maxBody() {
 		return Response{}, "", c.tooLarge(r, resp.StatusCode) // said before it is sent: not worth waiting for
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	data, err := readBody(resp, limit)
 	if err != nil {
 		return Response{}, "", fmt.Errorf("reading the answer: %w", c.transportError(ctx, err, started))
 	}
@@ -223,10 +227,22 @@ func (c *Client) tooLarge(r Request, status int) *Error {
 // errorBodyLimit is what is read of an error answer: enough to quote.
 const errorBodyLimit = 4 << 10
 
-func (c *Client) log(r Request, kv ...any) {
-	if c.Logger != nil {
-		c.Logger.Debug("request", append([]any{"method", r.Method, "path", r.logPath()}, kv...)...)
+// debug reports whether the per-request debug line is logged: when it is
+// not, its attributes are not even built.
+func (c *Client) debug(ctx context.Context) bool {
+	return c.Logger != nil && c.Logger.Enabled(ctx, slog.LevelDebug)
+}
+
+// readBody reads up to limit+1 bytes of an answer, in one buffer sized
+// from Content-Length when the server sent one.
+func readBody(resp *http.Response, limit int64) ([]byte, error) {
+	if resp.ContentLength < 0 || resp.ContentLength > limit {
+		return io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	}
+	// bytes.MinRead spare, so reading the end of the body needs no growth.
+	buf := bytes.NewBuffer(make([]byte, 0, resp.ContentLength+bytes.MinRead))
+	_, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
+	return buf.Bytes(), err
 }
 
 func (r Request) logPath() string {

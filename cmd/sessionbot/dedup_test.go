@@ -1,0 +1,33 @@
+package main
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/sessionbot/sessionbot/cmd/sessionbot/config"
+	"github.com/sessionbot/sessionbot/store/sqlite"
+)
+
+// With SQLite (one replica) envelopes are de-duplicated in memory only:
+// no store write per envelope. With PostgreSQL the replicas share claims.
+func TestEnvelopeClaimsGoToTheStoreOnlyWhenReplicasShareIt(t *testing.T) {
+	t.Parallel()
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "d.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if sharedDedup(config.Store{Driver: "sqlite"}, st) != nil {
+		t.Error("SQLite: envelopes are claimed in the store, costing a commit each")
+	}
+	dedup := sharedDedup(config.Store{Driver: "postgres"}, st)
+	if dedup == nil {
+		t.Fatal("PostgreSQL: envelopes are not claimed in the shared store")
+	}
+	for i, want := range []bool{true, false} {
+		first, err := dedup(t.Context(), "envelope:E1")
+		if err != nil || first != want {
+			t.Errorf("claim %d: first %v, %v; want %v", i+1, first, err, want)
+		}
+	}
+}
