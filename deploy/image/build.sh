@@ -14,7 +14,12 @@ binary=${1:?usage: build.sh BINARY OUTPUT.tar [VERSION] [COMMIT]}
 output=${2:?usage: build.sh BINARY OUTPUT.tar [VERSION] [COMMIT]}
 version=${3:-dev}
 commit=${4:-unknown}
+# What a registry stores and a node pulls (the compressed layers) must stay
+# under 30 MiB. Unpacked, the binary is 33 MiB, 4.6 MiB of it the fonts the
+# chart's plotting library (gonum/plot) embeds and loads at start; 40 MiB
+# unpacked leaves room without letting the image grow unnoticed.
 max_bytes=$((30 * 1024 * 1024))
+max_unpacked=$((40 * 1024 * 1024))
 certs=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 
 work=$(mktemp -d)
@@ -81,10 +86,10 @@ echo "image: files $files"
 owner=$(stat -c %u:%g "$mnt/var/lib/sessionbot")
 check "/var/lib/sessionbot owner" "$owner" 65532:65532
 unpacked=$(du -sb "$mnt" | cut -f1)
-if [ "$unpacked" -ge "$max_bytes" ]; then
-  echo "image: $unpacked bytes unpacked, over the $max_bytes limit" >&2; fail=1
+if [ "$unpacked" -ge "$max_unpacked" ]; then
+  echo "image: $unpacked bytes unpacked, over the $max_unpacked limit" >&2; fail=1
 else
-  echo "image: $unpacked bytes ($((unpacked / 1024 / 1024)) MiB) unpacked, under 30 MiB"
+  echo "image: $unpacked bytes ($((unpacked / 1024 / 1024)) MiB) unpacked, under 40 MiB"
 fi
 # No runtime here, but the root filesystem runs as it is: the binary needs
 # nothing the image lacks, as the image's user.
@@ -100,6 +105,6 @@ size=$(stat -c %s "$output")
 if [ "$size" -ge "$max_bytes" ]; then
   echo "image: $size bytes, over the $max_bytes limit" >&2; fail=1
 else
-  echo "image: $size bytes ($((size / 1024 / 1024)) MiB) compressed in $output"
+  echo "image: $size bytes ($((size / 1024 / 1024)) MiB) compressed in $output, under 30 MiB"
 fi
 exit "$fail"
