@@ -739,6 +739,7 @@ func approvers(votes []store.Vote) string {
 // end re-reads what the request names and ends it if it is still there and
 // still the same person's.
 func (s *Service) end(ctx context.Context, in vendors.Instance, req store.Request) (store.State, string) {
+	ctx = vendors.ForChange(ctx) // approved: not turned away as busy
 	target := vendors.Identity{Directory: req.TargetDirectory, ID: req.TargetUser}
 	switch req.Action {
 	case store.ActionEndSession:

@@ -298,16 +298,21 @@ func (s *Service) runReport(ctx context.Context, r Report, at time.Time) (Digest
 		}
 		d.History = history
 	}
-	s.audit(ctx, store.Event{Actor: s.approvals.ReplicaID, Channel: r.Channel, Action: "report", Command: r.Name, Result: "posted",
-		Detail: fmt.Sprintf("%d of %d open sessions match %q; %d instances could not be read", d.Stale, d.Open, r.Rule.Text, len(d.Problems))})
-	poster, ok := s.approvals.Notifier.(DigestPoster)
-	if !ok {
-		return d, nil
+	// Audited once the post is answered: a failed post is retried, and
+	// the log must not count it as posted.
+	var err error
+	if poster, ok := s.approvals.Notifier.(DigestPoster); ok {
+		if perr := poster.PostDigest(ctx, d); perr != nil {
+			err = fmt.Errorf("post the digest of report %s: %w", r.Name, perr)
+		}
 	}
-	if err := poster.PostDigest(ctx, d); err != nil {
-		return d, fmt.Errorf("post the digest of report %s: %w", r.Name, err)
+	event := store.Event{Actor: s.approvals.ReplicaID, Channel: r.Channel, Action: "report", Command: r.Name, Result: "posted",
+		Detail: fmt.Sprintf("%d of %d open sessions match %q; %d instances could not be read", d.Stale, d.Open, r.Rule.Text, len(d.Problems))}
+	if err != nil {
+		event.Result, event.Detail = "failed", event.Detail+"; "+err.Error()
 	}
-	return d, nil
+	s.audit(context.WithoutCancel(ctx), event)
+	return d, err
 }
 
 // maxSlots bounds the walk to the latest scheduled time: an every-minute

@@ -2,6 +2,7 @@ package commands_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -198,5 +199,64 @@ func TestReportFiresOncePerScheduleAcrossReplicasAndCatchesUpOnce(t *testing.T) 
 				t.Errorf("%d report runs in the audit log, want 2", len(runs))
 			}
 		})
+	}
+}
+
+// flakyDigests fails its first post, as Slack briefly down would.
+type flakyDigests struct {
+	digests
+	failed bool
+}
+
+func (d *flakyDigests) PostDigest(ctx context.Context, dg commands.Digest) error {
+	d.mu.Lock()
+	first := !d.failed
+	d.failed = true
+	d.mu.Unlock()
+	if first {
+		return errors.New("slack unavailable")
+	}
+	return d.digests.PostDigest(ctx, dg)
+}
+
+// TestReportAuditSaysWhetherTheDigestWasPosted: a digest whose post failed
+// is audited as failed, and the retry that posts it as posted: the audit
+// log does not claim two posts, or a post that never happened.
+func TestReportAuditSaysWhetherTheDigestWasPosted(t *testing.T) {
+	sched, err := commands.ParseSchedule("0 8 * * *")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, engines()[0].open(t), defaultPolicy()) // the clock starts 2026-11-23 03:00 UTC
+	n := &flakyDigests{digests: digests{recorder: f.rec}}
+	svc := commands.New(commands.Config{
+		Registry: f.reg, Clock: f.clock.Now, Access: &commands.Access{Default: f.policy},
+		Reports: []commands.Report{{Name: "stale-qlik", Schedule: sched, Location: time.UTC, Channel: "C0OPS",
+			Instances: []string{"qlik-prod"}, Rule: mustRule(t, "idle > 8h")}},
+		Options:   map[string]commands.InstanceOptions{"qlik-prod": {Timeout: 5 * time.Second}},
+		Approvals: &commands.Approvals{Store: f.store, Notifier: n, ReplicaID: "replica-a"},
+	})
+	ctx := context.Background()
+	svc.Sweep(ctx)
+	f.clock.Advance(5 * time.Hour)
+	if err := svc.Sweep(ctx); err == nil {
+		t.Fatal("the failed post was not reported by the sweep")
+	}
+	f.clock.Advance(time.Hour) // past the lease: the run is tried again
+	if err := svc.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := n.posted(); len(got) != 1 {
+		t.Fatalf("%d digests posted, want 1", len(got))
+	}
+	events, _ := f.store.Events(ctx, store.EventFilter{})
+	var results []string
+	for _, e := range events {
+		if e.Action == "report" {
+			results = append(results, e.Result)
+		}
+	}
+	if len(results) != 2 || results[0] == "posted" || results[1] != "posted" {
+		t.Errorf("report runs audited as %q, want a failed run then one posted", results)
 	}
 }

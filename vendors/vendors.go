@@ -272,3 +272,18 @@ func (e *NodeError) Error() string {
 }
 
 func (e *NodeError) Unwrap() error { return e.Err }
+
+type forChangeKey struct{}
+
+// ForChange marks ctx as the work of an approved change (the re-read
+// before a delete as well as the delete): an instance that queues its
+// requests lets it wait as long as ctx allows rather than answer busy.
+func ForChange(ctx context.Context) context.Context {
+	return context.WithValue(ctx, forChangeKey{}, true)
+}
+
+// IsForChange reports whether ctx was marked by ForChange.
+func IsForChange(ctx context.Context) bool {
+	v, _ := ctx.Value(forChangeKey{}).(bool)
+	return v
+}

@@ -161,3 +161,83 @@ func TestEndingASessionWaitsForAConnection(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestApprovedEndRereadWaitsForAConnection: executing an approved end
+// re-reads the session first (and EndSession without a node looks it up);
+// that read is part of the change, so it waits for a connection as the
+// delete does instead of failing the approved request as busy.
+func TestApprovedEndRereadWaitsForAConnection(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		run  func(ctx context.Context, in *qlik.Instance) error
+	}{
+		{"re-read", func(ctx context.Context, in *qlik.Instance) error {
+			_, err := in.GetSession(vendors.ForChange(ctx), qliktest.MarcSessionOnProxy0)
+			return err
+		}},
+		{"end without a node", func(ctx context.Context, in *qlik.Instance) error {
+			return in.EndSession(ctx, vendors.Session{ID: qliktest.MarcSessionOnProxy0})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			site := newSite(t, qliktest.Options{Proxies: 1, Demo: true})
+			site.SetDelay(0, 300*time.Millisecond)
+			cfg := configFor(t, site)
+			cfg.MaxConnections = 1
+			cfg.QueueWait = 10 * time.Millisecond
+			in := newInstance(t, cfg)
+			ctx := testContext(t)
+			listed := make(chan error, 1)
+			go func() { _, err := in.ListAllSessions(ctx); listed <- err }()
+			for len(site.Requests()) == 0 {
+				time.Sleep(time.Millisecond)
+			}
+			if err := tc.run(ctx, in); err != nil {
+				t.Errorf("while a list held the connection: %v", err)
+			}
+			if err := <-listed; err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// TestNoSlotIsKeptAfterFailures: operations that fail, time out, are
+// cancelled or are turned away as busy give every slot back, so the
+// instance does not end up refusing everything as busy.
+func TestNoSlotIsKeptAfterFailures(t *testing.T) {
+	t.Parallel()
+	site := newSite(t, qliktest.Options{Proxies: 2, Demo: true})
+	cfg := configFor(t, site)
+	cfg.MaxConnections = 2
+	cfg.RequestTimeout = 300 * time.Millisecond
+	cfg.QueueWait = 20 * time.Millisecond
+	in := newInstance(t, cfg)
+	ctx := testContext(t)
+	marc := qliktest.MarcSessionOnProxy0
+	for _, m := range []qliktest.Mode{qliktest.ServerError, qliktest.InvalidJSON, qliktest.Drop, qliktest.Slow} {
+		site.Fail(1, m)
+		listAtOnce(t, 6, func() error { _, err := in.ListAllSessions(ctx); return err })
+		listAtOnce(t, 3, func() error { _, err := in.GetSession(ctx, marc); return err })
+	}
+	site.Fail(1, qliktest.Healthy)
+	site.HangDeletes(true)
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	listAtOnce(t, 3, func() error { return in.EndSession(short, vendors.Session{ID: marc, Node: site.Proxies()[0]}) })
+	cancel()
+	site.HangDeletes(false)
+	cancelled, cancelNow := context.WithCancel(ctx)
+	cancelNow()
+	listAtOnce(t, 3, func() error { _, err := in.ListAllSessions(cancelled); return err })
+
+	if free := qlik.FreeSlots(in); free != cfg.MaxConnections {
+		t.Fatalf("%d of %d slots free after the failures", free, cfg.MaxConnections)
+	}
+	for _, err := range listAtOnce(t, cfg.MaxConnections, func() error { _, err := in.ListAllSessions(ctx); return err }) {
+		if err != nil {
+			t.Errorf("after the failures: %v", err)
+		}
+	}
+}

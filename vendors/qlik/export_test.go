@@ -19,3 +19,6 @@ func Waiting(in *Instance) int {
 	defer in.slots.mu.Unlock()
 	return in.slots.waiting
 }
+
+// FreeSlots counts the slots no operation holds.
+func FreeSlots(in *Instance) int { return cap(in.slots.tokens) - len(in.slots.tokens) }

@@ -96,7 +96,11 @@ func (in *Instance) GetSession(ctx context.Context, id string) (vendors.Session,
 	if err != nil {
 		return vendors.Session{}, err
 	}
-	release, err := in.slots.take(ctx)
+	take := in.slots.take
+	if vendors.IsForChange(ctx) {
+		take = in.slots.takeForChange // the re-read before an approved delete
+	}
+	release, err := take(ctx)
 	if err != nil {
 		return vendors.Session{}, fmt.Errorf("qlik %s: %s: %w", in.s.name, op, err)
 	}
@@ -158,7 +162,7 @@ func (in *Instance) EndSession(ctx context.Context, s vendors.Session) error {
 	}
 	node := s.Node
 	if node == "" {
-		found, err := in.GetSession(ctx, s.ID)
+		found, err := in.GetSession(vendors.ForChange(ctx), s.ID)
 		if err != nil {
 			return err
 		}

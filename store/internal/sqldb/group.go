@@ -30,8 +30,13 @@ type groupWriter struct {
 }
 
 type groupedWrite struct {
-	fn   func(ctx context.Context, tx *sql.Tx) error
-	done chan error
+	// caller is the asker's context: once it is done, the asker was told
+	// the write failed, so it must not be committed after all.
+	caller context.Context
+	fn     func(ctx context.Context, tx *sql.Tx) error
+	done   chan error
+	// gaveUp is set by the writer when it skipped the write.
+	gaveUp error
 }
 
 func newGroupWriter(db *sql.DB) *groupWriter {
@@ -44,7 +49,7 @@ func newGroupWriter(db *sql.DB) *groupWriter {
 // is committed. fn may run twice (alone, after its group failed), so it
 // must only set its results, not add to them.
 func (g *groupWriter) do(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
-	w := &groupedWrite{fn: fn, done: make(chan error, 1)}
+	w := &groupedWrite{caller: ctx, fn: fn, done: make(chan error, 1)}
 	select {
 	case g.queue <- w:
 	case <-ctx.Done():
@@ -101,13 +106,18 @@ func (g *groupWriter) commit(group []*groupedWrite) {
 	if len(group) > 1 {
 		if err := g.inTx(ctx, group...); err == nil {
 			for _, w := range group {
-				w.done <- nil
+				w.done <- w.gaveUp
 			}
 			return
 		}
 	}
 	for _, w := range group {
-		w.done <- g.inTx(ctx, w)
+		w.gaveUp = nil
+		err := g.inTx(ctx, w)
+		if w.gaveUp != nil {
+			err = w.gaveUp
+		}
+		w.done <- err
 	}
 }
 
@@ -118,6 +128,14 @@ func (g *groupWriter) inTx(ctx context.Context, writes ...*groupedWrite) error {
 	}
 	defer tx.Rollback()
 	for _, w := range writes {
+		// A caller that gave up was answered with its error: its write
+		// is left out. (One that gives up while its write commits cannot
+		// be told apart from a commit that failed, as with a transaction
+		// of its own.)
+		if err := w.caller.Err(); err != nil {
+			w.gaveUp = err
+			continue
+		}
 		if err := w.fn(ctx, tx); err != nil {
 			return err
 		}
