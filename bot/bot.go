@@ -143,7 +143,9 @@ func New(cfg Config) *Bot {
 		acks:      acks,
 		socket:    socketmode.New(api, socketOpts...),
 		logger:    cfg.Logger,
-		seen:      newRecentSet(4096, 10*time.Minute),
+		// Enough for ten minutes at 100 envelopes a second: with SQLite this
+		// set alone catches Slack's retries (up to 5 minutes later).
+		seen:      newRecentSet(1<<16, 10*time.Minute),
 		directory: newUserDirectory(api, 10*time.Minute),
 		pages:     newPageCache(pageCacheTTL, pageCacheBytes, pageCacheEntries),
 		inFlight:  make(chan struct{}, cfg.MaxInFlight),
