@@ -138,11 +138,11 @@ func New(cfg Config) *Bot {
 		}))
 	}
 	b := &Bot{
-		cfg:       cfg,
-		api:       api,
-		acks:      acks,
-		socket:    socketmode.New(api, socketOpts...),
-		logger:    cfg.Logger,
+		cfg:    cfg,
+		api:    api,
+		acks:   acks,
+		socket: socketmode.New(api, socketOpts...),
+		logger: cfg.Logger,
 		// Enough for ten minutes at 100 envelopes a second: with SQLite this
 		// set alone catches Slack's retries (up to 5 minutes later).
 		seen:      newRecentSet(1<<16, 10*time.Minute),
