@@ -137,14 +137,14 @@ func New(cfg Config) *Bot {
 			WriteBufferPool:  acks,
 		}))
 	}
+	// seen holds ten minutes at 100 envelopes a second: with SQLite it alone
+	// catches Slack's retries (up to 5 minutes later).
 	b := &Bot{
-		cfg:    cfg,
-		api:    api,
-		acks:   acks,
-		socket: socketmode.New(api, socketOpts...),
-		logger: cfg.Logger,
-		// Enough for ten minutes at 100 envelopes a second: with SQLite this
-		// set alone catches Slack's retries (up to 5 minutes later).
+		cfg:       cfg,
+		api:       api,
+		acks:      acks,
+		socket:    socketmode.New(api, socketOpts...),
+		logger:    cfg.Logger,
 		seen:      newRecentSet(1<<16, 10*time.Minute),
 		directory: newUserDirectory(api, 10*time.Minute),
 		pages:     newPageCache(pageCacheTTL, pageCacheBytes, pageCacheEntries),
