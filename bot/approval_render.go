@@ -214,6 +214,10 @@ func requestStatus(r store.Request, votes []store.Vote) string {
 // are written as mentions.
 var slackID = regexp.MustCompile(`^[UWSCG][A-Z0-9]{2,20}$`)
 
+// slackUserID matches a person's Slack id (U... or W...), not a user
+// group's or a channel's.
+var slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
+
 // person names an actor: a Slack user id as a mention, anything else (a
 // replica's name in the audit log) as text.
 func person(id string) string {

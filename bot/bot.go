@@ -1,7 +1,6 @@
 // Package bot is sessionbot's Slack edge: the Socket Mode connection, the
-// Block Kit rendering of neutral replies, button clicks, and the terminal
-// console that drives the same commands. It is the only package that
-// imports slack-go.
+// Block Kit rendering of neutral replies and button clicks. It is the only
+// package that imports slack-go; the terminal console is package console.
 package bot
 
 import (

@@ -9,6 +9,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/sessionbot/sessionbot/commands"
+	"github.com/sessionbot/sessionbot/console"
 	"github.com/sessionbot/sessionbot/store"
 )
 
@@ -230,7 +231,7 @@ func (b *Bot) onSearch(ctx context.Context, cb slack.InteractionCallback, action
 // searchModal shows a list reply as plain text: no formatting to escape,
 // and no buttons that would need a message to answer on.
 func searchModal(reply commands.Reply) slack.ModalViewRequest {
-	text := RenderText(reply, time.UTC)
+	text := console.RenderText(reply, time.UTC)
 	var blocks []slack.Block
 	for text != "" && len(blocks) < homeSearchSections {
 		chunk := clip(text, maxTextObject)
