@@ -44,14 +44,14 @@ func (b *Bot) onKillClick(ctx context.Context, cb slack.InteractionCallback, act
 		return
 	}
 	caller := commands.Caller{SlackID: cb.User.ID, Channel: cb.Channel.ID}
-	b.respond(ctx, cb.ResponseURL, Render(b.cfg.Service.Execute(ctx, caller, cmd), 1), false)
+	b.respond(ctx, cb.ResponseURL, Render(b.service.Execute(ctx, caller, cmd), 1), false)
 }
 
 // onUnderstood runs a plain-words request the person confirmed, as the
 // typed command it was read as.
 func (b *Bot) onUnderstood(ctx context.Context, cb slack.InteractionCallback, action *slack.BlockAction) {
 	caller := commands.Caller{SlackID: cb.User.ID, Channel: cb.Channel.ID}
-	b.respond(ctx, cb.ResponseURL, Render(b.cfg.Service.Handle(ctx, caller, action.Value), 1), false)
+	b.respond(ctx, cb.ResponseURL, Render(b.service.Handle(ctx, caller, action.Value), 1), false)
 }
 
 // onConfirm submits a proposal, asking for a reason first when it has
@@ -78,7 +78,7 @@ func (b *Bot) onConfirm(ctx context.Context, cb slack.InteractionCallback, actio
 }
 
 func (b *Bot) submit(ctx context.Context, caller commands.Caller, cmd commands.Command, responseURL, key string) {
-	reply := b.cfg.Service.SubmitCommand(ctx, caller, cmd, responseURL, key)
+	reply := b.service.SubmitCommand(ctx, caller, cmd, responseURL, key)
 	b.respond(ctx, responseURL, Render(reply, 1), true)
 }
 
@@ -133,7 +133,7 @@ func (b *Bot) onDecision(ctx context.Context, cb slack.InteractionCallback, acti
 		verb = "deny "
 	}
 	caller := commands.Caller{SlackID: cb.User.ID, Channel: cb.Channel.ID}
-	reply := b.cfg.Service.Handle(ctx, caller, verb+action.Value)
+	reply := b.service.Handle(ctx, caller, verb+action.Value)
 	if fromHome(cb) {
 		b.answerOnHome(ctx, cb.User.ID, reply)
 		return
@@ -182,7 +182,7 @@ func (b *Bot) onDenySubmitted(ctx context.Context, cb slack.InteractionCallback)
 			text += " reason " + reason
 		}
 	}
-	reply := b.cfg.Service.Handle(ctx, commands.Caller{SlackID: cb.User.ID, Channel: meta.Channel}, text)
+	reply := b.service.Handle(ctx, commands.Caller{SlackID: cb.User.ID, Channel: meta.Channel}, text)
 	if meta.Home {
 		b.answerOnHome(ctx, cb.User.ID, reply)
 		return

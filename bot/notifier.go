@@ -14,14 +14,14 @@ import (
 
 // slackNotifier implements commands.Notifier with Slack messages.
 type slackNotifier struct {
-	bot       *Bot
+	bot       *Slack
 	approvers func(instance string) []string
 }
 
 // Notifier is the approval flow's messenger in Slack. approvers names each
 // instance's approvers for mentions.
-func (b *Bot) Notifier(approvers func(instance string) []string) commands.Notifier {
-	return &slackNotifier{bot: b, approvers: approvers}
+func (s *Slack) Notifier(approvers func(instance string) []string) commands.Notifier {
+	return &slackNotifier{bot: s, approvers: approvers}
 }
 
 func (n *slackNotifier) PostApproval(ctx context.Context, req store.Request, approvers []string) (string, string, error) {
@@ -44,7 +44,9 @@ func (n *slackNotifier) UpdateApproval(ctx context.Context, req store.Request, v
 	for _, v := range votes {
 		people = append(people, v.Voter)
 	}
-	n.bot.refreshHomes(append(people, approvers...)...)
+	if l := n.bot.listener.Load(); l != nil {
+		l.refreshHomes(append(people, approvers...)...)
+	}
 	msg := approvalMessage(req, votes, approvers)
 	_, _, _, err := n.bot.api.UpdateMessageContext(ctx, req.ApprovalChannel, req.ApprovalTS, msg.options()...)
 	var refused slack.SlackErrorResponse
@@ -83,9 +85,9 @@ func (n *slackNotifier) MirrorAudit(ctx context.Context, channel string, e store
 }
 
 // approvalChannel is where an instance's requests go.
-func (b *Bot) approvalChannel(instance string) string {
-	if b.cfg.ApprovalChannel == nil {
+func (s *Slack) approvalChannel(instance string) string {
+	if s.cfg.ApprovalChannel == nil {
 		return ""
 	}
-	return b.cfg.ApprovalChannel(instance)
+	return s.cfg.ApprovalChannel(instance)
 }
