@@ -39,8 +39,8 @@ func slowBot(tb testing.TB, delay time.Duration) *slacktest.Server {
 	fake := slacktest.New(slacktest.Options{BotToken: "xoxb-b", AppToken: "xapp-a"})
 	tb.Cleanup(fake.Close)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	b := bot.New(bot.Config{BotToken: "xoxb-b", AppToken: "xapp-a", APIURL: fake.APIURL(), Logger: logger, MaxInFlight: 1000, DrainTimeout: 200 * time.Millisecond})
-	b.SetService(commands.New(commands.Config{Registry: reg, Logger: logger,
+	s := bot.NewSlack(bot.Config{BotToken: "xoxb-b", AppToken: "xapp-a", APIURL: fake.APIURL(), Logger: logger, MaxInFlight: 1000, DrainTimeout: 200 * time.Millisecond})
+	b := bot.New(s, commands.New(commands.Config{Registry: reg, Logger: logger,
 		Options: map[string]commands.InstanceOptions{"qlik-prod": {Timeout: time.Minute}}}))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -1,7 +1,6 @@
 // Package bot is sessionbot's Slack edge: the Socket Mode connection, the
-// Block Kit rendering of neutral replies, button clicks, and the terminal
-// console that drives the same commands. It is the only package that
-// imports slack-go.
+// Block Kit rendering of neutral replies and button clicks. It is the only
+// package that imports slack-go; the terminal console is package console.
 package bot
 
 import (
@@ -13,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -35,7 +35,6 @@ type Config struct {
 	// InChannel posts replies for the whole channel instead of only the
 	// person who asked.
 	InChannel bool
-	Service   *commands.Service
 	Logger    *slog.Logger
 	// MaxInFlight bounds commands being worked on at once; past it a person
 	// is told to retry instead of queueing without limit.
@@ -61,17 +60,29 @@ type Config struct {
 	HTTPClient *http.Client
 }
 
-// Bot answers /sessions over Socket Mode.
-type Bot struct {
+// Slack is the part of the bot that needs no commands service: the Web
+// API client, the user directory and groups, and the notifier. It is built
+// first, the commands service on it, and then the Bot that listens:
+// NewSlack -> Directory, Groups, Notifier -> commands.New -> New -> Run.
+type Slack struct {
 	cfg       Config
 	api       *slack.Client
-	socket    *socketmode.Client
 	logger    *slog.Logger
-	seen      *recentSet
 	directory *userDirectory
-	pages     *pageCache
-	inFlight  chan struct{}
-	acks      *ackTimer // nil without OnAck
+	// listener is the Bot once built; until then the notifier has no
+	// Homes to refresh.
+	listener atomic.Pointer[Bot]
+}
+
+// Bot answers /sessions over Socket Mode.
+type Bot struct {
+	*Slack
+	service  *commands.Service
+	socket   *socketmode.Client
+	seen     *recentSet
+	pages    *pageCache
+	inFlight chan struct{}
+	acks     *ackTimer // nil without OnAck
 	// homeSlots bounds background Home refreshes.
 	homeSlots chan struct{}
 	work      sync.WaitGroup
@@ -98,8 +109,9 @@ var webAPIRetries = func() slack.RetryConfig {
 // ErrFatalAuth marks a Slack refusal that reconnecting cannot fix.
 var ErrFatalAuth = errors.New("slack refused the bot's credentials")
 
-// New makes a Bot; Run connects it.
-func New(cfg Config) *Bot {
+// NewSlack makes the Slack client and what is built on it alone; New
+// makes the Bot that listens.
+func NewSlack(cfg Config) *Slack {
 	if cfg.Command == "" {
 		cfg.Command = "/sessions"
 	}
@@ -124,6 +136,18 @@ func New(cfg Config) *Bot {
 	}
 	opts = append(opts, slack.OptionHTTPClient(cfg.HTTPClient), slack.OptionRetryConfig(webAPIRetries))
 	api := slack.New(cfg.BotToken, opts...)
+	return &Slack{
+		cfg:       cfg,
+		api:       api,
+		logger:    cfg.Logger,
+		directory: newUserDirectory(api, 10*time.Minute),
+	}
+}
+
+// New makes the Bot that answers on s with the commands service; Run
+// connects it.
+func New(s *Slack, service *commands.Service) *Bot {
+	cfg := s.cfg
 	var acks *ackTimer
 	var socketOpts []socketmode.Option
 	if cfg.OnAck != nil {
@@ -140,22 +164,21 @@ func New(cfg Config) *Bot {
 	// seen holds ten minutes at 100 envelopes a second: with SQLite it alone
 	// catches Slack's retries (up to 5 minutes later).
 	b := &Bot{
-		cfg:       cfg,
-		api:       api,
+		Slack:     s,
+		service:   service,
 		acks:      acks,
-		socket:    socketmode.New(api, socketOpts...),
-		logger:    cfg.Logger,
+		socket:    socketmode.New(s.api, socketOpts...),
 		seen:      newRecentSet(1<<16, 10*time.Minute),
-		directory: newUserDirectory(api, 10*time.Minute),
 		pages:     newPageCache(pageCacheTTL, pageCacheBytes, pageCacheEntries),
 		inFlight:  make(chan struct{}, cfg.MaxInFlight),
 		homeSlots: make(chan struct{}, homeRefreshSlots),
 	}
+	s.listener.Store(b)
 	return b
 }
 
 // Directory is the Slack user directory, for the commands service.
-func (b *Bot) Directory() commands.Directory { return b.directory }
+func (s *Slack) Directory() commands.Directory { return s.directory }
 
 // Run connects and answers until ctx ends or Slack refuses the tokens. On a
 // stop it waits up to DrainTimeout for replies already being worked on.
@@ -362,7 +385,7 @@ func (b *Bot) onSlashCommand(ctx context.Context, sc slack.SlashCommand) {
 	}
 	caller := commands.Caller{SlackID: sc.UserID, Channel: sc.ChannelID}
 	start := time.Now()
-	reply := b.cfg.Service.Interpret(ctx, caller, sc.Text)
+	reply := b.service.Interpret(ctx, caller, sc.Text)
 	b.logger.Info("command", "user", sc.UserID, "channel", sc.ChannelID, "verb", reply.Command.Verb,
 		"sessions", reply.SessionCount(), "problem", reply.Problem != nil, "took", time.Since(start).Round(time.Millisecond))
 	b.respond(ctx, sc.ResponseURL, b.render(reply, sc.UserID, 1), false)
@@ -392,7 +415,7 @@ func (b *Bot) pageMessage(ctx context.Context, user, channel, actionID, value st
 		return Message{Text: "That button no longer works: " + err.Error()}
 	}
 	caller := commands.Caller{SlackID: user, Channel: channel}
-	if actionID != ActionRefresh && b.cfg.Service.MayList(ctx, caller) {
+	if actionID != ActionRefresh && b.service.MayList(ctx, caller) {
 		// Rights are checked at the click, not only when the list was made.
 		if kept, ok := b.pages.get(v.Key, user); ok {
 			msg, _ := renderLaidOut(kept.reply, v.Page, kept.ref, kept.lay)
@@ -402,7 +425,7 @@ func (b *Bot) pageMessage(ctx context.Context, user, channel, actionID, value st
 	if v.Command == "" {
 		return Message{Text: "That list is no longer kept (lists are kept " + pageCacheTTL.String() + " for their page buttons): run the command again."}
 	}
-	reply := b.cfg.Service.Handle(ctx, caller, v.Command)
+	reply := b.service.Handle(ctx, caller, v.Command)
 	return b.render(reply, user, v.Page)
 }
 
@@ -488,10 +511,6 @@ func (b *Bot) respond(ctx context.Context, responseURL string, msg Message, repl
 		b.logger.Error("fallback reply refused by Slack", "error", slackError(err))
 	}
 }
-
-// SetService sets the commands service; it needs the bot's Directory, so
-// it comes after New.
-func (b *Bot) SetService(s *commands.Service) { b.cfg.Service = s }
 
 // slackError describes a failed Slack call without the URL it was made
 // to: a response_url lets anyone holding it post as the bot, so it stays

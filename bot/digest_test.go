@@ -27,8 +27,8 @@ import (
 func TestDigestIsOneMessageWithRequestEndButtonsAndTheChartInItsThread(t *testing.T) {
 	fake := slacktest.New(slacktest.Options{BotToken: "xoxb-b", AppToken: "xapp-a", Scopes: bot.RequiredScopes})
 	defer fake.Close()
-	b := bot.New(bot.Config{BotToken: "xoxb-b", AppToken: "xapp-a", APIURL: fake.APIURL()})
-	n := b.Notifier(func(string) []string { return nil })
+	s := bot.NewSlack(bot.Config{BotToken: "xoxb-b", AppToken: "xapp-a", APIURL: fake.APIURL()})
+	n := s.Notifier(func(string) []string { return nil })
 	poster, ok := n.(commands.DigestPoster)
 	if !ok {
 		t.Fatalf("%T cannot post digests", n)
@@ -139,16 +139,16 @@ func TestRequestEndFromADigestStartsTheProposal(t *testing.T) {
 	fake := slacktest.New(slacktest.Options{BotToken: "xoxb-b", AppToken: "xapp-a", Scopes: bot.RequiredScopes})
 	defer fake.Close()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	b := bot.New(bot.Config{BotToken: "xoxb-b", AppToken: "xapp-a", APIURL: fake.APIURL(), Logger: logger,
+	s := bot.NewSlack(bot.Config{BotToken: "xoxb-b", AppToken: "xapp-a", APIURL: fake.APIURL(), Logger: logger,
 		ApprovalChannel: func(string) string { return "C0APPROVALS" }})
 	rule, _ := commands.ParseRule("group is Sales")
 	svc := commands.New(commands.Config{Registry: reg, Logger: logger,
 		Access: &commands.Access{Default: commands.Policy{Requesters: []string{"U0ONCALL"}, Approvers: []string{"U0LEAD"},
 			ApprovalChannel: "C0APPROVALS", ApprovalsNeeded: 1, TTL: 15 * time.Minute}},
-		Approvals: &commands.Approvals{Store: st, Notifier: b.Notifier(func(string) []string { return []string{"U0LEAD"} }), ReplicaID: "r1"},
+		Approvals: &commands.Approvals{Store: st, Notifier: s.Notifier(func(string) []string { return []string{"U0LEAD"} }), ReplicaID: "r1"},
 		Reports:   []commands.Report{{Name: "stale", Channel: "C0OPS", Rule: rule}},
 	})
-	b.SetService(svc)
+	b := bot.New(s, svc)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go b.Run(ctx)

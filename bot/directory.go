@@ -109,9 +109,9 @@ func (g userGroups) Members(ctx context.Context, id string) ([]string, error) {
 }
 
 // TimeZone finds a Slack user's time zone (users.info).
-func (b *Bot) TimeZone(ctx context.Context, userID string) *time.Location {
-	return b.directory.TimeZone(ctx, userID)
+func (s *Slack) TimeZone(ctx context.Context, userID string) *time.Location {
+	return s.directory.TimeZone(ctx, userID)
 }
 
 // Groups expands approver and requester user groups through Slack.
-func (b *Bot) Groups() commands.Groups { return userGroups{api: b.api} }
+func (s *Slack) Groups() commands.Groups { return userGroups{api: s.api} }

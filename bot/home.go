@@ -9,6 +9,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/sessionbot/sessionbot/commands"
+	"github.com/sessionbot/sessionbot/console"
 	"github.com/sessionbot/sessionbot/store"
 )
 
@@ -133,10 +134,10 @@ func homeDecision(r store.Request) *slack.ActionBlock {
 
 // publishHome shows user their Home as it is now.
 func (b *Bot) publishHome(ctx context.Context, user, notice string) {
-	if b.cfg.Service == nil || !slackUserID.MatchString(user) {
+	if b.service == nil || !slackUserID.MatchString(user) {
 		return
 	}
-	h := b.cfg.Service.Home(ctx, commands.Caller{SlackID: user})
+	h := b.service.Home(ctx, commands.Caller{SlackID: user})
 	view := homeView(h, b.cfg.Command, notice)
 	if _, err := b.api.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: user, View: view}); err != nil {
 		b.logger.Warn("views.publish", "user", user, "error", slackError(err))
@@ -148,10 +149,10 @@ func (b *Bot) publishHome(ctx context.Context, user, notice string) {
 // the fresh results.
 func (b *Bot) onHomeOpened(ctx context.Context, user string) {
 	b.publishHome(ctx, user, "")
-	if !b.cfg.Service.MayList(ctx, commands.Caller{SlackID: user}) || !b.cfg.Service.ProbesStale() {
+	if !b.service.MayList(ctx, commands.Caller{SlackID: user}) || !b.service.ProbesStale() {
 		return
 	}
-	b.cfg.Service.RefreshProbes(ctx)
+	b.service.RefreshProbes(ctx)
 	b.publishHome(ctx, user, "")
 }
 
@@ -167,7 +168,7 @@ func (b *Bot) refreshHomes(users ...string) {
 			todo = append(todo, u)
 		}
 	}
-	if len(todo) == 0 || b.cfg.Service == nil {
+	if len(todo) == 0 || b.service == nil {
 		return
 	}
 	select {
@@ -204,7 +205,7 @@ func fromHome(cb slack.InteractionCallback) bool {
 
 // onWithdraw takes back the clicker's own request.
 func (b *Bot) onWithdraw(ctx context.Context, cb slack.InteractionCallback, action *slack.BlockAction) {
-	reply := b.cfg.Service.Withdraw(ctx, commands.Caller{SlackID: cb.User.ID, Channel: cb.Channel.ID}, action.Value)
+	reply := b.service.Withdraw(ctx, commands.Caller{SlackID: cb.User.ID, Channel: cb.Channel.ID}, action.Value)
 	b.answerOnHome(ctx, cb.User.ID, reply)
 }
 
@@ -220,7 +221,7 @@ func (b *Bot) onSearch(ctx context.Context, cb slack.InteractionCallback, action
 	if text == "" {
 		return
 	}
-	reply := b.cfg.Service.Handle(ctx, commands.Caller{SlackID: cb.User.ID, Channel: cb.Channel.ID}, "list "+text)
+	reply := b.service.Handle(ctx, commands.Caller{SlackID: cb.User.ID, Channel: cb.Channel.ID}, "list "+text)
 	if _, err := b.api.OpenViewContext(ctx, cb.TriggerID, searchModal(reply)); err != nil {
 		b.logger.Warn("views.open for a Home search", "error", slackError(err))
 		b.answerOnHome(ctx, cb.User.ID, reply)
@@ -230,7 +231,7 @@ func (b *Bot) onSearch(ctx context.Context, cb slack.InteractionCallback, action
 // searchModal shows a list reply as plain text: no formatting to escape,
 // and no buttons that would need a message to answer on.
 func searchModal(reply commands.Reply) slack.ModalViewRequest {
-	text := RenderText(reply, time.UTC)
+	text := console.RenderText(reply, time.UTC)
 	var blocks []slack.Block
 	for text != "" && len(blocks) < homeSearchSections {
 		chunk := clip(text, maxTextObject)

@@ -69,8 +69,7 @@ func TestKeptListsStayWithinTheirBudget(t *testing.T) {
 func pagingBot() *Bot {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg, _ := vendors.NewRegistry()
-	b := New(Config{BotToken: "xoxb-t", AppToken: "xapp-t", Logger: logger})
-	b.SetService(commands.New(commands.Config{Registry: reg, Logger: logger}))
+	b := New(NewSlack(Config{BotToken: "xoxb-t", AppToken: "xapp-t", Logger: logger}), commands.New(commands.Config{Registry: reg, Logger: logger}))
 	return b
 }
 
@@ -171,8 +170,7 @@ func TestPageClicksFromTheKeptListNeedTheRightToListNow(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg, _ := vendors.NewRegistry()
 	access := &commands.Access{}
-	b := New(Config{BotToken: "xoxb-t", AppToken: "xapp-t", Logger: logger})
-	b.SetService(commands.New(commands.Config{Registry: reg, Logger: logger, Access: access}))
+	b := New(NewSlack(Config{BotToken: "xoxb-t", AppToken: "xapp-t", Logger: logger}), commands.New(commands.Config{Registry: reg, Logger: logger, Access: access}))
 	first := b.render(manySessions(200), "U0ASKER", 1)
 	next := pageButtons(first)[ActionNextPage]
 	if next == "" {

@@ -15,10 +15,10 @@ import (
 func TestReminderIsPostedInTheApprovalThreadMentioningApprovers(t *testing.T) {
 	fake := slacktest.New(slacktest.Options{BotToken: "xoxb-b", AppToken: "xapp-a"})
 	defer fake.Close()
-	b := bot.New(bot.Config{BotToken: "xoxb-b", AppToken: "xapp-a", APIURL: fake.APIURL(),
+	s := bot.NewSlack(bot.Config{BotToken: "xoxb-b", AppToken: "xapp-a", APIURL: fake.APIURL(),
 		ApprovalChannel: func(string) string { return "C0APPROVALS" }})
 	approvers := []string{"U0APP1", "S0ADMINS"}
-	n := b.Notifier(func(string) []string { return approvers })
+	n := s.Notifier(func(string) []string { return approvers })
 	now := time.Now()
 	req := store.Request{ID: "R7K2ABCD", Action: store.ActionEndSession, Vendor: "qlik", Instance: "qlik-prod",
 		SessionID: "s-1", TargetDirectory: "CORP", TargetUser: "<!channel> marc", Reason: "stuck", Requester: "U0REQ",

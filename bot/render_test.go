@@ -15,6 +15,7 @@ import (
 
 	"github.com/sessionbot/sessionbot/bot/slacktest"
 	"github.com/sessionbot/sessionbot/commands"
+	"github.com/sessionbot/sessionbot/console"
 	"github.com/sessionbot/sessionbot/store"
 	"github.com/sessionbot/sessionbot/vendors"
 )
@@ -279,7 +280,7 @@ func TestPageButtonsCarryAShortKeyWhateverWasTyped(t *testing.T) {
 }
 
 func TestRenderTextShowsNodes(t *testing.T) {
-	out := RenderText(goldenReplies(t)["ListWithAnErrorAndAWarning"], time.UTC)
+	out := console.RenderText(goldenReplies(t)["ListWithAnErrorAndAWarning"], time.UTC)
 	for _, want := range []string{`Domain\Marc`, "qps1.corp:4243", "qps2.corp:4243", "WARNING: qlik-prod node qps3", "ERROR: qlik-test", "certificate or xrfkey rejected"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text lacks %q:\n%s", want, out)
@@ -318,7 +319,7 @@ func TestTheConsoleSaysTheSame(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out := RenderText(tt.reply, time.UTC)
+			out := console.RenderText(tt.reply, time.UTC)
 			for _, w := range tt.want {
 				if !strings.Contains(out, w) {
 					t.Errorf("lacks %q:\n%s", w, out)
@@ -347,26 +348,6 @@ func TestAPageWithoutSessionsCountsNone(t *testing.T) {
 		checkMessage(t, msg)
 		if text := textOf(msg); strings.Contains(text, "sessions 1–0") || strings.Contains(text, "of 0") {
 			t.Errorf("page %d counts sessions it does not show:\n%s", p, text)
-		}
-	}
-}
-
-// The console prints a vendor's words, in errors too, without the control
-// characters that would move the cursor, recolour or retitle the terminal
-// (PowerShell colours its errors with escape sequences).
-func TestTheConsolePrintsNoControlCharactersFromErrors(t *testing.T) {
-	hostile := errors.New("\x1b[31mRevoke failed\x1b[0m\x1b]0;owned\x07\r\u009b2J: " + vendors.ErrUnavailable.Error())
-	for name, r := range map[string]commands.Reply{
-		"list":    {Command: commands.Command{Verb: commands.List, AllUsers: true}, Groups: []commands.Group{{Vendor: vendors.Skype, Instance: "skype", Err: hostile}}},
-		"vendors": {Command: commands.Command{Verb: commands.Vendors}, Instances: []commands.InstanceStatus{{Name: "skype", Type: vendors.Skype, Err: hostile}}},
-		"problem": {Command: commands.Command{Verb: commands.Kill}, Problem: &commands.Problem{Message: hostile.Error()}},
-	} {
-		out := RenderText(r, time.UTC)
-		if !strings.Contains(out, "Revoke failed") {
-			t.Fatalf("%s: the error is not shown:\n%s", name, out)
-		}
-		if i := strings.IndexFunc(out, func(r rune) bool { return r != '\n' && (r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0)) }); i >= 0 {
-			t.Errorf("%s: a control character %q reaches the terminal:\n%q", name, out[i:i+1], out)
 		}
 	}
 }

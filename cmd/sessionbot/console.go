@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sessionbot/sessionbot/bot"
 	"github.com/sessionbot/sessionbot/commands"
+	"github.com/sessionbot/sessionbot/console"
 )
 
 func newConsoleCommand(g *globals) *cobra.Command {
@@ -27,34 +27,34 @@ func newConsoleCommand(g *globals) *cobra.Command {
 			"SESSIONBOT_STORE_PATH=FILE sessionbot audit export",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !bot.IsSlackUserID(as) {
+			if !console.IsSlackUserID(as) {
 				return fmt.Errorf("--as %q: give a Slack user id such as U0APPROVER; a user group or channel is not a person", as)
 			}
 			ctx := cmd.Context()
-			console := &bot.Console{As: as, Location: time.UTC}
+			term := &console.Console{As: as, Location: time.UTC}
 			var (
 				env *environment
 				err error
 			)
 			if demo {
 				if !cmd.Flags().Changed("as") {
-					console.As = demoRequester
+					term.As = demoRequester
 				}
-				env, err = startDemo(ctx, g, console)
+				env, err = startDemo(ctx, g, term)
 			} else {
-				env, err = configuredEnvironment(ctx, g, console)
+				env, err = configuredEnvironment(ctx, g, term)
 			}
 			if err != nil {
 				return err
 			}
 			defer env.close()
-			console.Service = env.service
+			term.Service = env.service
 			if f, ok := g.stdin.(*os.File); ok && isTerminal(f) {
-				console.Prompt = "sessions> "
-				console.Location = time.Local
+				term.Prompt = "sessions> "
+				term.Location = time.Local
 				fmt.Fprintln(g.stderr, "Type `help` for the commands; `quit` or Ctrl-D leaves.")
 			}
-			return console.Run(ctx, g.stdin, g.stdout)
+			return term.Run(ctx, g.stdin, g.stdout)
 		},
 	}
 	cmd.Flags().BoolVar(&demo, "demo", false, "start fake vendors in-process on loopback, with sample sessions; needs no config")
@@ -77,7 +77,7 @@ func (e *environment) close() {
 
 // configuredEnvironment runs the console against the configured vendors
 // and store; approval news is printed instead of posted.
-func configuredEnvironment(ctx context.Context, g *globals, console *bot.Console) (*environment, error) {
+func configuredEnvironment(ctx context.Context, g *globals, term *console.Console) (*environment, error) {
 	cfg, err := g.loadConfig()
 	if err != nil {
 		return nil, err
@@ -107,7 +107,7 @@ func configuredEnvironment(ctx context.Context, g *globals, console *bot.Console
 	}
 	env.service = commands.New(commands.Config{
 		Registry: reg, Options: options, Clock: time.Now, Logger: logger, Access: access, Translator: tr,
-		Approvals: &commands.Approvals{Store: st, Notifier: console.Notifier(), ReplicaID: replicaID()},
+		Approvals: &commands.Approvals{Store: st, Notifier: term.Notifier(), ReplicaID: replicaID()},
 	})
 	return env, nil
 }

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sessionbot/sessionbot/bot"
 	"github.com/sessionbot/sessionbot/cmd/sessionbot/config"
 	"github.com/sessionbot/sessionbot/commands"
+	"github.com/sessionbot/sessionbot/console"
 	"github.com/sessionbot/sessionbot/internal/testpki"
 	"github.com/sessionbot/sessionbot/store/sqlite"
 	"github.com/sessionbot/sessionbot/vendors/commvault/commvaulttest"
@@ -65,7 +65,7 @@ func (d demoDirectory) Email(_ context.Context, id string) (string, error) {
 // wires the real adapters, the real store (a SQLite file in a temporary
 // folder) and the real approval flow to them. The console prints what
 // Slack would show.
-func startDemo(ctx context.Context, g *globals, console *bot.Console) (*environment, error) {
+func startDemo(ctx context.Context, g *globals, term *console.Console) (*environment, error) {
 	logger := slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	slog.SetDefault(logger) // adapters log through the default logger
 	env := &environment{}
@@ -172,7 +172,7 @@ func startDemo(ctx context.Context, g *globals, console *bot.Console) (*environm
 		Registry: reg, Options: options, Logger: logger, Clock: time.Now,
 		Directory: demoDirectory{demoMarc: demoMarcEmail},
 		Access:    access,
-		Approvals: &commands.Approvals{Store: st, Notifier: console.Notifier(), ReplicaID: "demo"},
+		Approvals: &commands.Approvals{Store: st, Notifier: term.Notifier(), ReplicaID: "demo"},
 		Reports:   []commands.Report{report},
 	})
 	fmt.Fprintf(g.stderr, "demo: fake Qlik site with %d proxies on %s, fake CommServe on %s, fake Microsoft Graph on %s; you are %s (may request kills), %s approves; try `help`, or `report stale-demo`\n",

@@ -57,7 +57,8 @@ func serve(ctx context.Context, g *globals) error {
 			return config.Problems{{Key: "metrics.listen", Value: cfg.Metrics.Listen, Problem: "cannot be listened on: " + errorCause(err)}}
 		}
 	}
-	b := bot.New(bot.Config{
+	// Slack first, commands on it, then the bot that listens.
+	sl := bot.NewSlack(bot.Config{
 		OnAck:        m.ack,
 		OnConnection: m.connection,
 		BotToken:     cfg.Slack.BotToken,
@@ -75,24 +76,24 @@ func serve(ctx context.Context, g *globals) error {
 	})
 	approvals := &commands.Approvals{
 		Store: st,
-		Notifier: b.Notifier(func(instance string) []string {
+		Notifier: sl.Notifier(func(instance string) []string {
 			return access.PolicyFor(instance).Approvers
 		}),
-		Groups:     b.Groups(),
+		Groups:     sl.Groups(),
 		ReplicaID:  replicaID(),
 		RetryAfter: retryAfter(cfg.Approvals.SweepInterval),
 		Retention:  retentionFromConfig(cfg.Retention),
 	}
-	tr, err := newTranslator(cfg.Language, reg, b.TimeZone, logger)
+	tr, err := newTranslator(cfg.Language, reg, sl.TimeZone, logger)
 	if err != nil {
 		return err
 	}
 	reports, _ := reportsFromConfig(cfg, reg) // checked by validate
 	svc := commands.New(commands.Config{
-		Registry: reg, Options: options, Directory: b.Directory(), Clock: time.Now, Logger: logger,
+		Registry: reg, Options: options, Directory: sl.Directory(), Clock: time.Now, Logger: logger,
 		Access: access, Approvals: approvals, Translator: tr, Observer: m, Reports: reports,
 	})
-	b.SetService(svc)
+	b := bot.New(sl, svc)
 	logger.Info("sessionbot starting", "version", buildVersion(), "instances", reg.Names(), "command", cfg.Slack.Command,
 		"store", cfg.Store.Driver, "replica", approvals.ReplicaID)
 

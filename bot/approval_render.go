@@ -1,13 +1,9 @@
 package bot
 
 import (
-	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/slack-go/slack"
 
@@ -15,31 +11,6 @@ import (
 	"github.com/sessionbot/sessionbot/store"
 	"github.com/sessionbot/sessionbot/vendors"
 )
-
-// Action and callback ids of the approval flow's buttons and modal.
-const (
-	ActionKill       = "session_kill"
-	ActionConfirm    = "kill_confirm"
-	ActionCancel     = "kill_cancel"
-	ActionApprove    = "request_approve"
-	ActionDeny       = "request_deny"
-	CallbackReason   = "kill_reason"
-	CallbackDeny     = "deny_reason"
-	blockReason      = "reason"
-	actionReasonText = "reason_text"
-)
-
-// reasonMetadata rides in a modal's private_metadata (3000 bytes max).
-type reasonMetadata struct {
-	// Command is typed text to run (deny); Value a Confirm button's value.
-	Command     string `json:"c,omitempty"`
-	Value       string `json:"v,omitempty"`
-	ResponseURL string `json:"r"`
-	Channel     string `json:"ch"`
-	// Home: the dialog was opened from the App Home, which has no
-	// response_url; the answer goes back to the Home.
-	Home bool `json:"h,omitempty"`
-}
 
 // renderProposal shows exactly what would end, with Confirm and Cancel.
 func renderProposal(b *builder, r commands.Reply) {
@@ -243,6 +214,10 @@ func requestStatus(r store.Request, votes []store.Vote) string {
 // are written as mentions.
 var slackID = regexp.MustCompile(`^[UWSCG][A-Z0-9]{2,20}$`)
 
+// slackUserID matches a person's Slack id (U... or W...), not a user
+// group's or a channel's.
+var slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
+
 // person names an actor: a Slack user id as a mention, anything else (a
 // replica's name in the audit log) as text.
 func person(id string) string {
@@ -337,242 +312,9 @@ func auditMessage(e store.Event) Message {
 	return Message{Text: "audit: " + e.Action, Blocks: []slack.Block{slack.NewContextBlock("", mrkdwn(clipMrkdwn(eventLine(e), maxTextObject)))}}
 }
 
-// slackNotifier implements commands.Notifier with Slack messages.
-type slackNotifier struct {
-	bot       *Bot
-	approvers func(instance string) []string
-}
-
-// Notifier is the approval flow's messenger in Slack. approvers names each
-// instance's approvers for mentions.
-func (b *Bot) Notifier(approvers func(instance string) []string) commands.Notifier {
-	return &slackNotifier{bot: b, approvers: approvers}
-}
-
-func (n *slackNotifier) PostApproval(ctx context.Context, req store.Request, approvers []string) (string, string, error) {
-	channel := n.bot.approvalChannel(req.Instance)
-	if channel == "" {
-		return "", "", fmt.Errorf("no approval channel is configured for %s", req.Instance)
-	}
-	ch, ts, err := n.bot.api.PostMessageContext(ctx, channel, approvalMessage(req, nil, approvers).options()...)
-	if err != nil {
-		return "", "", fmt.Errorf("chat.postMessage to %s: %w", channel, err)
-	}
-	return ch, ts, nil
-}
-
-func (n *slackNotifier) UpdateApproval(ctx context.Context, req store.Request, votes []store.Vote) error {
-	approvers := n.approvers(req.Instance)
-	// The Homes of the requester, the voters and the approvers named in
-	// person show the change too.
-	people := []string{req.Requester}
-	for _, v := range votes {
-		people = append(people, v.Voter)
-	}
-	n.bot.refreshHomes(append(people, approvers...)...)
-	msg := approvalMessage(req, votes, approvers)
-	_, _, _, err := n.bot.api.UpdateMessageContext(ctx, req.ApprovalChannel, req.ApprovalTS, msg.options()...)
-	var refused slack.SlackErrorResponse
-	if errors.As(err, &refused) {
-		switch refused.Err {
-		case "message_not_found", "channel_not_found", "cant_update_message", "is_archived", "not_in_channel", "edit_window_closed",
-			// The message itself is refused: sending it again changes nothing.
-			"invalid_blocks", "invalid_blocks_format", "msg_too_long", "no_text":
-			return fmt.Errorf("chat.update: %w: %w", commands.ErrUndeliverable, err)
-		}
-	}
-	return err
-}
-
-func (n *slackNotifier) TellRequester(ctx context.Context, req store.Request, votes []store.Vote) error {
-	msg := requesterMessage(req, votes)
-	// response_url works for 30 minutes after the command; past that, or
-	// if Slack refuses it, an ephemeral message in the same channel.
-	if req.ResponseURL != "" && time.Since(req.CreatedAt) < 29*time.Minute {
-		opts := append(msg.options(), slack.MsgOptionResponseURL(req.ResponseURL, slack.ResponseTypeEphemeral))
-		_, _, err := n.bot.api.PostMessageContext(ctx, "", opts...)
-		if err == nil {
-			return nil
-		}
-	}
-	if req.RequesterChannel == "" || req.Requester == "" {
-		return fmt.Errorf("no way to reach the requester of %s", req.ID)
-	}
-	_, err := n.bot.api.PostEphemeralContext(ctx, req.RequesterChannel, req.Requester, msg.options()...)
-	return err
-}
-
 func requestVerb(r store.Request) string {
 	if r.Action == store.ActionLogoutUser {
 		return "log out " + target(r)
 	}
 	return "end session " + r.SessionID
-}
-
-func (n *slackNotifier) MirrorAudit(ctx context.Context, channel string, e store.Event) error {
-	_, _, err := n.bot.api.PostMessageContext(ctx, channel, auditMessage(e).options()...)
-	return err
-}
-
-// onKillClick shows the proposal for a Kill button: the same as typing
-// the command, from the data the button carries.
-func (b *Bot) onKillClick(ctx context.Context, cb slack.InteractionCallback, action *slack.BlockAction) {
-	cmd, _, err := decodeAction(action.Value)
-	if err != nil {
-		b.respond(ctx, cb.ResponseURL, Message{Text: "That button no longer works: " + err.Error()}, false)
-		return
-	}
-	caller := commands.Caller{SlackID: cb.User.ID, Channel: cb.Channel.ID}
-	b.respond(ctx, cb.ResponseURL, Render(b.cfg.Service.Execute(ctx, caller, cmd), 1), false)
-}
-
-// onUnderstood runs a plain-words request the person confirmed, as the
-// typed command it was read as.
-func (b *Bot) onUnderstood(ctx context.Context, cb slack.InteractionCallback, action *slack.BlockAction) {
-	caller := commands.Caller{SlackID: cb.User.ID, Channel: cb.Channel.ID}
-	b.respond(ctx, cb.ResponseURL, Render(b.cfg.Service.Handle(ctx, caller, action.Value), 1), false)
-}
-
-// onConfirm submits a proposal, asking for a reason first when it has
-// none.
-func (b *Bot) onConfirm(ctx context.Context, cb slack.InteractionCallback, action *slack.BlockAction) {
-	cmd, key, err := decodeAction(action.Value)
-	if err != nil {
-		b.respond(ctx, cb.ResponseURL, Message{Text: "That button no longer works: " + err.Error()}, true)
-		return
-	}
-	if strings.TrimSpace(cmd.Reason) == "" {
-		meta, _ := json.Marshal(reasonMetadata{Value: action.Value, ResponseURL: cb.ResponseURL, Channel: cb.Channel.ID})
-		if len(meta) > 3000 {
-			b.respond(ctx, cb.ResponseURL, Message{Text: "That command is too long for the reason dialog: type it with `reason <why>` at the end."}, false)
-			return
-		}
-		if _, err := b.api.OpenViewContext(ctx, cb.TriggerID, reasonModal(cmd, string(meta))); err != nil {
-			b.logger.Warn("views.open", "error", slackError(err))
-			b.respond(ctx, cb.ResponseURL, Message{Text: "I couldn't open the reason dialog (" + slackError(err) + "). Type the command again with `reason <why>` at the end."}, false)
-		}
-		return
-	}
-	b.submit(ctx, commands.Caller{SlackID: cb.User.ID, Channel: cb.Channel.ID}, cmd, cb.ResponseURL, key)
-}
-
-func (b *Bot) submit(ctx context.Context, caller commands.Caller, cmd commands.Command, responseURL, key string) {
-	reply := b.cfg.Service.SubmitCommand(ctx, caller, cmd, responseURL, key)
-	b.respond(ctx, responseURL, Render(reply, 1), true)
-}
-
-func reasonModal(cmd commands.Command, meta string) slack.ModalViewRequest {
-	input := slack.NewPlainTextInputBlockElement(plain("e.g. stuck session after the 02:00 deploy"), actionReasonText)
-	input.Multiline = true
-	input.MaxLength = 500
-	input.MinLength = 3
-	return slack.ModalViewRequest{
-		Type:            slack.VTModal,
-		CallbackID:      CallbackReason,
-		Title:           plain("Why end it?"),
-		Submit:          plain("Request approval"),
-		Close:           plain("Cancel"),
-		PrivateMetadata: meta,
-		Blocks: slack.Blocks{BlockSet: []slack.Block{
-			slack.NewSectionBlock(mrkdwn(clipMrkdwn("`/sessions "+code(cmd.String())+"`", maxTextObject)), nil, nil),
-			slack.NewInputBlock(blockReason, plain("Reason (goes on the record)"), nil, input),
-		}},
-	}
-}
-
-// onReasonSubmitted finishes a confirmation from the reason modal.
-func (b *Bot) onReasonSubmitted(ctx context.Context, cb slack.InteractionCallback) {
-	var meta reasonMetadata
-	if err := json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta); err != nil || meta.Value == "" {
-		b.logger.Warn("reason modal without usable metadata")
-		return
-	}
-	cmd, key, err := decodeAction(meta.Value)
-	if err != nil {
-		b.respond(ctx, meta.ResponseURL, Message{Text: "That dialog no longer works: " + err.Error()}, false)
-		return
-	}
-	reason := ""
-	if blk, ok := cb.View.State.Values[blockReason]; ok {
-		reason = strings.TrimSpace(blk[actionReasonText].Value)
-	}
-	cmd.Reason = strings.Join(strings.Fields(reason), " ")
-	if cmd.Reason == "" {
-		b.respond(ctx, meta.ResponseURL, Message{Text: "A reason is required; nothing was requested."}, false)
-		return
-	}
-	b.submit(ctx, commands.Caller{SlackID: cb.User.ID, Channel: meta.Channel}, cmd, meta.ResponseURL, key)
-}
-
-// onDecision handles Approve and Deny buttons: the same as typing approve
-// or deny, answered only to the person who clicked.
-func (b *Bot) onDecision(ctx context.Context, cb slack.InteractionCallback, action *slack.BlockAction, approve bool) {
-	verb := "approve "
-	if !approve {
-		verb = "deny "
-	}
-	caller := commands.Caller{SlackID: cb.User.ID, Channel: cb.Channel.ID}
-	reply := b.cfg.Service.Handle(ctx, caller, verb+action.Value)
-	if fromHome(cb) {
-		b.answerOnHome(ctx, cb.User.ID, reply)
-		return
-	}
-	b.respondEphemeral(ctx, cb.ResponseURL, Render(reply, 1))
-}
-
-// onDenyClick asks for an optional reason before denying; if the dialog
-// cannot open, it denies without one.
-func (b *Bot) onDenyClick(ctx context.Context, cb slack.InteractionCallback, action *slack.BlockAction) {
-	meta, _ := json.Marshal(reasonMetadata{Command: "deny " + action.Value, ResponseURL: cb.ResponseURL, Channel: cb.Channel.ID, Home: fromHome(cb)})
-	view := denyModal(action.Value, string(meta))
-	if _, err := b.api.OpenViewContext(ctx, cb.TriggerID, view); err != nil {
-		b.logger.Warn("views.open for a deny reason; denying without one", "error", slackError(err))
-		b.onDecision(ctx, cb, action, false)
-	}
-}
-
-// denyModal asks for an optional reason to deny request id.
-func denyModal(id, meta string) slack.ModalViewRequest {
-	input := slack.NewPlainTextInputBlockElement(plain("e.g. the user is presenting to the board right now"), actionReasonText)
-	input.MaxLength = 500
-	return slack.ModalViewRequest{
-		Type:            slack.VTModal,
-		CallbackID:      CallbackDeny,
-		Title:           plain(clip("Deny "+id, 24)),
-		Submit:          plain("Deny"),
-		Close:           plain("Back"),
-		PrivateMetadata: meta,
-		Blocks: slack.Blocks{BlockSet: []slack.Block{
-			&slack.InputBlock{Type: slack.MBTInput, BlockID: blockReason, Label: plain("Reason (optional, goes on the record)"), Element: input, Optional: true},
-		}},
-	}
-}
-
-// onDenySubmitted denies with the reason typed, if any.
-func (b *Bot) onDenySubmitted(ctx context.Context, cb slack.InteractionCallback) {
-	var meta reasonMetadata
-	if err := json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta); err != nil || !strings.HasPrefix(meta.Command, "deny ") {
-		b.logger.Warn("deny dialog without usable metadata")
-		return
-	}
-	text := meta.Command
-	if blk, ok := cb.View.State.Values[blockReason]; ok {
-		if reason := strings.Join(strings.Fields(blk[actionReasonText].Value), " "); reason != "" {
-			text += " reason " + reason
-		}
-	}
-	reply := b.cfg.Service.Handle(ctx, commands.Caller{SlackID: cb.User.ID, Channel: meta.Channel}, text)
-	if meta.Home {
-		b.answerOnHome(ctx, cb.User.ID, reply)
-		return
-	}
-	b.respondEphemeral(ctx, meta.ResponseURL, Render(reply, 1))
-}
-
-// approvalChannel is where an instance's requests go.
-func (b *Bot) approvalChannel(instance string) string {
-	if b.cfg.ApprovalChannel == nil {
-		return ""
-	}
-	return b.cfg.ApprovalChannel(instance)
 }

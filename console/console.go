@@ -1,4 +1,8 @@
-package bot
+// Package console runs the commands in a terminal, one per line, and
+// prints their replies as plain text: the same commands and replies as
+// Slack, with nothing of Slack in it. Approval news is printed instead of
+// posted.
+package console
 
 import (
 	"bufio"
@@ -32,6 +36,7 @@ type Console struct {
 	out io.Writer
 }
 
+// slackUserID matches a person's Slack id, the id commands run as.
 var slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
 
 // IsSlackUserID reports whether id is a person's Slack id (U... or W...),
