@@ -229,13 +229,12 @@ func (b *Bot) dispatch(evt socketmode.Event) {
 		if evt.Request == nil {
 			return
 		}
+		b.ack(evt.Request.EnvelopeID)
 		if !b.seen.add(evt.Request.EnvelopeID) {
-			b.ack(evt.Request.EnvelopeID, nil)
 			b.logger.Info("ignoring a redelivered envelope", "envelope", evt.Request.EnvelopeID, "retry", evt.Request.RetryAttempt)
 			return
 		}
-		b.work.Add(1)
-		b.ack(evt.Request.EnvelopeID, func() { b.spawn(evt) })
+		b.spawn(evt)
 	}
 }
 
@@ -245,20 +244,11 @@ func (b *Bot) connection(up bool) {
 	}
 }
 
-// ack hands an envelope's ack to slack-go, then starts the envelope's
-// work, if any: once the ack is written when acks are timed (a burst's
-// work would otherwise queue ahead of slack-go's writer), else at once.
-func (b *Bot) ack(envelopeID string, then func()) {
+func (b *Bot) ack(envelopeID string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	if b.acks == nil {
-		defer func() {
-			if then != nil {
-				then()
-			}
-		}()
-	} else {
-		b.acks.queued(time.Now(), then)
+	if b.acks != nil {
+		b.acks.queued(time.Now())
 	}
 	if err := b.socket.AckCtx(ctx, envelopeID, nil); err != nil {
 		if b.acks != nil {
@@ -268,9 +258,8 @@ func (b *Bot) ack(envelopeID string, then func()) {
 	}
 }
 
-// spawn works on an envelope in a goroutine of its own; b.work counts it
-// already.
 func (b *Bot) spawn(evt socketmode.Event) {
+	b.work.Add(1)
 	go func() {
 		defer b.work.Done()
 		defer func() {
