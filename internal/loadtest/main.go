@@ -9,6 +9,9 @@
 //	go run ./internal/loadtest -leak=2000 # a shorter leak run
 //	go run ./internal/loadtest -burst 0 -leak 0 -cpuprofile serve.pprof
 //	                                      # saturation only, serve profiled
+//	go run ./internal/loadtest -saturation 0 -leak 0 -rounds 1 -trace serve.trace
+//	                                      # burst only, serve's first seconds traced
+//	                                      # (go tool trace serve.trace)
 package main
 
 import (
