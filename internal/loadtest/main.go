@@ -9,6 +9,9 @@
 //	go run ./internal/loadtest -leak=2000 # a shorter leak run
 //	go run ./internal/loadtest -burst 0 -leak 0 -cpuprofile serve.pprof
 //	                                      # saturation only, serve profiled
+//	go run ./internal/loadtest -saturation 0 -leak 0 -rounds 1 -trace serve.trace
+//	                                      # burst only, serve's first seconds traced
+//	                                      # (go tool trace serve.trace)
 package main
 
 import (
@@ -57,6 +60,9 @@ type options struct {
 	// cpuProfile, when set, is where serve's CPU profile of the timed
 	// part of the saturation scenario goes.
 	cpuProfile string
+	// trace, when set, is where serve's execution trace of the start of
+	// its first burst round goes.
+	trace string
 }
 
 func main() {
@@ -72,6 +78,7 @@ func main() {
 	flag.IntVar(&o.maxConnections, "max-connections", 32, "instances.*.max_connections for serve")
 	flag.IntVar(&o.maxInFlight, "max-in-flight", 256, "slack.max_in_flight for serve")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write serve's CPU profile of the saturation scenario to this file")
+	flag.StringVar(&o.trace, "trace", "", "write serve's execution trace of its first burst round's first seconds to this file")
 	site := flag.String("site", "", "")
 	flag.Parse()
 	if *site != "" {
@@ -99,8 +106,15 @@ func run(o options) error {
 	}
 	for _, b := range []struct{ out, pkg string }{{"sessionbot", "./cmd/sessionbot"}, {"echobot", "./internal/loadtest/echobot"}} {
 		args := []string{"build", "-o", filepath.Join(dir, b.out)}
-		if o.cpuProfile != "" && b.out == "sessionbot" {
-			args = append(args, "-tags", "cpuprofile") // see cmd/sessionbot/cpuprofile.go
+		var tags []string
+		if o.cpuProfile != "" {
+			tags = append(tags, "cpuprofile") // see cmd/sessionbot/cpuprofile.go
+		}
+		if o.trace != "" {
+			tags = append(tags, "trace") // see cmd/sessionbot/trace.go
+		}
+		if len(tags) > 0 && b.out == "sessionbot" {
+			args = append(args, "-tags", strings.Join(tags, ","))
 		}
 		build := exec.Command("go", append(args, b.pkg)...)
 		build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
@@ -175,6 +189,7 @@ type environment struct {
 	site          *siteProcess
 	serveConfig   string
 	serveTemplate string
+	traced        bool // serve was started with a trace once
 }
 
 func (e *environment) setVendorDelay(d time.Duration) {
@@ -190,6 +205,8 @@ type process struct {
 	cmd     *exec.Cmd
 	metrics string // host:port serving go_goroutines
 	log     *os.File
+	traced  bool      // writing an execution trace
+	started time.Time // when the process was started
 }
 
 func (e *environment) start(name string) (*process, error) {
@@ -197,7 +214,7 @@ func (e *environment) start(name string) (*process, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &process{name: name, metrics: addr}
+	p := &process{name: name, metrics: addr, traced: name == "serve" && e.o.trace != "" && !e.traced}
 	p.log, err = os.Create(filepath.Join(e.dir, name+".log"))
 	if err != nil {
 		return nil, err
@@ -208,14 +225,24 @@ func (e *environment) start(name string) (*process, error) {
 			return nil, err
 		}
 		p.cmd = exec.Command(filepath.Join(e.dir, "sessionbot"), "serve", "--config", e.serveConfig)
+		p.cmd.Env = os.Environ()
 		if e.o.cpuProfile != "" {
-			p.cmd.Env = append(os.Environ(), "SESSIONBOT_CPUPROFILE="+e.profilePath())
+			p.cmd.Env = append(p.cmd.Env, "SESSIONBOT_CPUPROFILE="+e.profilePath())
+		}
+		if e.o.trace != "" && !e.traced {
+			trace, err := filepath.Abs(e.o.trace)
+			if err != nil {
+				return nil, err
+			}
+			p.cmd.Env = append(p.cmd.Env, "SESSIONBOT_TRACE="+trace)
+			e.traced = true
 		}
 	case "echo":
 		p.cmd = exec.Command(filepath.Join(e.dir, "echobot"), "-api-url", e.fake.APIURL(), "-listen", addr)
 		p.cmd.Env = append(os.Environ(), "SLACK_BOT_TOKEN="+botToken, "SLACK_APP_TOKEN="+appToken)
 	}
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	p.started = time.Now()
 	if err := p.cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -413,6 +440,21 @@ func (d *driver) acks() []time.Duration {
 	return out
 }
 
+// printSlowest lists the n slowest acks, to find them in a trace that
+// began about when the process started.
+func (d *driver) printSlowest(started time.Time, n int) {
+	byAck := slices.Clone(d.all)
+	slices.SortFunc(byAck, func(a, b *command) int { return cmp.Compare(b.ack, a.ack) })
+	index := map[*command]int{}
+	for i, c := range d.all {
+		index[c] = i
+	}
+	fmt.Fprintf(os.Stderr, "slowest acks of the traced round (times from the process start):\n")
+	for _, c := range byAck[:min(n, len(byAck))] {
+		fmt.Fprintf(os.Stderr, "  #%d sent %s, acked in %s, read back at %s\n", index[c], c.sentAt.Sub(started).Round(time.Microsecond), c.ack.Round(time.Microsecond), (c.sentAt.Sub(started) + c.ack).Round(time.Microsecond))
+	}
+}
+
 func percentile(sorted []time.Duration, p float64) time.Duration {
 	if len(sorted) == 0 {
 		return 0
@@ -556,6 +598,9 @@ func (e *environment) burstRound(name string) (result, error) {
 		r.ackMetric = p.ackHistogram()
 	}
 	r.measured()
+	if p.traced {
+		d.printSlowest(p.started, 20)
+	}
 	r.acks, r.commands = d.acks(), len(d.all)
 	var last time.Time
 	r.lists, r.busy, r.other, last = d.replies()
