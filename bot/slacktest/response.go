@@ -76,33 +76,37 @@ func (s *Server) serveResponse(w http.ResponseWriter, r *http.Request) {
 	if isEmptyJSON(resp.Blocks) {
 		resp.Blocks = nil
 	}
+	// Validated and answered outside the lock: the Socket Mode side takes
+	// it for every ack, and a bot's replies must not delay when acks are
+	// read (that would count against the bot under load).
+	invalid := ValidateMessage(resp.Text, resp.Blocks)
+	status, reply := s.acceptResponse(id, resp, invalid)
+	writeJSON(w, status, reply)
+}
+
+// acceptResponse applies Slack's rules for a response_url post, in Slack's
+// order, and records it when it is accepted.
+func (s *Server) acceptResponse(id string, resp Response, invalid error) (int, any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u, ok := s.responseURLs[id]
 	now := s.opts.Clock()
 	switch {
 	case !ok:
-		writeJSON(w, http.StatusNotFound, fail("invalid_url"))
-		return
+		return http.StatusNotFound, fail("invalid_url")
 	case now.Sub(u.created) > ResponseURLLifetime:
-		writeJSON(w, http.StatusNotFound, fail("expired_url"))
-		return
+		return http.StatusNotFound, fail("expired_url")
 	case len(u.posts) >= MaxResponses:
-		writeJSON(w, http.StatusNotFound, fail("used_url"))
-		return
+		return http.StatusNotFound, fail("used_url")
 	case resp.ResponseType != "" && resp.ResponseType != "ephemeral" && resp.ResponseType != "in_channel":
-		writeJSON(w, http.StatusBadRequest, fail("invalid_payload"))
-		return
+		return http.StatusBadRequest, fail("invalid_payload")
 	case !resp.DeleteOriginal && resp.Text == "" && resp.Blocks == nil:
-		writeJSON(w, http.StatusBadRequest, fail("no_text"))
-		return
-	}
-	if err := ValidateMessage(resp.Text, resp.Blocks); err != nil {
-		writeJSON(w, http.StatusBadRequest, failWith(err))
-		return
+		return http.StatusBadRequest, fail("no_text")
+	case invalid != nil:
+		return http.StatusBadRequest, failWith(invalid)
 	}
 	resp.At = now
 	u.posts = append(u.posts, resp)
 	s.notify()
-	writeJSON(w, http.StatusOK, answer{"ok": true})
+	return http.StatusOK, answer{"ok": true}
 }
