@@ -18,7 +18,7 @@ func renderProposal(b *builder, r commands.Reply) {
 	var lead string
 	switch {
 	case p.Action == store.ActionLogoutUser && p.RevokesSignIns:
-		lead = fmt.Sprintf("This would sign `%s` out of *%s* (%s): %s", codeN(p.User.String(), 200), escN(p.Instance, 100), escN(string(p.Vendor), 40), revokeEffect)
+		lead = fmt.Sprintf("This would sign `%s` out of *%s* (%s): %s", codeN(p.User.String(), 200), escN(p.Instance, 100), escN(string(p.Vendor), 40), commands.RevokeEffect)
 	case p.Action == store.ActionLogoutUser:
 		lead = fmt.Sprintf("This would log `%s` out of *%s* (%s), ending %s open now:", codeN(p.User.String(), 200), escN(p.Instance, 100), escN(string(p.Vendor), 40), countNoun(len(p.Sessions), "session"))
 	default:
@@ -57,10 +57,6 @@ func renderProposal(b *builder, r commands.Reply) {
 	}
 	b.add(slack.NewActionBlock("proposal", confirm, slack.NewButtonBlockElement(ActionCancel, "cancel", plain("Cancel"))), 40)
 }
-
-// revokeEffect says what a Microsoft logout does: it revokes sign-ins,
-// it does not hang up calls.
-const revokeEffect = "every sign-in session (refresh token) is revoked, so they must sign in again; this takes effect within minutes and does not end a call in progress."
 
 // renderRequest shows one stored request, for the person who acted, and
 // where it waits for approval.
@@ -134,12 +130,12 @@ func eventLine(e store.Event) string {
 }
 
 func requestSummary(r store.Request) string {
-	what := "End session `" + codeN(r.SessionID, 200) + "` of `" + codeN(target(r), 200) + "`"
+	what := "End session `" + codeN(r.SessionID, 200) + "` of `" + codeN(commands.RequestUser(r), 200) + "`"
 	switch {
 	case r.Action == store.ActionLogoutUser && commands.RevokesSignIns(vendors.Type(r.Vendor)):
-		what = "Sign `" + codeN(target(r), 200) + "` out everywhere (revoke every sign-in session; takes effect within minutes; calls in progress go on)"
+		what = "Sign `" + codeN(commands.RequestUser(r), 200) + "` out everywhere (revoke every sign-in session; takes effect within minutes; calls in progress go on)"
 	case r.Action == store.ActionLogoutUser:
-		what = "Log `" + codeN(target(r), 200) + "` out"
+		what = "Log `" + codeN(commands.RequestUser(r), 200) + "` out"
 	}
 	text := fmt.Sprintf("*%s* · %s on *%s* (%s)", escN(r.ID, 40), what, escN(r.Instance, 100), escN(r.Vendor, 40))
 	if r.Node != "" {
@@ -150,13 +146,6 @@ func requestSummary(r store.Request) string {
 	}
 	text += fmt.Sprintf("\nRequested by %s %s: %s", person(r.Requester), slackDate(r.CreatedAt), escN(r.Reason, 500))
 	return text
-}
-
-func target(r store.Request) string {
-	if r.TargetDirectory == "" {
-		return r.TargetUser
-	}
-	return r.TargetDirectory + `\` + r.TargetUser
 }
 
 func requestStatus(r store.Request, votes []store.Vote) string {
@@ -275,12 +264,12 @@ func approvalMessage(r store.Request, votes []store.Vote, approvers []string) Me
 		}
 		// Plain text: the person's and the instance's names are shown,
 		// never read as links or mentions.
-		effect := "This ends " + target(r) + "'s session on " + r.Instance + "."
+		effect := "This ends " + commands.RequestUser(r) + "'s session on " + r.Instance + "."
 		switch {
 		case r.Action == store.ActionLogoutUser && commands.RevokesSignIns(vendors.Type(r.Vendor)):
-			effect = "This revokes every sign-in session of " + target(r) + " on " + r.Instance + ": they must sign in again, within minutes. Calls in progress go on."
+			effect = "This revokes every sign-in session of " + commands.RequestUser(r) + " on " + r.Instance + ": they must sign in again, within minutes. Calls in progress go on."
 		case r.Action == store.ActionLogoutUser:
-			effect = "This logs " + target(r) + " out of " + r.Instance + "."
+			effect = "This logs " + commands.RequestUser(r) + " out of " + r.Instance + "."
 		}
 		approve := slack.NewButtonBlockElement(ActionApprove, r.ID, plain("Approve")).WithStyle(slack.StylePrimary).
 			WithConfirm(slack.NewConfirmationBlockObject(plain("Approve?"), plain(clip(oneLine(effect), 300)), plain("Approve"), plain("Back")))
@@ -292,7 +281,7 @@ func approvalMessage(r store.Request, votes []store.Vote, approvers []string) Me
 
 // requesterMessage tells the person who asked what became of it.
 func requesterMessage(req store.Request, votes []store.Vote) Message {
-	text := fmt.Sprintf("Your request %s (%s on %s): %s", req.ID, requestVerb(req), req.Instance, req.State)
+	text := fmt.Sprintf("Your request %s (%s on %s): %s", req.ID, commands.RequestVerb(req), req.Instance, req.State)
 	for _, v := range votes {
 		if !v.Approve && v.Reason != "" {
 			text += "; denied because: " + v.Reason
@@ -310,11 +299,4 @@ func requesterMessage(req store.Request, votes []store.Vote) Message {
 // auditMessage is an audit event as mirrored to the audit channel.
 func auditMessage(e store.Event) Message {
 	return Message{Text: "audit: " + e.Action, Blocks: []slack.Block{slack.NewContextBlock("", mrkdwn(clipMrkdwn(eventLine(e), maxTextObject)))}}
-}
-
-func requestVerb(r store.Request) string {
-	if r.Action == store.ActionLogoutUser {
-		return "log out " + target(r)
-	}
-	return "end session " + r.SessionID
 }

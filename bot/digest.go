@@ -11,30 +11,12 @@ import (
 
 	"github.com/sessionbot/sessionbot/commands"
 	"github.com/sessionbot/sessionbot/internal/chart"
-	"github.com/sessionbot/sessionbot/vendors"
 )
 
 var _ commands.DigestPoster = (*slackNotifier)(nil)
 
 // maxDigestNodes keeps the node counts within one text object.
 const maxDigestNodes = 40
-
-// digestSummary is the digest in one plain line: the notification text,
-// and the first block. It holds no link, mention or date token, so it
-// reads the same in a notification, a search result and an e-mail digest.
-func digestSummary(d commands.Digest) string {
-	instances := map[string]bool{}
-	for _, n := range d.Nodes {
-		instances[n.Instance] = true
-	}
-	s := fmt.Sprintf("%s: %d of %d open sessions match %q on %s of %s, at %s.",
-		d.Report, d.Stale, d.Open, d.Rule, countNoun(len(d.Nodes), "node"), countNoun(len(instances), "instance"),
-		d.At.UTC().Format("2006-01-02 15:04 UTC"))
-	if len(d.Problems) > 0 {
-		s += fmt.Sprintf(" %s could not be read.", countNoun(len(d.Problems), "instance or node"))
-	}
-	return s
-}
 
 // nodeCounts lists each instance's nodes with their open and stale
 // sessions.
@@ -73,39 +55,13 @@ func nodeCounts(d commands.Digest) string {
 	return strings.Join(lines, "\n")
 }
 
-// staleFor says how long a session has been idle, or open.
-func staleFor(s vendors.Session, now time.Time) string {
-	switch {
-	case !s.LastActive.IsZero():
-		return "idle " + span(now.Sub(s.LastActive))
-	case !s.Started.IsZero():
-		return "open " + span(now.Sub(s.Started))
-	}
-	return ""
-}
-
-// span writes a duration as people say it: 45m, 9h30m, 3d 2h.
-func span(d time.Duration) string {
-	d = d.Round(time.Minute)
-	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
-	switch {
-	case h >= 48:
-		return fmt.Sprintf("%dd %dh", h/24, h%24)
-	case h > 0 && m == 0:
-		return fmt.Sprintf("%dh", h)
-	case h > 0:
-		return fmt.Sprintf("%dh%02dm", h, m)
-	}
-	return fmt.Sprintf("%dm", m)
-}
-
 // digestBlocks is the digest message: summary, counts, and the stalest
 // sessions each with a Request end button, which runs the same kill
 // command as a list's Kill button (proposal, reason, approval).
 func digestBlocks(d commands.Digest, now time.Time) []slack.Block {
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(plain(clip("Stale sessions: "+d.Report, maxHeaderText))),
-		slack.NewSectionBlock(plain(clip(digestSummary(d), maxTextObject)), nil, nil),
+		slack.NewSectionBlock(plain(clip(d.Summary(), maxTextObject)), nil, nil),
 		slack.NewSectionBlock(mrkdwn(clipMrkdwn(nodeCounts(d), maxTextObject)), nil, nil),
 	}
 	if len(d.Stalest) > 0 {
@@ -114,7 +70,7 @@ func digestBlocks(d commands.Digest, now time.Time) []slack.Block {
 	}
 	for _, s := range d.Stalest {
 		text := "*" + esc(s.Instance) + "* · " + sessionText(s)
-		if f := staleFor(s, now); f != "" {
+		if f := commands.StaleFor(s, now); f != "" {
 			text += "\n_" + f + "_"
 		}
 		// The Kill button's own value: the same checks when it is clicked.
@@ -136,7 +92,7 @@ func digestBlocks(d commands.Digest, now time.Time) []slack.Block {
 // failure is logged, since posting again would post the digest twice.
 func (n *slackNotifier) PostDigest(ctx context.Context, d commands.Digest) error {
 	now := time.Now()
-	msg := Message{Blocks: digestBlocks(d, now), Text: digestSummary(d)}
+	msg := Message{Blocks: digestBlocks(d, now), Text: d.Summary()}
 	ch, ts, err := n.bot.api.PostMessageContext(ctx, d.Channel, append(msg.options(), slack.MsgOptionDisableLinkUnfurl())...)
 	if err != nil {
 		var refused slack.SlackErrorResponse

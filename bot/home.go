@@ -78,7 +78,7 @@ func homeView(h commands.Home, command, notice string) slack.HomeTabViewRequest 
 			case in.Err != nil:
 				status = ":x: " + escN(in.Err.Error(), 300) + " · " + slackDate(in.At)
 			default:
-				status = fmt.Sprintf(":white_check_mark: answered in %s · %s", roundDuration(in.Elapsed), slackDate(in.At))
+				status = fmt.Sprintf(":white_check_mark: answered in %s · %s", commands.RoundDuration(in.Elapsed), slackDate(in.At))
 			}
 			if !b.fits(3) {
 				b.add(slack.NewContextBlock("", mrkdwn("…more instances: type `"+code(command)+" vendors`")))

@@ -19,7 +19,7 @@ func (n *slackNotifier) RemindApprovers(ctx context.Context, req store.Request, 
 		return fmt.Errorf("request %s has no approval message to remind in", req.ID)
 	}
 	lead := fmt.Sprintf(":bell: Reminder: request *%s* (%s on *%s*) has had no vote yet and expires %s. %s, please approve or deny it above.",
-		esc(req.ID), esc(requestVerb(req)), esc(req.Instance), slackDate(req.ExpiresAt), mentionList(approvers))
+		esc(req.ID), esc(commands.RequestVerb(req)), esc(req.Instance), slackDate(req.ExpiresAt), mentionList(approvers))
 	msg := Message{
 		Blocks: []slack.Block{slack.NewSectionBlock(mrkdwn(clipMrkdwn(lead, maxTextObject)), nil, nil)},
 		Text:   fmt.Sprintf("Reminder: request %s on %s is waiting for approval", req.ID, req.Instance),

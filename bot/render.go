@@ -173,7 +173,7 @@ func renderHelp(b *builder, r commands.Reply) {
 
 func renderInstances(b *builder, r commands.Reply) {
 	for _, in := range r.Instances {
-		status := fmt.Sprintf(":white_check_mark: answers (%s)", roundDuration(in.Elapsed))
+		status := fmt.Sprintf(":white_check_mark: answers (%s)", commands.RoundDuration(in.Elapsed))
 		if in.Err != nil {
 			status = ":x: " + escN(in.Err.Error(), 500)
 			if h := commands.Hint(in.Err); h != "" {
@@ -348,7 +348,7 @@ func sessionUnits(r commands.Reply) []unit {
 			line += " · " + countNoun(len(g.Sessions), "session")
 		}
 		if g.Elapsed > 0 {
-			line += fmt.Sprintf(" · %s", roundDuration(g.Elapsed))
+			line += fmt.Sprintf(" · %s", commands.RoundDuration(g.Elapsed))
 		}
 		head.add(line, false)
 		if g.Err != nil {
@@ -530,14 +530,3 @@ func clip(s string, n int) string {
 }
 
 func countNoun(n int, noun string) string { return commands.Plural(n, noun) }
-
-func roundDuration(d time.Duration) string {
-	switch {
-	case d < time.Millisecond:
-		return "<1ms"
-	case d < time.Second:
-		return d.Round(time.Millisecond).String()
-	default:
-		return d.Round(10 * time.Millisecond).String()
-	}
-}

@@ -128,7 +128,7 @@ type consoleNotifier struct{ c *Console }
 
 func (n consoleNotifier) PostApproval(_ context.Context, req store.Request, approvers []string) (string, string, error) {
 	n.c.print(fmt.Sprintf("[approvals] request %s: %s on %s, asked by %s: %s\n[approvals] needs %d approval(s) from %s; type `as <their id>` then `approve %s` or `deny %s`\n",
-		req.ID, requestVerb(req), req.Instance, req.Requester, printable(req.Reason), req.ApprovalsNeeded, strings.Join(approvers, ", "), req.ID, req.ID))
+		req.ID, commands.RequestVerb(req), req.Instance, req.Requester, printable(req.Reason), req.ApprovalsNeeded, strings.Join(approvers, ", "), req.ID, req.ID))
 	return "console", req.ID, nil
 }
 

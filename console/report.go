@@ -45,14 +45,14 @@ func (c *Console) runReport(ctx context.Context, args string) {
 
 func (n consoleNotifier) PostDigest(_ context.Context, d commands.Digest) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "[%s] Stale sessions: %s\n%s\n", d.Channel, printable(d.Report), printable(digestSummary(d)))
+	fmt.Fprintf(&b, "[%s] Stale sessions: %s\n%s\n", d.Channel, printable(d.Report), printable(d.Summary()))
 	for _, t := range d.Nodes {
 		fmt.Fprintf(&b, "  %s %s: %d stale of %d\n", printable(t.Instance), printable(t.Node), t.Stale, t.Open)
 	}
 	now := time.Now()
 	for _, s := range d.Stalest {
 		fmt.Fprintf(&b, "  - %s on %s (%s) node %s, %s; to end it: kill %s on %s user %s\n", printable(s.User.String()), printable(s.Instance),
-			printable(s.ID), printable(s.Node), staleFor(s, now), printable(s.ID), printable(s.Instance), printable(s.User.String()))
+			printable(s.ID), printable(s.Node), commands.StaleFor(s, now), printable(s.ID), printable(s.Instance), printable(s.User.String()))
 	}
 	for _, p := range d.Problems {
 		fmt.Fprintf(&b, "  ! %s\n", printable(p))

@@ -36,7 +36,7 @@ func RenderText(r commands.Reply, loc *time.Location) string {
 	case r.Proposal != nil:
 		p := r.Proposal
 		if p.RevokesSignIns {
-			fmt.Fprintf(&b, "This would sign %s out of %s (%s) everywhere: %s\n", p.User, p.Instance, p.Vendor, revokeEffect)
+			fmt.Fprintf(&b, "This would sign %s out of %s (%s) everywhere: %s\n", p.User, p.Instance, p.Vendor, commands.RevokeEffect)
 		} else {
 			fmt.Fprintf(&b, "This would %s on %s (%s):\n", proposalVerb(p), p.Instance, p.Vendor)
 		}
@@ -46,7 +46,7 @@ func RenderText(r commands.Reply, loc *time.Location) string {
 		if p.NoApproval {
 			b.WriteString("  WARNING: this instance ends sessions without approval.\n")
 		} else {
-			fmt.Fprintf(&b, "  Needs %s from: %s\n", countNoun(p.ApprovalsNeeded, "approval"), strings.Join(p.Approvers, ", "))
+			fmt.Fprintf(&b, "  Needs %s from: %s\n", commands.Plural(p.ApprovalsNeeded, "approval"), strings.Join(p.Approvers, ", "))
 		}
 		if p.Reason == "" {
 			fmt.Fprintf(&b, "  To request it, type: confirm <reason>\n")
@@ -68,14 +68,14 @@ func RenderText(r commands.Reply, loc *time.Location) string {
 		}
 	case r.Command.Verb == commands.Vendors:
 		for _, in := range r.Instances {
-			status := "answers (" + roundDuration(in.Elapsed) + ")"
+			status := "answers (" + commands.RoundDuration(in.Elapsed) + ")"
 			if in.Err != nil {
 				status = "ERROR: " + printable(in.Err.Error())
 			}
 			fmt.Fprintf(&b, "  %-16s %-10s %s\n  %16s can: %s\n", in.Name, in.Type, status, "", in.Capabilities)
 		}
 	default:
-		fmt.Fprintf(&b, "%s on %s", countNoun(r.SessionCount(), "session"), countNoun(len(r.Groups), "instance"))
+		fmt.Fprintf(&b, "%s on %s", commands.Plural(r.SessionCount(), "session"), commands.Plural(len(r.Groups), "instance"))
 		if !r.Window.IsZero() {
 			fmt.Fprintf(&b, ", calls from %s to %s", textTime(r.Window.Since, loc), textTime(r.Window.Until, loc))
 		}
@@ -99,7 +99,7 @@ func renderGroupText(b *strings.Builder, g commands.Group, loc *time.Location) {
 	case g.NoAccount:
 		b.WriteString(": no account")
 	case g.Err == nil && g.Note == "":
-		fmt.Fprintf(b, ": %s", countNoun(len(g.Sessions), "session"))
+		fmt.Fprintf(b, ": %s", commands.Plural(len(g.Sessions), "session"))
 	}
 	b.WriteString("\n")
 	if g.Err != nil {
@@ -167,14 +167,14 @@ func printable(s string) string {
 func proposalVerb(p *commands.Proposal) string {
 	switch {
 	case p.Action == store.ActionLogoutUser:
-		return "log " + p.User.String() + " out, ending " + countNoun(len(p.Sessions), "session")
+		return "log " + p.User.String() + " out, ending " + commands.Plural(len(p.Sessions), "session")
 	}
 	return "end this session"
 }
 
 func renderRequestText(b *strings.Builder, v commands.RequestView, loc *time.Location) {
 	r := v.Request
-	fmt.Fprintf(b, "  request %s: %s on %s, asked by %s at %s: %s\n", r.ID, requestVerb(r), r.Instance, r.Requester, textTime(r.CreatedAt, loc), printable(r.Reason))
+	fmt.Fprintf(b, "  request %s: %s on %s, asked by %s at %s: %s\n", r.ID, commands.RequestVerb(r), r.Instance, r.Requester, textTime(r.CreatedAt, loc), printable(r.Reason))
 	fmt.Fprintf(b, "    state %s", r.State)
 	if r.State == store.StatePending {
 		fmt.Fprintf(b, " (needs %d, expires %s)", r.ApprovalsNeeded, textTime(r.ExpiresAt, loc))

@@ -195,17 +195,9 @@ type Problem struct {
 	Fix string `json:"fix,omitempty"`
 }
 
+// String reads like an adapter's problem: key "value": problem; fix.
 func (p Problem) String() string {
-	var b strings.Builder
-	b.WriteString(p.Key)
-	if p.Value != "" {
-		b.WriteString(" " + strconv.Quote(p.Value))
-	}
-	b.WriteString(": " + p.Problem)
-	if p.Fix != "" {
-		b.WriteString("; " + p.Fix)
-	}
-	return b.String()
+	return vendors.ConfigProblem{Key: p.Key, Value: p.Value, Problem: p.Problem, Fix: p.Fix}.Error()
 }
 
 // Problems lists everything wrong with a configuration, each with its key.
