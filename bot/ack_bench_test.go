@@ -20,6 +20,14 @@ import (
 // proxies take delay to answer.
 func slowBot(tb testing.TB, delay time.Duration) *slacktest.Server {
 	tb.Helper()
+	fake, _ := botOnSite(tb, delay, nil)
+	return fake
+}
+
+// botOnSite is slowBot with its Qlik site, and a chance to set up the bot
+// before it runs.
+func botOnSite(tb testing.TB, delay time.Duration, setup func(*bot.Bot)) (*slacktest.Server, *qliktest.Site) {
+	tb.Helper()
 	site, err := qliktest.New(qliktest.Options{Proxies: 2, Demo: true})
 	if err != nil {
 		tb.Fatal(err)
@@ -42,6 +50,9 @@ func slowBot(tb testing.TB, delay time.Duration) *slacktest.Server {
 	s := bot.NewSlack(bot.Config{BotToken: "xoxb-b", AppToken: "xapp-a", APIURL: fake.APIURL(), Logger: logger, MaxInFlight: 1000, DrainTimeout: 200 * time.Millisecond})
 	b := bot.New(s, commands.New(commands.Config{Registry: reg, Logger: logger,
 		Options: map[string]commands.InstanceOptions{"qlik-prod": {Timeout: time.Minute}}}))
+	if setup != nil {
+		setup(b)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- b.Run(ctx) }()
@@ -49,7 +60,7 @@ func slowBot(tb testing.TB, delay time.Duration) *slacktest.Server {
 	if err := fake.WaitConnections(1, 10*time.Second); err != nil {
 		tb.Fatal(err)
 	}
-	return fake
+	return fake, site
 }
 
 // ackLatencies sends n slash commands at once and returns each ack's

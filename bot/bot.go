@@ -85,6 +85,11 @@ type Bot struct {
 	acks     *ackTimer // nil without OnAck
 	// homeSlots bounds background Home refreshes.
 	homeSlots chan struct{}
+	// held is acked envelopes whose work waits for the burst to end (see
+	// holdTimes); only Run's loop touches it.
+	held      []socketmode.Event
+	heldSince time.Time
+	hold      holdTimes
 	work      sync.WaitGroup
 	// workCtx outlives the connection, so a stop lets replies finish.
 	workCtx    context.Context
@@ -172,6 +177,7 @@ func New(s *Slack, service *commands.Service) *Bot {
 		pages:     newPageCache(pageCacheTTL, pageCacheBytes, pageCacheEntries),
 		inFlight:  make(chan struct{}, cfg.MaxInFlight),
 		homeSlots: make(chan struct{}, homeRefreshSlots),
+		hold:      defaultHold,
 	}
 	s.listener.Store(b)
 	return b
@@ -194,15 +200,28 @@ func (b *Bot) Run(ctx context.Context) error {
 	runErr := make(chan error, 1)
 	go func() { runErr <- b.socket.RunContext(ctx) }()
 
+	quiet := time.NewTimer(time.Hour)
+	quiet.Stop()
 loop:
 	for {
 		select {
 		case evt := <-b.socket.Events:
 			b.dispatch(evt)
+			if len(b.held) > 0 {
+				if time.Since(b.heldSince) >= b.hold.most {
+					b.release()
+				} else {
+					quiet.Reset(b.hold.quiet)
+				}
+			}
+		case <-quiet.C:
+			b.release()
 		case err = <-runErr:
 			break loop
 		}
 	}
+	quiet.Stop()
+	b.release()
 	b.drain()
 	if ctx.Err() != nil {
 		return nil
@@ -235,8 +254,8 @@ func (b *Bot) authError(which string, err error) error {
 	return fmt.Errorf("slack: %s: %w", which, err)
 }
 
-// dispatch acks first, always, then hands the work to a goroutine. Nothing
-// here waits on a vendor or on Slack's Web API.
+// dispatch acks first, always, then holds the work for release (see
+// holdTimes). Nothing here waits on a vendor or on Slack's Web API.
 func (b *Bot) dispatch(evt socketmode.Event) {
 	switch evt.Type {
 	case socketmode.EventTypeConnecting:
@@ -259,8 +278,30 @@ func (b *Bot) dispatch(evt socketmode.Event) {
 			b.logger.Info("ignoring a redelivered envelope", "envelope", evt.Request.EnvelopeID, "retry", evt.Request.RetryAttempt)
 			return
 		}
-		b.spawn(evt)
+		if len(b.held) == 0 {
+			b.heldSince = time.Now()
+		}
+		b.held = append(b.held, evt)
 	}
+}
+
+// holdTimes say how long acked envelopes wait before their work starts:
+// until no envelope has come for quiet, and never more than most. On a
+// burst, every envelope is then read and acked before any work runs: Go's
+// scheduler has no priorities, so work started mid-burst (parsing, store
+// writes, TLS handshakes) queues ahead of slack-go's reader and writer and
+// delays the acks still to come. A steady stream waits at most `most`.
+type holdTimes struct{ quiet, most time.Duration }
+
+var defaultHold = holdTimes{quiet: 500 * time.Microsecond, most: 10 * time.Millisecond}
+
+// release starts the work of every held envelope.
+func (b *Bot) release() {
+	for i, evt := range b.held {
+		b.spawn(evt)
+		b.held[i] = socketmode.Event{}
+	}
+	b.held = b.held[:0]
 }
 
 func (b *Bot) connection(up bool) {
