@@ -12,6 +12,8 @@
 //	go run ./internal/loadtest -saturation 0 -leak 0 -rounds 1 -trace serve.trace
 //	                                      # burst only, serve's first seconds traced
 //	                                      # (go tool trace serve.trace)
+//	go run ./internal/loadtest -burst 0 -saturation 0 -leak 0
+//	                                      # the paging walk only
 package main
 
 import (
@@ -57,6 +59,8 @@ type options struct {
 	leak              int
 	maxConnections    int
 	maxInFlight       int
+	// pageSessions and refreshes shape the paging walk.
+	pageSessions, refreshes int
 	// cpuProfile, when set, is where serve's CPU profile of the timed
 	// part of the saturation scenario goes.
 	cpuProfile string
@@ -75,6 +79,8 @@ func main() {
 	flag.IntVar(&o.saturation, "saturation", 3000, "commands in the saturation scenario")
 	flag.IntVar(&o.window, "window", 200, "commands outstanding at once when saturating")
 	flag.IntVar(&o.leak, "leak", 10000, "commands in the leak scenario (0 skips it)")
+	flag.IntVar(&o.pageSessions, "page-sessions", 2000, "sessions in the paging walk's list (0 skips it)")
+	flag.IntVar(&o.refreshes, "refreshes", 10, "Refresh clicks after the paging walk")
 	flag.IntVar(&o.maxConnections, "max-connections", 32, "instances.*.max_connections for serve")
 	flag.IntVar(&o.maxInFlight, "max-in-flight", 256, "slack.max_in_flight for serve")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write serve's CPU profile of the saturation scenario to this file")
@@ -175,7 +181,11 @@ instances:
 			return err
 		}
 	}
-	fmt.Println("paging walk: not measured yet (the page cache is separate work)")
+	if o.pageSessions > 0 {
+		if err := env.paging(); err != nil {
+			return err
+		}
+	}
 	if v := fake.Violations(); len(v) > 0 {
 		return fmt.Errorf("the fake Slack saw %d protocol violations, first: %v", len(v), v[0])
 	}
@@ -743,8 +753,11 @@ func (e *environment) saveProfile(p *process) error {
 	return errors.New("serve wrote no CPU profile: was it built with -tags cpuprofile?")
 }
 
-// table prints rows of echo | serve | serve/echo.
-type table struct{ rows [][4]string }
+// table prints rows of echo | serve | serve/echo, or under other heads.
+type table struct {
+	rows [][4]string
+	head *[4]string // nil: echo, serve, serve/echo
+}
 
 func (t *table) row(label, echo, serve, ratio string) {
 	t.rows = append(t.rows, [4]string{label, echo, serve, ratio})
@@ -770,7 +783,11 @@ func (t *table) usage(echo, serve result) {
 func (t *table) print() {
 	t.row("machine load average (1 min) at the end", "", loadAverage(), "")
 	w := [4]int{}
-	all := append([][4]string{{"", "echo", "serve", "serve/echo"}}, t.rows...)
+	head := [4]string{"", "echo", "serve", "serve/echo"}
+	if t.head != nil {
+		head = *t.head
+	}
+	all := append([][4]string{head}, t.rows...)
 	for _, r := range all {
 		for i, c := range r {
 			w[i] = max(w[i], len(c))

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,8 +26,9 @@ type siteInfo struct {
 
 // runSite is the site's process: it writes the client files to dir,
 // prints a siteInfo line, then applies "delay <duration>" lines from stdin
-// to every proxy, answering "ok", and answers "conns" lines with the
-// connections opened and full handshakes made so far, until stdin closes.
+// to every proxy and "many <n>" lines (n more sessions for Domain\Marc),
+// answering "ok", and answers "conns" lines with the connections opened
+// and full handshakes made so far, until stdin closes.
 func runSite(dir string) error {
 	site, err := qliktest.New(qliktest.Options{Proxies: proxies, Demo: true})
 	if err != nil {
@@ -42,6 +44,15 @@ func runSite(dir string) error {
 	}
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
+		if n, ok := strings.CutPrefix(in.Text(), "many "); ok {
+			count, err := strconv.Atoi(n)
+			if err != nil {
+				return fmt.Errorf("site: %q: %w", in.Text(), err)
+			}
+			addSessions(site, count)
+			fmt.Println("ok")
+			continue
+		}
 		if in.Text() == "conns" {
 			var conns, full int
 			for i := range proxies {
@@ -60,6 +71,32 @@ func runSite(dir string) error {
 		fmt.Println("ok")
 	}
 	return in.Err()
+}
+
+// addSessions gives Domain\Marc n more sessions, spread over the proxies,
+// each with the attributes a real one carries.
+func addSessions(site *qliktest.Site, n int) {
+	for i := range n {
+		site.AddSession(i%proxies, qliktest.Session{
+			UserDirectory: "Domain", UserID: "Marc", UserName: "Marc Dupont",
+			SessionID: fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i),
+			Attributes: []qliktest.Attribute{
+				{Name: "Group", Value: "Finance Analysts"}, {Name: "Email", Value: "marc@contoso.example"},
+				{Name: "OU", Value: "OU=Finance,OU=Users,DC=contoso,DC=example"},
+			},
+		})
+	}
+}
+
+// many has the site add n sessions for Domain\Marc.
+func (s *siteProcess) many(n int) error {
+	if _, err := fmt.Fprintf(s.in, "many %d\n", n); err != nil {
+		return err
+	}
+	if !s.out.Scan() || s.out.Text() != "ok" {
+		return fmt.Errorf("the fake Qlik site did not add sessions: %v", s.out.Err())
+	}
+	return nil
 }
 
 // siteProcess is the harness's handle on the site's process.
