@@ -14,12 +14,12 @@ binary=${1:?usage: build.sh BINARY OUTPUT.tar [VERSION] [COMMIT]}
 output=${2:?usage: build.sh BINARY OUTPUT.tar [VERSION] [COMMIT]}
 version=${3:-dev}
 commit=${4:-unknown}
-# What a registry stores and a node pulls (the compressed layers) must stay
-# under 30 MiB. Unpacked, the binary is 33 MiB, 4.6 MiB of it the fonts the
-# chart's plotting library (gonum/plot) embeds and loads at start; 40 MiB
-# unpacked leaves room without letting the image grow unnoticed.
+# Under 30 MiB both unpacked (what a node's disk holds) and compressed (what
+# a registry stores and a node pulls). Unpacked it is 27 MiB, nearly all the
+# static binary: the chart draws with golang.org/x/image and one font (0.5
+# MiB), where gonum/plot's fonts alone took 4.6 MiB and made it 33 MiB.
 max_bytes=$((30 * 1024 * 1024))
-max_unpacked=$((40 * 1024 * 1024))
+max_unpacked=$((30 * 1024 * 1024))
 certs=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 
 work=$(mktemp -d)
@@ -89,7 +89,7 @@ unpacked=$(du -sb "$mnt" | cut -f1)
 if [ "$unpacked" -ge "$max_unpacked" ]; then
   echo "image: $unpacked bytes unpacked, over the $max_unpacked limit" >&2; fail=1
 else
-  echo "image: $unpacked bytes ($((unpacked / 1024 / 1024)) MiB) unpacked, under 40 MiB"
+  echo "image: $unpacked bytes ($((unpacked / 1024 / 1024)) MiB) unpacked, under $((max_unpacked / 1024 / 1024)) MiB"
 fi
 # No runtime here, but the root filesystem runs as it is: the binary needs
 # nothing the image lacks, as the image's user.
@@ -105,6 +105,6 @@ size=$(stat -c %s "$output")
 if [ "$size" -ge "$max_bytes" ]; then
   echo "image: $size bytes, over the $max_bytes limit" >&2; fail=1
 else
-  echo "image: $size bytes ($((size / 1024 / 1024)) MiB) compressed in $output, under 30 MiB"
+  echo "image: $size bytes ($((size / 1024 / 1024)) MiB) compressed in $output, under $((max_bytes / 1024 / 1024)) MiB"
 fi
 exit "$fail"

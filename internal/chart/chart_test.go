@@ -2,9 +2,11 @@ package chart_test
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,17 +14,14 @@ import (
 	"github.com/sessionbot/sessionbot/store"
 )
 
-// pixelsOf counts the pixels of exactly c.
-func pixelsOf(img image.Image, c color.Color) int {
-	r0, g0, b0, _ := c.RGBA()
-	n := 0
+// pixels counts the pixels of each colour.
+func pixels(img image.Image) map[color.RGBA]int {
+	n := map[color.RGBA]int{}
 	b := img.Bounds()
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, b, _ := img.At(x, y).RGBA()
-			if r == r0 && g == g0 && b == b0 {
-				n++
-			}
+			r, g, b, a := img.At(x, y).RGBA()
+			n[color.RGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), uint8(a >> 8)}]++
 		}
 	}
 	return n
@@ -62,8 +61,9 @@ func TestChartIsAPNGWithOneLinePerNode(t *testing.T) {
 			if got := img.Bounds().Size(); got != image.Pt(800, 400) {
 				t.Errorf("size %v, want 800x400", got)
 			}
+			count := pixels(img)
 			for i := range 4 {
-				n := pixelsOf(img, chart.LineColor(i))
+				n := count[chart.LineColor(i)]
 				switch {
 				case i < tc.lines && n < tc.minPixels:
 					t.Errorf("line %d has %d pixels of its colour, want at least %d", i, n, tc.minPixels)
@@ -73,4 +73,88 @@ func TestChartIsAPNGWithOneLinePerNode(t *testing.T) {
 			}
 		})
 	}
+}
+
+// week is a count per node every six hours over the week before to.
+func week(to time.Time, nodes int) []store.NodeCount {
+	var counts []store.NodeCount
+	for h := 0; h < 7*24; h += 6 {
+		for i := range nodes {
+			counts = append(counts, store.NodeCount{Report: "stale", At: to.Add(-time.Duration(h) * time.Hour),
+				Instance: "qlik-prod", Node: fmt.Sprintf("qps%02d.corp.example.com", i), Sessions: 3*i + h%24})
+		}
+	}
+	return counts
+}
+
+func TestChartSizesOutsideTheRangeAreRefused(t *testing.T) {
+	to := time.Date(2026, 11, 30, 7, 0, 0, 0, time.UTC)
+	from := to.Add(-7 * 24 * time.Hour)
+	for _, tc := range []struct {
+		name          string
+		width, height int
+		from          time.Time
+		nodes         int
+		ok            bool
+		// minPixels of each line's colour: eleven lines in the smallest
+		// chart hide parts of one another.
+		minPixels int
+	}{
+		{"no pixels", 0, 0, from, 3, false, 0},
+		{"a negative width", -5, 400, from, 3, false, 0},
+		{"narrower than the labels", 319, 400, from, 3, false, 0},
+		{"lower than the labels", 900, 199, from, 3, false, 0},
+		{"wider than any screen", 8001, 400, from, 3, false, 0},
+		{"a period that ends as it starts", 900, 420, to, 3, false, 0},
+		{"the smallest, with more nodes than its legend holds", 320, 200, from, 11, true, 20},
+		{"the default, with more nodes than the palette", chart.Width, chart.Height, from, 11, true, 100},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := chart.Render("stale", week(to, tc.nodes), tc.from, to, tc.width, tc.height)
+			if !tc.ok {
+				if err == nil {
+					t.Fatalf("drew a %dx%d chart, want an error", tc.width, tc.height)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := png.Decode(bytes.NewReader(b))
+			if err != nil {
+				t.Fatalf("not a PNG: %v", err)
+			}
+			if got := img.Bounds().Size(); got != image.Pt(tc.width, tc.height) {
+				t.Errorf("size %v, want %dx%d", got, tc.width, tc.height)
+			}
+			// Every node has a line, those past the legend's room too.
+			count := pixels(img)
+			for i := range min(tc.nodes, 8) {
+				if n := count[chart.LineColor(i)]; n < tc.minPixels {
+					t.Errorf("line %d has %d pixels of its colour, want at least %d", i, n, tc.minPixels)
+				}
+			}
+		})
+	}
+}
+
+// Digests of several reports may draw at once: run with -race.
+func TestChartsAreDrawnConcurrently(t *testing.T) {
+	to := time.Date(2026, 11, 30, 7, 0, 0, 0, time.UTC)
+	want, err := chart.Render("stale", week(to, 3), to.Add(-7*24*time.Hour), to, 400, 240)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			got, err := chart.Render("stale", week(to, 3), to.Add(-7*24*time.Hour), to, 400, 240)
+			if err != nil {
+				t.Error(err)
+			} else if !bytes.Equal(got, want) {
+				t.Error("a chart drawn alongside others differs from the same chart drawn alone")
+			}
+		})
+	}
+	wg.Wait()
 }
