@@ -43,7 +43,7 @@ func (d *userDirectory) Email(ctx context.Context, userID string) (string, error
 	}
 	c, err := d.lookup(ctx, userID)
 	if err == nil && c.email == "" {
-		return "", errors.New("Slack has no email for them: is the bot missing the users:read.email scope?")
+		return "", errors.New("no email in their Slack profile: is the bot missing the users:read.email scope?")
 	}
 	return c.email, err
 }
