@@ -6,9 +6,11 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slack-go/slack"
 
+	"github.com/sessionbot/sessionbot/bot/slacktest"
 	"github.com/sessionbot/sessionbot/commands"
 )
 
@@ -163,4 +165,30 @@ func FuzzSlackTextNeverPanics(f *testing.F) {
 			t.Fatalf("Parse(%q) gave no verb and no error", plain)
 		}
 	})
+}
+
+func TestDirectoryAnswersWhatSlackKnows(t *testing.T) {
+	fake := slacktest.New(slacktest.Options{BotToken: "xoxb-d", AppToken: "xapp-d", Users: []slacktest.User{
+		{ID: "U0MARC", Name: "marc", Email: "marc@contoso.com"},
+		{ID: "U0NOMAIL", Name: "nomail"},
+		{ID: "U0GONE", Name: "gone", Email: "gone@contoso.com", Deleted: true},
+	}})
+	defer fake.Close()
+	d := newUserDirectory(slack.New("xoxb-d", slack.OptionAPIURL(fake.APIURL())), time.Minute)
+	tests := []struct{ id, email, wantErr string }{
+		{"U0MARC", "marc@contoso.com", ""},
+		{"U0NOMAIL", "", "users:read.email scope"},
+		{"U0GONE", "", "user U0GONE is deactivated"},
+		{"U0NOBODY", "", "users.info"},
+	}
+	for _, tt := range tests {
+		email, err := d.Email(context.Background(), tt.id)
+		if email != tt.email || (err == nil) != (tt.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
+			t.Errorf("Email(%s) = %q, %v; want %q and an error with %q", tt.id, email, err, tt.email, tt.wantErr)
+		}
+		var unknown *commands.UnknownPerson
+		if errors.As(err, &unknown) {
+			t.Errorf("Email(%s): a Slack user id is answered as no person: %v", tt.id, err)
+		}
+	}
 }
