@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/sessionbot/sessionbot/internal/testclock"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -470,6 +471,18 @@ func TestEveryStepIsAudited(t *testing.T) {
 	r = f.svc.Handle(context.Background(), commands.Caller{ChatID: approver}, "audit "+id)
 	if len(r.Events) != 5 {
 		t.Errorf("audit %s gave %d events, want 5", id, len(r.Events))
+	}
+	// A person named as the chat knows them narrows the log to what they did.
+	for who, want := range map[string]string{approver: "approve_vote", bystander: "approve_vote_refused", requester: "list,request"} {
+		r = f.svc.Handle(context.Background(), commands.Caller{ChatID: approver}, "audit @"+who)
+		var got []string
+		for _, e := range r.Events {
+			got = append(got, e.Action)
+		}
+		slices.Sort(got)
+		if strings.Join(got, ",") != want {
+			t.Errorf("audit @%s gave %v, want %s", who, got, want)
+		}
 	}
 }
 
