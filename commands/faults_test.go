@@ -262,7 +262,7 @@ func (g *groups) Members(_ context.Context, id string) ([]string, error) {
 	defer g.mu.Unlock()
 	m, ok := g.members[id]
 	if !ok {
-		return nil, errors.New("no_such_subteam")
+		return nil, errors.New("no such group")
 	}
 	return append([]string(nil), m...), nil
 }
