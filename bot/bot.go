@@ -424,9 +424,9 @@ func (b *Bot) onSlashCommand(ctx context.Context, sc slack.SlashCommand) {
 		b.logger.Warn("slash command not ours", "command", sc.Command)
 		return
 	}
-	caller := commands.Caller{SlackID: sc.UserID, Channel: sc.ChannelID}
+	caller := commands.Caller{ChatID: sc.UserID, Channel: sc.ChannelID}
 	start := time.Now()
-	reply := b.service.Interpret(ctx, caller, sc.Text)
+	reply := b.interpret(ctx, caller, sc.Text)
 	b.logger.Info("command", "user", sc.UserID, "channel", sc.ChannelID, "verb", reply.Command.Verb,
 		"sessions", reply.SessionCount(), "problem", reply.Problem != nil, "took", time.Since(start).Round(time.Millisecond))
 	b.respond(ctx, sc.ResponseURL, b.render(reply, sc.UserID, 1), false)
@@ -455,7 +455,7 @@ func (b *Bot) pageMessage(ctx context.Context, user, channel, actionID, value st
 	if err != nil {
 		return Message{Text: "That button no longer works: " + err.Error()}
 	}
-	caller := commands.Caller{SlackID: user, Channel: channel}
+	caller := commands.Caller{ChatID: user, Channel: channel}
 	if actionID != ActionRefresh && b.service.MayList(ctx, caller) {
 		// Rights are checked at the click, not only when the list was made.
 		if kept, ok := b.pages.get(v.Key, user); ok {
@@ -466,7 +466,7 @@ func (b *Bot) pageMessage(ctx context.Context, user, channel, actionID, value st
 	if v.Command == "" {
 		return Message{Text: "That list is no longer kept (lists are kept " + pageCacheTTL.String() + " for their page buttons): run the command again."}
 	}
-	reply := b.service.Handle(ctx, caller, v.Command)
+	reply := b.handle(ctx, caller, v.Command)
 	return b.render(reply, user, v.Page)
 }
 

@@ -67,11 +67,18 @@ func decodeAction(value string) (commands.Command, string, error) {
 	}
 	cmd := commands.Command{Verb: commands.Verb(v.Verb), SessionID: v.Session, Targets: []string{v.Instance}, Reason: v.Reason}
 	if v.User != "" {
-		u, err := commands.ParseUser(v.User)
+		user := v.User
+		if strings.HasPrefix(user, "<@") {
+			// Posted when buttons carried Slack's mention syntax.
+			if p, err := plainText(user); err == nil {
+				user = strings.TrimSpace(p)
+			}
+		}
+		u, err := commands.ParseUser(user)
 		if err != nil {
 			return commands.Command{}, "", err
 		}
-		if u.String() != v.User {
+		if u.String() != user {
 			return commands.Command{}, "", errOldButton
 		}
 		cmd.User = u

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -33,9 +34,26 @@ func newUserDirectory(api *slack.Client, ttl time.Duration) *userDirectory {
 	return &userDirectory{api: api, ttl: ttl, emails: map[string]cachedEmail{}}
 }
 
+// Email is commands.Directory's: an id that is not a Slack user's (a name
+// typed as @marc without picking it from Slack's list, a group, a channel)
+// is no person, and costs no API call.
 func (d *userDirectory) Email(ctx context.Context, userID string) (string, error) {
+	if !isUserID(userID) {
+		return "", &commands.UnknownPerson{Hint: "Pick the person from Slack's list as you type, so Slack sends their user id."}
+	}
 	c, err := d.lookup(ctx, userID)
+	if err == nil && c.email == "" {
+		return "", errors.New("no email in their Slack profile: is the bot missing the users:read.email scope?")
+	}
 	return c.email, err
+}
+
+func isUserID(id string) bool { return slackUserID.MatchString(id) }
+
+// isGroupID is a user group (S...) or a channel (C..., G...) in an access
+// list: its members count.
+func isGroupID(id string) bool {
+	return strings.HasPrefix(id, "S") || strings.HasPrefix(id, "C") || strings.HasPrefix(id, "G")
 }
 
 // TimeZone is the person's time zone from their Slack profile, UTC when
@@ -64,7 +82,7 @@ func (d *userDirectory) lookup(ctx context.Context, userID string) (cachedEmail,
 		return c, fmt.Errorf("users.info: %w", err)
 	}
 	if u.Deleted {
-		return c, fmt.Errorf("<@%s> is deactivated", userID)
+		return c, fmt.Errorf("user %s is deactivated", userID)
 	}
 	c = cachedEmail{email: u.Profile.Email, tz: u.TZ, until: time.Now().Add(d.ttl)}
 	d.mu.Lock()
@@ -81,6 +99,9 @@ type userGroups struct{ api *slack.Client }
 // maxChannelMembers bounds how many members of a channel are read: access
 // lists point at small on-call channels, not #general.
 const maxChannelMembers = 5000
+
+// IsGroup is commands.Groups': which ids in access lists are groups.
+func (userGroups) IsGroup(id string) bool { return isGroupID(id) }
 
 func (g userGroups) Members(ctx context.Context, id string) ([]string, error) {
 	if strings.HasPrefix(id, "S") {
@@ -115,3 +136,13 @@ func (s *Slack) TimeZone(ctx context.Context, userID string) *time.Location {
 
 // Groups expands approver and requester user groups through Slack.
 func (s *Slack) Groups() commands.Groups { return userGroups{api: s.api} }
+
+// OfflineGroups knows which ids in access lists are Slack groups without
+// reaching Slack, for the console: a group's members cannot be read there.
+type OfflineGroups struct{}
+
+func (OfflineGroups) IsGroup(id string) bool { return isGroupID(id) }
+
+func (OfflineGroups) Members(_ context.Context, id string) ([]string, error) {
+	return nil, fmt.Errorf("user group %s cannot be expanded here", id)
+}

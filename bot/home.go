@@ -137,7 +137,7 @@ func (b *Bot) publishHome(ctx context.Context, user, notice string) {
 	if b.service == nil || !slackUserID.MatchString(user) {
 		return
 	}
-	h := b.service.Home(ctx, commands.Caller{SlackID: user})
+	h := b.service.Home(ctx, commands.Caller{ChatID: user})
 	view := homeView(h, b.cfg.Command, notice)
 	if _, err := b.api.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: user, View: view}); err != nil {
 		b.logger.Warn("views.publish", "user", user, "error", slackError(err))
@@ -149,7 +149,7 @@ func (b *Bot) publishHome(ctx context.Context, user, notice string) {
 // the fresh results.
 func (b *Bot) onHomeOpened(ctx context.Context, user string) {
 	b.publishHome(ctx, user, "")
-	if !b.service.MayList(ctx, commands.Caller{SlackID: user}) || !b.service.ProbesStale() {
+	if !b.service.MayList(ctx, commands.Caller{ChatID: user}) || !b.service.ProbesStale() {
 		return
 	}
 	b.service.RefreshProbes(ctx)
@@ -205,7 +205,7 @@ func fromHome(cb slack.InteractionCallback) bool {
 
 // onWithdraw takes back the clicker's own request.
 func (b *Bot) onWithdraw(ctx context.Context, cb slack.InteractionCallback, action *slack.BlockAction) {
-	reply := b.service.Withdraw(ctx, commands.Caller{SlackID: cb.User.ID, Channel: cb.Channel.ID}, action.Value)
+	reply := b.service.Withdraw(ctx, commands.Caller{ChatID: cb.User.ID, Channel: cb.Channel.ID}, action.Value)
 	b.answerOnHome(ctx, cb.User.ID, reply)
 }
 
@@ -221,7 +221,7 @@ func (b *Bot) onSearch(ctx context.Context, cb slack.InteractionCallback, action
 	if text == "" {
 		return
 	}
-	reply := b.service.Handle(ctx, commands.Caller{SlackID: cb.User.ID, Channel: cb.Channel.ID}, "list "+text)
+	reply := b.handle(ctx, commands.Caller{ChatID: cb.User.ID, Channel: cb.Channel.ID}, "list "+text)
 	if _, err := b.api.OpenViewContext(ctx, cb.TriggerID, searchModal(reply)); err != nil {
 		b.logger.Warn("views.open for a Home search", "error", slackError(err))
 		b.answerOnHome(ctx, cb.User.ID, reply)

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -149,7 +150,7 @@ func renderLaidOut(r commands.Reply, page int, ref listRef, lay *layout) (Messag
 }
 
 func renderProblem(b *builder, r commands.Reply) {
-	b.section(":warning: " + escN(r.Problem.Message, 2000))
+	b.section(":warning: " + mentionPerson(escN(r.Problem.Message, 2000), r.Command.User))
 	if r.Problem.Suggestion != "" {
 		b.section("Did you mean `/sessions " + codeN(r.Problem.Suggestion, 1000) + "`?")
 	}
@@ -160,6 +161,17 @@ func renderProblem(b *builder, r commands.Reply) {
 		}
 		b.context(strings.Join(lines, "\n"))
 	}
+}
+
+// mentionPerson shows the person a command named by Slack id (commands
+// writes them @U123) as a Slack mention in escaped mrkdwn, so Slack shows
+// their name. Only that person: other text stays text.
+func mentionPerson(escaped string, u commands.UserRef) string {
+	if u.Form != commands.Mention || !isUserID(u.ChatID) {
+		return escaped
+	}
+	re := regexp.MustCompile(`(^|\W)@` + regexp.QuoteMeta(u.ChatID) + `\b`)
+	return re.ReplaceAllString(escaped, "${1}<@"+u.ChatID+">")
 }
 
 func renderHelp(b *builder, r commands.Reply) {

@@ -258,7 +258,7 @@ func TestPageButtonsCarryAShortKeyWhateverWasTyped(t *testing.T) {
 	long := commands.Command{Verb: commands.List, Targets: []string{"qlik-prod"},
 		User: commands.UserRef{Form: commands.Account, Directory: "CORP", Name: strings.Repeat("ü\"", 900)}}
 	ref := listRef{Key: "ABCDEFGHIJKLMNOP", Asker: "U0ASKER", At: t0}
-	for _, cmd := range []commands.Command{mustParse(t, `list <@U0MARC> on qlik-prod since 2d`), long} {
+	for _, cmd := range []commands.Command{mustParse(t, `list @U0MARC on qlik-prod since 2d`), long} {
 		value := encodePage(ref, cmd, 3)
 		if n := len([]rune(value)); n > 2000 {
 			t.Fatalf("button value of %d characters", n)

@@ -8,10 +8,10 @@ import (
 	"time"
 )
 
-// Policy says who may do what on one instance. People are Slack user ids
-// (U.../W...), user groups (S...) or channels whose members count
-// (C.../G...), never names: names can be changed by their owners and are
-// not unique.
+// Policy says who may do what on one instance. Entries are the chat's ids
+// of people, or of groups whose members count (which ids are groups, the
+// front end's Groups says), never names: names can be changed by their
+// owners and are not unique.
 type Policy struct {
 	// Requesters may ask for a kill or logout. Empty: nobody.
 	Requesters []string
@@ -61,8 +61,11 @@ func (a *Access) PolicyFor(instance string) Policy {
 	return p
 }
 
-// Groups expands a Slack user group or channel to its members' ids.
+// Groups is the chat's view of the ids in access lists: which stand for
+// several people (a user group, a channel), and who is in them. Without
+// Groups every id is one person.
 type Groups interface {
+	IsGroup(id string) bool
 	Members(ctx context.Context, groupID string) ([]string, error)
 }
 
@@ -98,14 +101,14 @@ func (m *membership) inNow(ctx context.Context, user string, list []string) (boo
 	return m.check(ctx, user, list, true)
 }
 
-// isUserID is a Slack user id (U... or W...). Only a person is a member:
-// a group or channel id given as a caller matches nothing, not itself.
-func isUserID(id string) bool {
-	return len(id) > 1 && (id[0] == 'U' || id[0] == 'W')
+func (m *membership) isGroup(id string) bool {
+	return m.groups != nil && m.groups.IsGroup(id)
 }
 
 func (m *membership) check(ctx context.Context, user string, list []string, fresh bool) (bool, error) {
-	if !isUserID(user) {
+	// Only a person is a member: a group's id given as a caller matches
+	// nothing, not itself.
+	if user == "" || m.isGroup(user) {
 		return false, nil
 	}
 	var groupErr error
@@ -113,7 +116,7 @@ func (m *membership) check(ctx context.Context, user string, list []string, fres
 		switch {
 		case id == user:
 			return true, nil
-		case strings.HasPrefix(id, "S"), strings.HasPrefix(id, "C"), strings.HasPrefix(id, "G"):
+		case m.isGroup(id):
 			members, err := m.members(ctx, id, fresh)
 			if err != nil {
 				groupErr = err
@@ -133,9 +136,6 @@ func (m *membership) members(ctx context.Context, group string, fresh bool) (map
 	m.mu.Unlock()
 	if ok && !fresh && m.clock().Before(c.until) {
 		return c.members, nil
-	}
-	if m.groups == nil {
-		return nil, fmt.Errorf("user group %s cannot be expanded here", group)
 	}
 	ids, err := m.groups.Members(ctx, group)
 	if err != nil {

@@ -141,21 +141,21 @@ func (s *Service) canRequest(ctx context.Context, caller Caller, instance string
 		return false, nil
 	}
 	p := s.access.PolicyFor(instance)
-	return s.members.in(ctx, caller.SlackID, p.Requesters)
+	return s.members.in(ctx, caller.ChatID, p.Requesters)
 }
 
 // isApprover reports whether the caller may approve on the instance, from
 // cached group members: good enough for buttons and the audit log.
 func (s *Service) isApprover(ctx context.Context, caller Caller, instance string) (bool, error) {
 	p := s.access.PolicyFor(instance)
-	return s.members.in(ctx, caller.SlackID, p.Approvers)
+	return s.members.in(ctx, caller.ChatID, p.Approvers)
 }
 
 // mayVote reports whether the caller approves on the instance now: groups
 // and channels are read again, so someone removed a minute ago cannot vote.
 func (s *Service) mayVote(ctx context.Context, caller Caller, instance string) (bool, error) {
 	p := s.access.PolicyFor(instance)
-	return s.members.inNow(ctx, caller.SlackID, p.Approvers)
+	return s.members.inNow(ctx, caller.ChatID, p.Approvers)
 }
 
 // isAnyApprover reports whether the caller approves on some instance: they
@@ -290,7 +290,7 @@ func (s *Service) buildProposal(ctx context.Context, caller Caller, cmd Command)
 
 func (s *Service) mapUser(ctx context.Context, u UserRef, instance string) (vendors.Identity, error) {
 	if u.Form == Mention {
-		email, err := s.resolveMention(ctx, u.SlackID)
+		email, err := s.resolveMention(ctx, u.ChatID)
 		if err != nil {
 			return vendors.Identity{}, err
 		}
@@ -385,7 +385,7 @@ func (s *Service) SubmitCommand(ctx context.Context, caller Caller, cmd Command,
 		// A key is the proposer's: someone else who sees the button (a
 		// reply in the channel) and clicks it first makes their own
 		// request, and cannot take or block the proposer's.
-		key = caller.SlackID + ":" + key
+		key = caller.ChatID + ":" + key
 		if existing, err := s.approvals.Store.RequestByProposal(ctx, key); err == nil {
 			return s.alreadyRequested(ctx, caller, cmd, existing)
 		}
@@ -402,7 +402,7 @@ func (s *Service) SubmitCommand(ctx context.Context, caller Caller, cmd Command,
 	req := store.Request{
 		ID: store.NewID(), Action: p.Action, Vendor: string(p.Vendor), Instance: p.Instance,
 		TargetDirectory: p.User.Directory, TargetUser: p.User.ID,
-		Reason: cmd.Reason, Requester: caller.SlackID, RequesterChannel: caller.Channel, ResponseURL: responseURL,
+		Reason: cmd.Reason, Requester: caller.ChatID, RequesterChannel: caller.Channel, ResponseURL: responseURL,
 		ApprovalsNeeded: policy.ApprovalsNeeded, AllowSelfApproval: policy.AllowSelfApproval,
 		State: store.StatePending, CreatedAt: now, ExpiresAt: now.Add(policy.TTL), ProposalKey: key,
 	}
@@ -416,14 +416,14 @@ func (s *Service) SubmitCommand(ctx context.Context, caller Caller, cmd Command,
 	}
 	// The record comes first: a request the audit log cannot show is not
 	// made.
-	if err := s.audit(ctx, store.Event{Actor: caller.SlackID, Channel: caller.Channel, Action: "request", Command: cmd.String(),
+	if err := s.audit(ctx, store.Event{Actor: caller.ChatID, Channel: caller.Channel, Action: "request", Command: cmd.String(),
 		Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: string(req.State), Detail: req.Reason}); err != nil {
 		return problemReply(cmd, errNoAudit(err))
 	}
 	if err := s.approvals.Store.CreateRequest(ctx, req); err != nil && !s.storedAnyway(ctx, req.ID, err) {
 		// The record above names a request that does not exist: say so.
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
-		s.audit(wctx, store.Event{Actor: caller.SlackID, Channel: caller.Channel, Action: "request_not_made", Command: cmd.String(),
+		s.audit(wctx, store.Event{Actor: caller.ChatID, Channel: caller.Channel, Action: "request_not_made", Command: cmd.String(),
 			Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: err.Error()})
 		cancel()
 		if errors.Is(err, store.ErrDuplicate) {
@@ -434,7 +434,7 @@ func (s *Service) SubmitCommand(ctx context.Context, caller Caller, cmd Command,
 		return problemReply(cmd, fmt.Errorf("could not store the request, so nothing was asked or ended: %w", err))
 	}
 	if policy.NoApproval {
-		s.logger.Warn("ending without approval, as configured", "instance", req.Instance, "request", req.ID, "requester", caller.SlackID)
+		s.logger.Warn("ending without approval, as configured", "instance", req.Instance, "request", req.ID, "requester", caller.ChatID)
 		req = s.execute(ctx, req)
 		return Reply{Command: cmd, Title: "Request " + req.ID + ": " + string(req.State), Request: &RequestView{Request: req}}
 	}
@@ -466,7 +466,7 @@ func (s *Service) storedAnyway(ctx context.Context, id string, err error) bool {
 // alreadyRequested answers a repeated confirmation with the request the
 // first one made.
 func (s *Service) alreadyRequested(ctx context.Context, caller Caller, cmd Command, req store.Request) Reply {
-	if req.Requester != caller.SlackID {
+	if req.Requester != caller.ChatID {
 		// A key is shown only to the person who proposed; someone else
 		// holding it learns nothing from it.
 		return problemReply(cmd, fmt.Errorf("this confirmation belongs to another person's proposal: type the command yourself"))
@@ -557,23 +557,23 @@ func (s *Service) decide(ctx context.Context, caller Caller, cmd Command) Reply 
 		if gerr != nil {
 			msg += " (A group could not be checked: " + gerr.Error() + ")"
 		}
-		s.audit(ctx, store.Event{Actor: caller.SlackID, Channel: caller.Channel, Action: string(cmd.Verb) + "_vote_refused", Command: cmd.String(),
+		s.audit(ctx, store.Event{Actor: caller.ChatID, Channel: caller.Channel, Action: string(cmd.Verb) + "_vote_refused", Command: cmd.String(),
 			Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: "not an approver"})
 		return Reply{Command: cmd, Title: "Not counted", Problem: &Problem{Message: msg}}
 	}
-	vote := store.Vote{RequestID: req.ID, Voter: caller.SlackID, Approve: cmd.Verb == Approve, Reason: cmd.Reason, At: s.clock()}
+	vote := store.Vote{RequestID: req.ID, Voter: caller.ChatID, Approve: cmd.Verb == Approve, Reason: cmd.Reason, At: s.clock()}
 	action := "approve_vote"
 	if !vote.Approve {
 		action = "deny_vote"
 	}
 	// The record comes first: a vote the audit log cannot show is not cast.
-	if err := s.audit(ctx, store.Event{Actor: caller.SlackID, Channel: caller.Channel, Action: action, Command: cmd.String(),
+	if err := s.audit(ctx, store.Event{Actor: caller.ChatID, Channel: caller.Channel, Action: action, Command: cmd.String(),
 		Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: string(req.State), Detail: cmd.Reason}); err != nil {
 		return Reply{Command: cmd, Title: "Not counted", Problem: &Problem{Message: errNoAudit(err).Error()}}
 	}
 	res, err := s.approvals.Store.Vote(ctx, vote, s.clock())
 	if err != nil {
-		s.audit(ctx, store.Event{Actor: caller.SlackID, Channel: caller.Channel, Action: action + "_refused", Command: cmd.String(),
+		s.audit(ctx, store.Event{Actor: caller.ChatID, Channel: caller.Channel, Action: action + "_refused", Command: cmd.String(),
 			Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: err.Error()})
 		return Reply{Command: cmd, Title: "Not counted", Problem: &Problem{Message: voteRefusal(req, err)}}
 	}
@@ -1060,9 +1060,9 @@ func (s *Service) auditLog(ctx context.Context, caller Caller, cmd Command) Repl
 	}
 	f := store.EventFilter{Limit: 50, Since: s.clock().Add(-30 * 24 * time.Hour)}
 	if t := cmd.AuditTarget; t != "" {
-		if strings.HasPrefix(t, "<@") {
-			f.Actor = strings.Trim(t, "<@>")
-		} else if u, err := ParseUser(t); err == nil && u.Form != Bare {
+		if u, err := ParseUser(t); err == nil && u.Form == Mention {
+			f.Actor = u.ChatID
+		} else if err == nil && u.Form != Bare {
 			f.Target = u.String()
 		} else if len(t) == 8 && strings.ToUpper(t) == t {
 			f.RequestID = t

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/sessionbot/sessionbot/internal/testclock"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -168,7 +169,7 @@ func defaultPolicy() commands.Policy {
 // request asks to end Marc's session on proxy 0 and returns the request id.
 func (f *fixture) request(t *testing.T) string {
 	t.Helper()
-	r := f.svc.Submit(context.Background(), commands.Caller{SlackID: requester, Channel: "C0OPS"}, "kill "+marcOnQps0+" on qlik-prod reason stuck", "")
+	r := f.svc.Submit(context.Background(), commands.Caller{ChatID: requester, Channel: "C0OPS"}, "kill "+marcOnQps0+" on qlik-prod reason stuck", "")
 	if r.Problem != nil {
 		t.Fatalf("submit: %s", r.Problem.Message)
 	}
@@ -179,7 +180,7 @@ func (f *fixture) request(t *testing.T) string {
 }
 
 func (f *fixture) vote(who, verb, id string) commands.Reply {
-	return f.svc.Handle(context.Background(), commands.Caller{SlackID: who, Channel: "C0APPROVALS"}, verb+" "+id)
+	return f.svc.Handle(context.Background(), commands.Caller{ChatID: who, Channel: "C0APPROVALS"}, verb+" "+id)
 }
 
 func (f *fixture) state(t *testing.T, id string) store.Request {
@@ -323,7 +324,7 @@ func TestConcurrentApprovalsDeleteOnce(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					who := []string{approver, approver2}[i%2]
-					r := replicas[i%2].Handle(context.Background(), commands.Caller{SlackID: who}, "approve "+id)
+					r := replicas[i%2].Handle(context.Background(), commands.Caller{ChatID: who}, "approve "+id)
 					if r.Request != nil && r.Request.Request.State == store.StateDone {
 						done.Add(1)
 					}
@@ -407,18 +408,18 @@ func TestSweepExpiresAndTellsTheRequester(t *testing.T) {
 
 func TestOnlyRequestersMayAsk(t *testing.T) {
 	f := newFixture(t, engines()[0].open(t), defaultPolicy())
-	r := f.svc.Submit(context.Background(), commands.Caller{SlackID: bystander}, "kill "+marcOnQps0+" on qlik-prod reason x", "")
+	r := f.svc.Submit(context.Background(), commands.Caller{ChatID: bystander}, "kill "+marcOnQps0+" on qlik-prod reason x", "")
 	if r.Problem == nil || !strings.Contains(r.Problem.Message, "not allowed") {
 		t.Errorf("reply = %+v", r.Problem)
 	}
-	if r := f.svc.Handle(context.Background(), commands.Caller{SlackID: bystander}, "kill "+marcOnQps0); r.Problem == nil {
+	if r := f.svc.Handle(context.Background(), commands.Caller{ChatID: bystander}, "kill "+marcOnQps0); r.Problem == nil {
 		t.Errorf("proposal shown to a non-requester")
 	}
 }
 
 func TestProposalShowsWhatWouldEndAndStoresNothing(t *testing.T) {
 	f := newFixture(t, engines()[0].open(t), defaultPolicy())
-	r := f.svc.Handle(context.Background(), commands.Caller{SlackID: requester}, "kill "+marcOnQps0)
+	r := f.svc.Handle(context.Background(), commands.Caller{ChatID: requester}, "kill "+marcOnQps0)
 	if r.Proposal == nil {
 		t.Fatalf("no proposal: %+v", r.Problem)
 	}
@@ -438,7 +439,7 @@ func TestProposalShowsWhatWouldEndAndStoresNothing(t *testing.T) {
 func TestListOffersKillOnlyToRequesters(t *testing.T) {
 	f := newFixture(t, engines()[0].open(t), defaultPolicy())
 	for who, want := range map[string]bool{requester: true, bystander: false} {
-		r := f.svc.Handle(context.Background(), commands.Caller{SlackID: who}, `list Domain\Marc`)
+		r := f.svc.Handle(context.Background(), commands.Caller{ChatID: who}, `list Domain\Marc`)
 		if len(r.Groups) != 1 || r.Groups[0].CanKill != want {
 			t.Errorf("%s: CanKill = %v, want %v", who, r.Groups[0].CanKill, want)
 		}
@@ -447,7 +448,7 @@ func TestListOffersKillOnlyToRequesters(t *testing.T) {
 
 func TestEveryStepIsAudited(t *testing.T) {
 	f := newFixture(t, engines()[0].open(t), defaultPolicy())
-	f.svc.Handle(context.Background(), commands.Caller{SlackID: requester}, `list Domain\Marc`)
+	f.svc.Handle(context.Background(), commands.Caller{ChatID: requester}, `list Domain\Marc`)
 	id := f.request(t)
 	f.vote(bystander, "approve", id)
 	f.vote(approver, "approve", id)
@@ -463,13 +464,25 @@ func TestEveryStepIsAudited(t *testing.T) {
 	if strings.Join(actions, ",") != want {
 		t.Errorf("audit actions = %v, want %s", actions, want)
 	}
-	r := f.svc.Handle(context.Background(), commands.Caller{SlackID: requester}, "audit")
+	r := f.svc.Handle(context.Background(), commands.Caller{ChatID: requester}, "audit")
 	if r.Problem == nil {
 		t.Errorf("a requester read the audit log")
 	}
-	r = f.svc.Handle(context.Background(), commands.Caller{SlackID: approver}, "audit "+id)
+	r = f.svc.Handle(context.Background(), commands.Caller{ChatID: approver}, "audit "+id)
 	if len(r.Events) != 5 {
 		t.Errorf("audit %s gave %d events, want 5", id, len(r.Events))
+	}
+	// A person named as the chat knows them narrows the log to what they did.
+	for who, want := range map[string]string{approver: "approve_vote", bystander: "approve_vote_refused", requester: "list,request"} {
+		r = f.svc.Handle(context.Background(), commands.Caller{ChatID: approver}, "audit @"+who)
+		var got []string
+		for _, e := range r.Events {
+			got = append(got, e.Action)
+		}
+		slices.Sort(got)
+		if strings.Join(got, ",") != want {
+			t.Errorf("audit @%s gave %v, want %s", who, got, want)
+		}
 	}
 }
 
@@ -477,7 +490,7 @@ func TestNoApprovalInstanceEndsOnRequest(t *testing.T) {
 	p := defaultPolicy()
 	p.NoApproval = true
 	f := newFixture(t, engines()[0].open(t), p)
-	r := f.svc.Submit(context.Background(), commands.Caller{SlackID: requester}, "kill "+marcOnQps0+" on qlik-prod reason policy says so", "")
+	r := f.svc.Submit(context.Background(), commands.Caller{ChatID: requester}, "kill "+marcOnQps0+" on qlik-prod reason policy says so", "")
 	if r.Request == nil || r.Request.Request.State != store.StateDone {
 		t.Fatalf("reply = %+v %+v", r.Request, r.Problem)
 	}
@@ -488,7 +501,7 @@ func TestNoApprovalInstanceEndsOnRequest(t *testing.T) {
 
 func TestSubmitNeedsAReason(t *testing.T) {
 	f := newFixture(t, engines()[0].open(t), defaultPolicy())
-	r := f.svc.Submit(context.Background(), commands.Caller{SlackID: requester}, "kill "+marcOnQps0+" on qlik-prod", "")
+	r := f.svc.Submit(context.Background(), commands.Caller{ChatID: requester}, "kill "+marcOnQps0+" on qlik-prod", "")
 	if r.Problem == nil || !strings.Contains(r.Problem.Message, "reason is required") {
 		t.Errorf("problem = %+v", r.Problem)
 	}

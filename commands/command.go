@@ -1,7 +1,8 @@
 // Package commands says what a request means and carries it out: it parses
 // the text typed after /sessions into a Command, runs it against the vendor
-// instances, and returns a neutral Reply that knows nothing of Slack. Slack,
-// the terminal console and the language front end all drive this package.
+// instances, and returns a neutral Reply that knows nothing of any chat. The
+// chat front end, the terminal console and the language front end all drive
+// this package; a front end turns its own text syntax into plain text first.
 package commands
 
 import (
@@ -40,7 +41,8 @@ const (
 	Account UserForm = iota + 1
 	// Email is user@domain (also a UPN).
 	Email
-	// Mention is a Slack mention <@U123>; its email comes from Slack.
+	// Mention is @ID, a person the chat's directory knows by an id that is
+	// opaque here; their email comes from the Directory.
 	Mention
 	// Bare is a name with no directory (jsmith): instances with a default
 	// directory, or none at all (Commvault local users), accept it.
@@ -54,7 +56,7 @@ type UserRef struct {
 	Directory string // Account
 	Name      string // Account, Bare
 	Email     string // Email, and Mention once resolved
-	SlackID   string // Mention
+	ChatID    string // Mention
 }
 
 // String writes the reference back the way it is typed.
@@ -65,7 +67,7 @@ func (u UserRef) String() string {
 	case Email:
 		return u.Email
 	case Mention:
-		return "<@" + u.SlackID + ">"
+		return "@" + u.ChatID
 	default:
 		return u.Name
 	}

@@ -185,7 +185,7 @@ func TestOutcomeIsRecordedAfterTheClickDeadline(t *testing.T) {
 	f.site.SetDelay(0, 700*time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
-	f.svc.Handle(ctx, commands.Caller{SlackID: approver}, "approve "+id)
+	f.svc.Handle(ctx, commands.Caller{ChatID: approver}, "approve "+id)
 	got := f.state(t, id)
 	if got.State != store.StateDone || marcStillThere(f) {
 		t.Errorf("state %s (%s), session there %v; want done and gone", got.State, got.Outcome, marcStillThere(f))
@@ -241,11 +241,19 @@ func TestVendorTimeoutIsUnknownUntilTheSweepRereads(t *testing.T) {
 	}
 }
 
-// groups is Slack's user groups as the test changes them.
+// groups is the chat's user groups as the test changes them: an id in the
+// map is a group.
 type groups struct {
 	mu      sync.Mutex
 	members map[string][]string
 	reads   atomic.Int32
+}
+
+func (g *groups) IsGroup(id string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	_, ok := g.members[id]
+	return ok
 }
 
 func (g *groups) Members(_ context.Context, id string) ([]string, error) {
@@ -254,7 +262,7 @@ func (g *groups) Members(_ context.Context, id string) ([]string, error) {
 	defer g.mu.Unlock()
 	m, ok := g.members[id]
 	if !ok {
-		return nil, errors.New("no_such_subteam")
+		return nil, errors.New("no such group")
 	}
 	return append([]string(nil), m...), nil
 }
@@ -300,7 +308,7 @@ func TestRepeatedConfirmationMakesOneRequest(t *testing.T) {
 		t.Run(e.name, func(t *testing.T) {
 			t.Parallel()
 			f, _ := e.fixture(t, defaultPolicy())
-			caller := commands.Caller{SlackID: requester, Channel: "C0OPS"}
+			caller := commands.Caller{ChatID: requester, Channel: "C0OPS"}
 			proposal := f.svc.Handle(context.Background(), caller, "kill "+marcOnQps0+" on qlik-prod")
 			if proposal.Proposal == nil || proposal.Proposal.Key == "" {
 				t.Fatalf("no proposal key: %+v", proposal)
@@ -366,7 +374,7 @@ func TestAuditFailsClosedForDestructiveSteps(t *testing.T) {
 			}
 		}},
 		{"list", func(t *testing.T, f *fixture, id string) commands.Reply {
-			return f.svc.Handle(context.Background(), commands.Caller{SlackID: requester}, `list Domain\Marc on qlik-prod`)
+			return f.svc.Handle(context.Background(), commands.Caller{ChatID: requester}, `list Domain\Marc on qlik-prod`)
 		}, func(t *testing.T, f *fixture, _ string, r commands.Reply) {
 			if r.Problem != nil || r.SessionCount() == 0 {
 				t.Errorf("a read stopped for its audit record: %+v", r.Problem)
@@ -385,7 +393,7 @@ func TestAuditFailsClosedForDestructiveSteps(t *testing.T) {
 			e.refuse(t, db, "events", "NEW.action = '"+tc.action+"'")
 			var r commands.Reply
 			if tc.steps == nil {
-				r = f.svc.Submit(context.Background(), commands.Caller{SlackID: requester, Channel: "C0OPS"}, "kill "+marcOnQps0+" on qlik-prod reason stuck", "")
+				r = f.svc.Submit(context.Background(), commands.Caller{ChatID: requester, Channel: "C0OPS"}, "kill "+marcOnQps0+" on qlik-prod reason stuck", "")
 			} else {
 				r = tc.steps(t, f, id)
 			}
@@ -410,7 +418,7 @@ func TestPendingNeedsTheRightToList(t *testing.T) {
 	f, _ := faultEngines()[0].fixture(t, defaultPolicy(), func(f *fixture) { f.listers = []string{requester, approver} })
 	f.request(t)
 	for who, allowed := range map[string]bool{approver: true, bystander: false} {
-		r := f.svc.Handle(context.Background(), commands.Caller{SlackID: who}, "pending")
+		r := f.svc.Handle(context.Background(), commands.Caller{ChatID: who}, "pending")
 		if allowed != (r.Problem == nil) || (!allowed && len(r.Requests) != 0) {
 			t.Errorf("%s: problem %+v, %d requests; allowed %v", who, r.Problem, len(r.Requests), allowed)
 		}

@@ -136,7 +136,7 @@ func (s *Service) Home(ctx context.Context, caller Caller) Home {
 	voteReads := 0
 	for _, r := range reqs {
 		switch {
-		case r.Requester == caller.SlackID:
+		case r.Requester == caller.ChatID:
 			if len(h.Mine) < HomeLimit {
 				h.Mine = append(h.Mine, withVotes(r))
 			} else {
@@ -147,14 +147,14 @@ func (s *Service) Home(ctx context.Context, caller Caller) Home {
 			continue
 		}
 		switch {
-		case r.State == store.StatePending && now.Before(r.ExpiresAt) && (r.Requester != caller.SlackID || r.AllowSelfApproval):
+		case r.State == store.StatePending && now.Before(r.ExpiresAt) && (r.Requester != caller.ChatID || r.AllowSelfApproval):
 			if len(h.Waiting) >= HomeLimit || voteReads >= 3*HomeLimit {
 				h.WaitingMore++
 				continue
 			}
 			voteReads++
 			v := withVotes(r)
-			if !votedBy(v.Votes, caller.SlackID) {
+			if !votedBy(v.Votes, caller.ChatID) {
 				h.Waiting = append(h.Waiting, v)
 			}
 		case r.State != store.StatePending && !r.DecidedAt.IsZero() && len(h.Decided) < HomeLimit/2:
@@ -187,9 +187,9 @@ func (s *Service) Withdraw(ctx context.Context, caller Caller, id string) Reply 
 	if err != nil {
 		return problemReply(cmd, fmt.Errorf("could not read request %s: %w", cmd.RequestID, err))
 	}
-	event := store.Event{Actor: caller.SlackID, Channel: caller.Channel, Action: "withdraw", Command: "withdraw " + req.ID,
+	event := store.Event{Actor: caller.ChatID, Channel: caller.Channel, Action: "withdraw", Command: "withdraw " + req.ID,
 		Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: string(req.State)}
-	if req.Requester != caller.SlackID {
+	if req.Requester != caller.ChatID {
 		event.Action, event.Result = "withdraw_refused", "not the requester"
 		s.audit(ctx, event)
 		return Reply{Command: cmd, Title: "Not withdrawn", Problem: &Problem{Message: fmt.Sprintf("Only the person who asked for request %s can withdraw it.", req.ID)}}
@@ -198,7 +198,7 @@ func (s *Service) Withdraw(ctx context.Context, caller Caller, id string) Reply 
 	if err := s.audit(ctx, event); err != nil {
 		return Reply{Command: cmd, Title: "Not withdrawn", Problem: &Problem{Message: errNoAudit(err).Error()}}
 	}
-	got, err := s.approvals.Store.Withdraw(ctx, req.ID, caller.SlackID, s.clock())
+	got, err := s.approvals.Store.Withdraw(ctx, req.ID, caller.ChatID, s.clock())
 	if err != nil {
 		event.Action, event.Result = "withdraw_refused", err.Error()
 		s.audit(ctx, event)

@@ -16,15 +16,15 @@ func TestHomeShowsEachPersonWhatTheyMayActOn(t *testing.T) {
 	f.svc = f.service("replica-a")
 	id := f.request(t)
 
-	mine := f.svc.Home(ctx, commands.Caller{SlackID: requester})
+	mine := f.svc.Home(ctx, commands.Caller{ChatID: requester})
 	if mine.Approver || len(mine.Waiting) != 0 || len(mine.Mine) != 1 || mine.Mine[0].Request.ID != id || !mine.Lister {
 		t.Fatalf("the requester's Home = %+v", mine)
 	}
-	waiting := f.svc.Home(ctx, commands.Caller{SlackID: approver})
+	waiting := f.svc.Home(ctx, commands.Caller{ChatID: approver})
 	if !waiting.Approver || len(waiting.Waiting) != 1 || waiting.Waiting[0].Request.ID != id || len(waiting.Mine) != 0 {
 		t.Fatalf("the approver's Home = %+v", waiting)
 	}
-	nobody := f.svc.Home(ctx, commands.Caller{SlackID: bystander})
+	nobody := f.svc.Home(ctx, commands.Caller{ChatID: bystander})
 	if nobody.Approver || nobody.Lister || len(nobody.Waiting)+len(nobody.Mine)+len(nobody.Decided)+len(nobody.Instances) != 0 {
 		t.Fatalf("a bystander's Home shows something: %+v", nobody)
 	}
@@ -32,13 +32,13 @@ func TestHomeShowsEachPersonWhatTheyMayActOn(t *testing.T) {
 		t.Fatalf("instances before any probe: %+v", mine.Instances)
 	}
 	f.svc.RefreshProbes(ctx)
-	if got := f.svc.Home(ctx, commands.Caller{SlackID: requester}).Instances; f.svc.ProbesStale() || len(got) != 1 || got[0].At.IsZero() || got[0].Err != nil {
+	if got := f.svc.Home(ctx, commands.Caller{ChatID: requester}).Instances; f.svc.ProbesStale() || len(got) != 1 || got[0].At.IsZero() || got[0].Err != nil {
 		t.Fatalf("instances after a probe: %+v", got)
 	}
 
 	// Once decided, it leaves the waiting list for the last decisions.
 	f.vote(approver2, "deny", id)
-	decided := f.svc.Home(ctx, commands.Caller{SlackID: approver})
+	decided := f.svc.Home(ctx, commands.Caller{ChatID: approver})
 	if len(decided.Waiting) != 0 || len(decided.Decided) != 1 || decided.Decided[0].Request.State != store.StateDenied {
 		t.Fatalf("the approver's Home after a denial = %+v", decided)
 	}
@@ -51,13 +51,13 @@ func TestWithdrawOnlyByTheRequesterOnce(t *testing.T) {
 			f := newFixture(t, e.open(t), defaultPolicy())
 			id := f.request(t)
 
-			if r := f.svc.Withdraw(ctx, commands.Caller{SlackID: approver}, id); r.Problem == nil {
+			if r := f.svc.Withdraw(ctx, commands.Caller{ChatID: approver}, id); r.Problem == nil {
 				t.Fatalf("an approver withdrew someone else's request: %+v", r)
 			}
 			if got := f.state(t, id).State; got != store.StatePending {
 				t.Fatalf("state after a refused withdrawal: %s", got)
 			}
-			r := f.svc.Withdraw(ctx, commands.Caller{SlackID: requester}, strings.ToLower(id))
+			r := f.svc.Withdraw(ctx, commands.Caller{ChatID: requester}, strings.ToLower(id))
 			if r.Problem != nil {
 				t.Fatalf("withdraw: %s", r.Problem.Message)
 			}
@@ -65,7 +65,7 @@ func TestWithdrawOnlyByTheRequesterOnce(t *testing.T) {
 			if got.State != store.StateDenied || got.Outcome != store.WithdrawnOutcome {
 				t.Fatalf("withdrawn request is %s %q", got.State, got.Outcome)
 			}
-			if again := f.svc.Withdraw(ctx, commands.Caller{SlackID: requester}, id); again.Problem == nil || !strings.Contains(again.Problem.Message, "already denied") {
+			if again := f.svc.Withdraw(ctx, commands.Caller{ChatID: requester}, id); again.Problem == nil || !strings.Contains(again.Problem.Message, "already denied") {
 				t.Fatalf("a second withdrawal: %+v", again)
 			}
 			if r := f.vote(approver, "approve", id); r.Problem == nil || marcStillThere(f) == false {

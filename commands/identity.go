@@ -29,10 +29,20 @@ type IdentityRule struct {
 	AccountTemplate string
 }
 
-// Directory finds a Slack user's email address (users.info in Slack).
+// Directory finds the email address of a person the chat knows by id (the
+// ID of @ID). It alone knows what an id looks like.
 type Directory interface {
-	Email(ctx context.Context, slackUserID string) (string, error)
+	Email(ctx context.Context, chatID string) (string, error)
 }
+
+// UnknownPerson is a Directory's answer for an id that names no person: a
+// group, a channel, or a name typed where the chat wanted a person picked.
+type UnknownPerson struct {
+	// Hint says how to name a person in that chat, as a sentence.
+	Hint string
+}
+
+func (e *UnknownPerson) Error() string { return "not a person: " + e.Hint }
 
 // MapUser applies the rule to a reference. A mention must have been resolved
 // (its Email set) before.

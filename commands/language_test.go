@@ -47,7 +47,7 @@ func TestInterpret(t *testing.T) {
 			reg, _ := vendors.NewRegistry(prod)
 			svc := New(Config{Registry: reg, Translator: tt.translator, Clock: func() time.Time { return now },
 				Options: map[string]InstanceOptions{"qlik-prod": {Timeout: time.Second}}})
-			r := svc.Interpret(context.Background(), Caller{SlackID: "U1"}, tt.text)
+			r := svc.Interpret(context.Background(), Caller{ChatID: "U1"}, tt.text)
 			if tt.translator.calls != tt.wantCalls {
 				t.Errorf("translator called %d times, want %d", tt.translator.calls, tt.wantCalls)
 			}

@@ -2,7 +2,6 @@ package commands
 
 import (
 	"fmt"
-	"html"
 	"regexp"
 	"strconv"
 	"strings"
@@ -36,16 +35,13 @@ func parseErr(suggestion, format string, args ...any) *ParseError {
 
 // Parse turns the text typed after the slash command into a Command. now
 // anchors relative times ("since 2d"). The text may start with the slash
-// command itself (as the console allows) and may carry Slack's escaping
-// (&lt; &gt; &amp;, <@U123|name>, <mailto:a@b|a@b>).
+// command itself (as the console allows). It is plain text: a front end
+// whose chat escapes or marks up text turns it into this form first.
 func Parse(text string, now time.Time) (Command, error) {
 	if err := checkText(text); err != nil {
 		return Command{}, err
 	}
-	words, err := tokenize(text)
-	if err != nil {
-		return Command{}, err
-	}
+	words := strings.Fields(text)
 	if len(words) > 0 && strings.HasPrefix(words[0], "/") {
 		words = words[1:] // "/sessions list ..." typed into the console
 	}
@@ -103,40 +99,6 @@ func checkText(text string) error {
 		}
 	}
 	return nil
-}
-
-// slackToken matches Slack's escaped references: <@U123>, <@U123|name>,
-// <mailto:a@b|a@b>, <#C123|name>, <http://...>.
-var slackToken = regexp.MustCompile(`<([^<>]*)>`)
-
-// tokenize splits on white space and resolves Slack's escaping. A user
-// mention becomes "<@U123>", a mailto link its address.
-func tokenize(text string) ([]string, error) {
-	var bad error
-	text = slackToken.ReplaceAllStringFunc(text, func(m string) string {
-		inner := m[1 : len(m)-1]
-		target, _, _ := strings.Cut(inner, "|")
-		switch {
-		case strings.HasPrefix(target, "@U"), strings.HasPrefix(target, "@W"):
-			return " <" + target + "> "
-		case strings.HasPrefix(target, "mailto:"):
-			return strings.TrimPrefix(target, "mailto:")
-		case strings.HasPrefix(target, "#"), strings.HasPrefix(target, "!"), strings.HasPrefix(target, "@S"):
-			bad = parseErr("", "Channels and user groups cannot be listed; name one person as `CORP\\marc`, `marc@contoso.com` or `@marc`.")
-		default:
-			// A URL Slack linked: keep what was typed, which is the part
-			// after the bar or the target itself.
-			if _, label, ok := strings.Cut(inner, "|"); ok {
-				return label
-			}
-			return target
-		}
-		return m
-	})
-	if bad != nil {
-		return nil, bad
-	}
-	return strings.Fields(html.UnescapeString(text)), nil
 }
 
 func parseList(args []string, now time.Time) (Command, error) {
@@ -359,43 +321,41 @@ func splitTargets(words []string) []string {
 	return out
 }
 
-// ParseUser reads a person written as DIR\user, DIR/user, user@domain, a
-// Slack mention <@U123>, or a bare name.
+// ParseUser reads a person written as DIR\user, DIR/user, user@domain,
+// @ID (a person the chat directory knows by that id), or a bare name.
 func ParseUser(s string) (UserRef, error) {
-	const forms = "Write a person as `DIR\\user`, `DIR/user`, `user@domain` or an `@mention`."
-	if strings.HasPrefix(s, "<@") && strings.HasSuffix(s, ">") {
-		id := s[2 : len(s)-1]
-		if !slackUserID.MatchString(id) {
-			return UserRef{}, parseErr("", "%q is not a Slack user mention. %s", s, forms)
+	if id, ok := strings.CutPrefix(s, "@"); ok {
+		// The id's shape is the chat's business: the Directory says
+		// whether it names a person.
+		if id == "" || strings.ContainsAny(id, "@\\/") {
+			return UserRef{}, parseErr("", "%q is not a person. %s", s, PersonForms)
 		}
-		return UserRef{Form: Mention, SlackID: id}, nil
-	}
-	if strings.HasPrefix(s, "@") {
-		return UserRef{}, parseErr("", "%q is not a Slack user mention: pick the person from Slack's list as you type, so Slack sends their user id. %s", s, forms)
+		return UserRef{Form: Mention, ChatID: id}, nil
 	}
 	if i := strings.IndexAny(s, `\/`); i >= 0 {
 		dir, name := s[:i], s[i+1:]
 		if dir == "" || name == "" {
-			return UserRef{}, parseErr("", "%q has an empty directory or user name. %s", s, forms)
+			return UserRef{}, parseErr("", "%q has an empty directory or user name. %s", s, PersonForms)
 		}
 		if dir == "." || dir == ".." || name == "." || name == ".." {
-			return UserRef{}, parseErr("", "%q is not a person: no directory or account is named `.` or `..`. %s", s, forms)
+			return UserRef{}, parseErr("", "%q is not a person: no directory or account is named `.` or `..`. %s", s, PersonForms)
 		}
 		return UserRef{Form: Account, Directory: dir, Name: name}, nil
 	}
 	if local, domain, ok := strings.Cut(s, "@"); ok {
 		if local == "" || domain == "" || strings.Contains(domain, "@") {
-			return UserRef{}, parseErr("", "%q is not an email address. %s", s, forms)
+			return UserRef{}, parseErr("", "%q is not an email address. %s", s, PersonForms)
 		}
 		return UserRef{Form: Email, Email: s}, nil
 	}
 	if s == "" {
-		return UserRef{}, parseErr("", "No person given. %s", forms)
+		return UserRef{}, parseErr("", "No person given. %s", PersonForms)
 	}
 	return UserRef{Form: Bare, Name: s}, nil
 }
 
-var slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
+// PersonForms says how to write a person, for any message that refuses one.
+const PersonForms = "Write a person as `DIR\\user`, `DIR/user`, `user@domain` or an `@mention`."
 
 // ParseWhen reads an absolute date or time (UTC unless an offset is given)
 // or an age before now (2d, 12h, 30m, 1w), "today", "yesterday" or "now".
@@ -430,7 +390,7 @@ var ageRE = regexp.MustCompile(`^(\d{1,6})(m|h|d|w)$`)
 
 func unknownVerb(words []string) error {
 	first := words[0]
-	if _, err := ParseUser(first); err == nil && strings.ContainsAny(first, `\/@<`) {
+	if _, err := ParseUser(first); err == nil && strings.ContainsAny(first, `\/@`) {
 		return parseErr("list "+strings.Join(words, " "), "Commands start with a verb.")
 	}
 	best, bestDist := Verb(""), 3
@@ -475,7 +435,7 @@ func editDistance(a, b string) int {
 // arrives already structured (a button's value), so a value that could not
 // have been typed is refused rather than read differently.
 func Check(c Command) error {
-	for _, s := range []string{c.SessionID, c.User.Directory, c.User.Name, c.User.Email, c.User.SlackID, c.Reason, c.RequestID, c.AuditTarget, c.Topic} {
+	for _, s := range []string{c.SessionID, c.User.Directory, c.User.Name, c.User.Email, c.User.ChatID, c.Reason, c.RequestID, c.AuditTarget, c.Topic} {
 		if err := checkText(s); err != nil {
 			return err
 		}

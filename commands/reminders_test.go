@@ -85,13 +85,13 @@ func TestReminderAndExpiryNoticeAreSentOnceAcrossReplicas(t *testing.T) {
 					f := newFixture(t, open, p)
 					n := &remindingRecorder{recorder: f.rec}
 					a, b := f.replica("replica-a", f.store, n), f.replica("replica-b", open(), n)
-					r := a.Submit(context.Background(), commands.Caller{SlackID: requester, Channel: "C0OPS"}, "kill "+marcOnQps0+" on qlik-prod reason stuck", "")
+					r := a.Submit(context.Background(), commands.Caller{ChatID: requester, Channel: "C0OPS"}, "kill "+marcOnQps0+" on qlik-prod reason stuck", "")
 					if r.Request == nil {
 						t.Fatalf("submit: %+v", r.Problem)
 					}
 					id := r.Request.Request.ID
 					if tc.voteFirst {
-						if r := b.Handle(context.Background(), commands.Caller{SlackID: approver}, "approve "+id); r.Problem != nil {
+						if r := b.Handle(context.Background(), commands.Caller{ChatID: approver}, "approve "+id); r.Problem != nil {
 							t.Fatal(r.Problem.Message)
 						}
 					}

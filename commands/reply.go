@@ -9,7 +9,7 @@ import (
 	"github.com/sessionbot/sessionbot/vendors"
 )
 
-// Reply is what a command has to say, neutral of how it is shown. The Slack
+// Reply is what a command has to say, neutral of how it is shown. The chat
 // renderer and the console renderer both read it.
 type Reply struct {
 	// Command is what ran, in its typed form.

@@ -32,7 +32,7 @@ type Report struct {
 }
 
 // DefaultTop is Report.Top when unset; MaxTop keeps a digest within one
-// Slack message.
+// chat message.
 const (
 	DefaultTop = 10
 	MaxTop     = 20

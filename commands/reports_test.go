@@ -202,7 +202,7 @@ func TestReportFiresOncePerScheduleAcrossReplicasAndCatchesUpOnce(t *testing.T) 
 	}
 }
 
-// flakyDigests fails its first post, as Slack briefly down would.
+// flakyDigests fails its first post, as a chat briefly down would.
 type flakyDigests struct {
 	digests
 	failed bool
@@ -214,7 +214,7 @@ func (d *flakyDigests) PostDigest(ctx context.Context, dg commands.Digest) error
 	d.failed = true
 	d.mu.Unlock()
 	if first {
-		return errors.New("slack unavailable")
+		return errors.New("chat unavailable")
 	}
 	return d.digests.PostDigest(ctx, dg)
 }

@@ -27,13 +27,13 @@ func TestAnotherPersonsConfirmationDoesNotTakeTheProposal(t *testing.T) {
 			p := defaultPolicy()
 			p.Requesters = append(p.Requesters, otherRequester)
 			f, _ := e.fixture(t, p)
-			proposer := commands.Caller{SlackID: requester, Channel: "C0OPS"}
+			proposer := commands.Caller{ChatID: requester, Channel: "C0OPS"}
 			proposal := f.svc.Handle(context.Background(), proposer, "kill "+marcOnQps0+" on qlik-prod")
 			if proposal.Proposal == nil {
 				t.Fatalf("no proposal: %+v", proposal)
 			}
 			text, key := proposal.Proposal.Command.String()+" reason stuck", proposal.Proposal.Key
-			other := f.svc.SubmitProposal(context.Background(), commands.Caller{SlackID: otherRequester, Channel: "C0OPS"}, text, "", key)
+			other := f.svc.SubmitProposal(context.Background(), commands.Caller{ChatID: otherRequester, Channel: "C0OPS"}, text, "", key)
 			if other.Request == nil || other.Request.Request.Requester != otherRequester {
 				t.Fatalf("the other requester's confirmation: %+v", other)
 			}
@@ -131,7 +131,7 @@ func TestAClaimedExecutionIsSeenThroughPastTheClickDeadline(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	f.store = &deadlineAtClaim{Store: f.store, clickDone: cancel}
-	f.service("replica-a").Handle(ctx, commands.Caller{SlackID: approver, Channel: "C0APPROVALS"}, "approve "+id)
+	f.service("replica-a").Handle(ctx, commands.Caller{ChatID: approver, Channel: "C0APPROVALS"}, "approve "+id)
 	if got := f.state(t, id); got.State != store.StateDone || marcStillThere(f) {
 		t.Errorf("state %s (%s), session there %v; want done and gone", got.State, got.Outcome, marcStillThere(f))
 	}
@@ -147,7 +147,7 @@ func TestAClaimedExecutionIsSeenThroughPastTheClickDeadline(t *testing.T) {
 }
 
 // deadlineNotifier notes whether each call to tell a requester had a
-// deadline: a Slack that keeps answering 429 with a long Retry-After must
+// deadline: a chat that keeps answering 429 with a long Retry-After must
 // not hold a worker for ever.
 type deadlineNotifier struct {
 	*recorder
@@ -194,7 +194,7 @@ func TestReportingAnOutcomeHasADeadline(t *testing.T) {
 		Access:    &commands.Access{Default: f.policy},
 		Approvals: &commands.Approvals{Store: f.store, Notifier: n, ReplicaID: "replica-a"},
 	})
-	svc.Handle(context.Background(), commands.Caller{SlackID: approver, Channel: "C0APPROVALS"}, "approve "+id)
+	svc.Handle(context.Background(), commands.Caller{ChatID: approver, Channel: "C0APPROVALS"}, "approve "+id)
 	if got := f.state(t, id); got.State != store.StateDone {
 		t.Fatalf("state %s (%s), want done", got.State, got.Outcome)
 	}
@@ -204,13 +204,13 @@ func TestReportingAnOutcomeHasADeadline(t *testing.T) {
 		t.Fatal("the requester was not told")
 	}
 	if n.unbounded > 0 {
-		t.Errorf("%d of %d calls to Slack about the outcome had no deadline", n.unbounded, n.tellCalls+n.updateCalls)
+		t.Errorf("%d of %d calls to the chat about the outcome had no deadline", n.unbounded, n.tellCalls+n.updateCalls)
 	}
 }
 
 // slowAuditMirror is an audit channel that answers the execution's record
 // only after the execution's lease has run out and another replica's sweep
-// has marked it interrupted (Slack rate limiting the audit channel).
+// has marked it interrupted (the chat rate limiting the audit channel).
 type slowAuditMirror struct {
 	*recorder
 	clock *testclock.Clock
@@ -248,7 +248,7 @@ func TestAnExecutionPastItsLeaseDoesNotAct(t *testing.T) {
 			t.Error(err)
 		}
 	}}
-	replica("replica-a", mirror).Handle(context.Background(), commands.Caller{SlackID: approver, Channel: "C0APPROVALS"}, "approve "+id)
+	replica("replica-a", mirror).Handle(context.Background(), commands.Caller{ChatID: approver, Channel: "C0APPROVALS"}, "approve "+id)
 	got := f.state(t, id)
 	if got.State != store.StateInterrupted {
 		t.Fatalf("state %s (%s), want interrupted as the other replica found it", got.State, got.Outcome)
@@ -309,7 +309,7 @@ func (r *racingConfirmations) RequestByProposal(ctx context.Context, key string)
 func TestARacingConfirmationLeavesNoPhantomRequestInTheAudit(t *testing.T) {
 	t.Parallel()
 	f, _ := faultEngines()[0].fixture(t, defaultPolicy())
-	caller := commands.Caller{SlackID: requester, Channel: "C0OPS"}
+	caller := commands.Caller{ChatID: requester, Channel: "C0OPS"}
 	proposal := f.svc.Handle(context.Background(), caller, "kill "+marcOnQps0+" on qlik-prod")
 	if proposal.Proposal == nil {
 		t.Fatalf("no proposal: %+v", proposal)
@@ -364,7 +364,7 @@ func TestARequestStoredWithItsAnswerLostIsNotDenied(t *testing.T) {
 	f, _ := faultEngines()[0].fixture(t, defaultPolicy())
 	real := f.store
 	f.store = answerLost{real}
-	r := f.service("replica-a").Submit(context.Background(), commands.Caller{SlackID: requester, Channel: "C0OPS"}, "kill "+marcOnQps0+" on qlik-prod reason stuck", "")
+	r := f.service("replica-a").Submit(context.Background(), commands.Caller{ChatID: requester, Channel: "C0OPS"}, "kill "+marcOnQps0+" on qlik-prod reason stuck", "")
 	all, err := real.ListRequests(context.Background())
 	if err != nil || len(all) != 1 {
 		t.Fatalf("%d requests stored (%v), want the one", len(all), err)

@@ -19,8 +19,9 @@ const DefaultTimeout = 10 * time.Second
 
 // Caller is who asked, as the front end knows them.
 type Caller struct {
-	// SlackID identifies the person. Never a display name.
-	SlackID string
+	// ChatID identifies the person to the front end (opaque here). Never
+	// a display name.
+	ChatID  string
 	Channel string
 }
 
@@ -126,6 +127,13 @@ func (s *Service) Handle(ctx context.Context, caller Caller, text string) Reply 
 	return s.Execute(ctx, caller, cmd)
 }
 
+// Refuse answers text a front end could not turn into the grammar's plain
+// text (err says why, best as a *ParseError), as Handle answers text the
+// grammar cannot read.
+func (s *Service) Refuse(err error) Reply {
+	return s.withUsage(problemReply(Command{}, err))
+}
+
 // Execute runs a parsed command. It never panics on a vendor's answer and
 // never waits longer than the slowest instance's timeout.
 func (s *Service) Execute(ctx context.Context, caller Caller, cmd Command) Reply {
@@ -146,7 +154,7 @@ func (s *Service) run(ctx context.Context, caller Caller, cmd Command) Reply {
 		}
 		reply := s.read(ctx, caller, cmd)
 		if cmd.Verb != Vendors {
-			s.audit(ctx, store.Event{Actor: caller.SlackID, Channel: caller.Channel, Action: string(cmd.Verb), Command: cmd.String(),
+			s.audit(ctx, store.Event{Actor: caller.ChatID, Channel: caller.Channel, Action: string(cmd.Verb), Command: cmd.String(),
 				Target: readTarget(cmd), Result: readResult(reply)})
 		}
 		return reply
@@ -171,7 +179,7 @@ func (s *Service) mayList(ctx context.Context, caller Caller) bool {
 	if len(s.access.Listers) == 0 {
 		return true
 	}
-	ok, _ := s.members.in(ctx, caller.SlackID, s.access.Listers)
+	ok, _ := s.members.in(ctx, caller.ChatID, s.access.Listers)
 	return ok
 }
 
@@ -343,7 +351,7 @@ func (s *Service) listUser(ctx context.Context, cmd Command) Reply {
 	}
 	user := cmd.User
 	if user.Form == Mention {
-		email, err := s.resolveMention(ctx, user.SlackID)
+		email, err := s.resolveMention(ctx, user.ChatID)
 		if err != nil {
 			return problemReply(cmd, err)
 		}
@@ -385,18 +393,22 @@ func (s *Service) listUser(ctx context.Context, cmd Command) Reply {
 	return reply
 }
 
-func (s *Service) resolveMention(ctx context.Context, slackID string) (string, error) {
+func (s *Service) resolveMention(ctx context.Context, chatID string) (string, error) {
+	who := "@" + chatID
 	if s.directory == nil {
-		return "", parseErr("", "I can't look up Slack users here: write the person as `DIR\\user` or `user@domain`.")
+		return "", parseErr("", "I can't look people up by %s here: write the person as `DIR\\user` or `user@domain`.", who)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	email, err := s.directory.Email(ctx, slackID)
-	if err != nil {
-		return "", parseErr("", "I couldn't find the email of <@%s> in Slack (%v). Write the person as `DIR\\user` or `user@domain`.", slackID, err)
-	}
-	if email == "" {
-		return "", parseErr("", "Slack has no email for <@%s> (is the bot missing the users:read.email scope?). Write the person as `DIR\\user` or `user@domain`.", slackID)
+	email, err := s.directory.Email(ctx, chatID)
+	var unknown *UnknownPerson
+	switch {
+	case errors.As(err, &unknown):
+		return "", parseErr("", "%q is not a person I know. %s", who, strings.TrimSpace(unknown.Hint+" "+PersonForms))
+	case err != nil:
+		return "", parseErr("", "I couldn't find the email of %s (%v). Write the person as `DIR\\user` or `user@domain`.", who, err)
+	case email == "":
+		return "", parseErr("", "The directory has no email for %s. Write the person as `DIR\\user` or `user@domain`.", who)
 	}
 	return email, nil
 }

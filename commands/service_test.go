@@ -95,12 +95,19 @@ func (u userOnly) ListUserSessions(ctx context.Context, q vendors.UserQuery) (ve
 	return u.in.ListUserSessions(ctx, q)
 }
 
+// staticDirectory maps chat ids to emails; an id mapped to notAPerson
+// names a group.
 type staticDirectory map[string]string
+
+const notAPerson = "(a group)"
 
 func (d staticDirectory) Email(_ context.Context, id string) (string, error) {
 	e, ok := d[id]
-	if !ok {
+	switch {
+	case !ok:
 		return "", errors.New("users_not_found")
+	case e == notAPerson:
+		return "", &UnknownPerson{Hint: "Pick the person from the list as you type."}
 	}
 	return e, nil
 }
@@ -122,7 +129,7 @@ func newTestService(t *testing.T, instances ...vendors.Instance) *Service {
 			"qlik-test": {Identity: IdentityRule{EmailTemplate: `CORP\{local}`, RequireDirectory: true}, Timeout: 200 * time.Millisecond},
 			"teams":     {Identity: IdentityRule{EmailTemplate: `{email}`, EmailOnly: true}, Timeout: 200 * time.Millisecond},
 		},
-		Directory: staticDirectory{"U0MARC": "marc@contoso.com"},
+		Directory: staticDirectory{"U0MARC": "marc@contoso.com", "G0ONCALL": notAPerson},
 		Clock:     func() time.Time { return now },
 	})
 }
@@ -142,13 +149,13 @@ func TestListUserAcrossInstances(t *testing.T) {
 	}{
 		{"an account goes to instances that take accounts", `list CORP\marc`, map[string]int{"qlik-prod": 2, "qlik-test": 0, "teams": 0}, []string{"qlik-test"}, []string{"teams"}},
 		{"an email maps through each template", `list marc@contoso.com`, map[string]int{"qlik-prod": 2, "teams": 1}, []string{"qlik-test"}, nil},
-		{"a mention resolves through Slack", `list <@U0MARC>`, map[string]int{"qlik-prod": 2, "teams": 1}, []string{"qlik-test"}, nil},
+		{"a mention resolves through the directory", `list @U0MARC`, map[string]int{"qlik-prod": 2, "teams": 1}, []string{"qlik-test"}, nil},
 		{"a vendor type selects its instances", `list marc@contoso.com on qlik`, map[string]int{"qlik-prod": 2}, []string{"qlik-test"}, nil},
 		{"an instance name selects one", `list marc@contoso.com on QLIK-PROD`, map[string]int{"qlik-prod": 2}, nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := svc.Handle(context.Background(), Caller{SlackID: "U1"}, tt.text)
+			r := svc.Handle(context.Background(), Caller{ChatID: "U1"}, tt.text)
 			if r.Problem != nil {
 				t.Fatalf("problem: %+v", r.Problem)
 			}
@@ -279,7 +286,8 @@ func TestProblemsSayWhatToType(t *testing.T) {
 		name, text, want, suggestion string
 	}{
 		{"a misspelt instance", `list CORP\marc on qlik-prd`, `no instance or vendor type "qlik-prd"`, `list CORP\marc on qlik-prod`},
-		{"an unknown Slack user", `list <@U0NOBODY>`, "couldn't find the email", ""},
+		{"an id the directory cannot find", `list @U0NOBODY`, "couldn't find the email of @U0NOBODY (users_not_found)", ""},
+		{"an id the directory says is nobody", `list @G0ONCALL`, `"@G0ONCALL" is not a person I know. Pick the person from the list as you type. Write a person as`, ""},
 		{"list all on an instance that cannot", `list all on cv`, "cannot list all sessions", ""},
 		{"a window past what call records keep", `list marc@contoso.com on teams since 31d`, "keeps 30 days of history", ""},
 		{"until before since", `list marc@contoso.com on teams since 2d until 3d`, "must come after", ""},

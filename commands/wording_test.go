@@ -132,9 +132,9 @@ func TestNoAccountIsAnAnswerNotAnError(t *testing.T) {
 
 func TestAMentionIsTitledWithThePersonItResolvesTo(t *testing.T) {
 	svc := newTestService(t, &memInstance{name: "qlik-prod", typ: vendors.Qlik})
-	r := svc.Handle(context.Background(), Caller{}, `list <@U0MARC>`)
+	r := svc.Handle(context.Background(), Caller{}, `list @U0MARC`)
 	if r.Title != "Sessions of marc@contoso.com" {
-		t.Errorf("title = %q: a header is plain text, where a mention shows as <@U0MARC>", r.Title)
+		t.Errorf("title = %q: a header is plain text, where a chat shows no mention", r.Title)
 	}
 }
 

@@ -8,7 +8,7 @@ import (
 	"github.com/sessionbot/sessionbot/vendors"
 )
 
-// The plain words every front end says the same way (Slack adds its
+// The plain words every front end says the same way (the chat adds its
 // formatting around them; the console prints them as they are).
 
 // RevokeEffect says what a Microsoft logout does: it revokes sign-ins, it

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sessionbot/sessionbot/bot"
 	"github.com/sessionbot/sessionbot/commands"
 	"github.com/sessionbot/sessionbot/console"
 )
@@ -107,7 +108,9 @@ func configuredEnvironment(ctx context.Context, g *globals, term *console.Consol
 	}
 	env.service = commands.New(commands.Config{
 		Registry: reg, Options: options, Clock: time.Now, Logger: logger, Access: access, Translator: tr,
-		Approvals: &commands.Approvals{Store: st, Notifier: term.Notifier(), ReplicaID: replicaID()},
+		Approvals: &commands.Approvals{Store: st, Notifier: term.Notifier(), ReplicaID: replicaID(),
+			// Access lists name Slack groups, which the console cannot expand.
+			Groups: bot.OfflineGroups{}},
 	})
 	return env, nil
 }

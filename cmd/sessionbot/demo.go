@@ -58,7 +58,7 @@ func (d demoDirectory) Email(_ context.Context, id string) (string, error) {
 	if e, ok := d[id]; ok {
 		return e, nil
 	}
-	return "", fmt.Errorf("users_not_found")
+	return "", &commands.UnknownPerson{Hint: "The demo's directory knows @" + demoMarc + " only."}
 }
 
 // startDemo starts fake vendors on loopback, with sample sessions, and

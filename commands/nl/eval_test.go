@@ -137,7 +137,7 @@ func TestShippedCasesCoverTheGrammar(t *testing.T) {
 	verbs, targets := map[commands.Verb]int{}, map[string]int{}
 	refusals, mentions, windows := 0, 0, 0
 	for _, c := range cases {
-		if strings.Contains(c.Text, "<@U") {
+		if strings.Contains(c.Text, " @U") {
 			mentions++
 		}
 		if c.Refuse {

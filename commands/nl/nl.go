@@ -50,9 +50,9 @@ type Request struct {
 	// Now anchors relative times ("yesterday afternoon"); zero means the
 	// translator's clock.
 	Now time.Time
-	// TimeZone is the requester's (Slack users.info tz); nil means UTC.
+	// TimeZone is the requester's, from the chat's directory; nil means UTC.
 	TimeZone *time.Location
-	// RequesterID is the Slack user id, for logs only: it is not sent to
+	// RequesterID is the chat's id of the person, for logs only: it is not sent to
 	// the model.
 	RequesterID string
 }

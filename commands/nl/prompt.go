@@ -26,7 +26,7 @@ Commands:
 - vendors: the configured instances. pending: requests waiting for approval. audit: the audit log, optionally for one audit_target. help: the summary, optionally for one topic.
 - approve / deny: decide on one approval request by request_id; deny may have a reason.
 
-People: copy them as written: DIR\user, DIR/user, user@domain, a Slack mention like <@U0123ABC> (copy the mention exactly), or a bare name. "ken's calls" is ken. Do not add a directory or domain, and do not fix spelling of a person's name.
+People: copy them as written: DIR\user, DIR/user, user@domain, a mention like @U0123ABC (copy the mention exactly), or a bare name. "ken's calls" is ken. Do not add a directory or domain, and do not fix spelling of a person's name.
 
 Targets: use only these names.
 `)

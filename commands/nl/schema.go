@@ -20,7 +20,7 @@ const toolDescription = "Propose exactly one sessionbot command that says what t
 // Every field is required (strict mode wants that); empty means not given.
 type arguments struct {
 	Verb          string   `json:"verb" enum:"list,show,kill,logout,vendors,pending,audit,help,approve,deny" description:"list: a person's sessions (user) or every session of one instance (all_users). show: one session by id. kill: ask to end one session by its id. logout: ask to end every session of one person on one instance. vendors: the configured instances. pending: requests waiting for approval. audit: the audit log. help: the command summary. approve / deny: decide on an approval request by its id."`
-	User          string   `json:"user" description:"The person, exactly as written: DIR\\user, DIR/user, user@domain, a Slack mention <@U123ABC>, or a bare name like jsmith. One token, no spaces. Never add a directory or domain the person did not write. For list, logout, and optionally kill."`
+	User          string   `json:"user" description:"The person, exactly as written: DIR\\user, DIR/user, user@domain, a mention @U123ABC, or a bare name like jsmith. One token, no spaces. Never add a directory or domain the person did not write. For list, logout, and optionally kill."`
 	AllUsers      bool     `json:"all_users" description:"list only: every session on one instance (exactly one target) instead of one person's."`
 	SessionID     string   `json:"session_id" description:"show and kill: the session id exactly as written in the request. Never invent one."`
 	Targets       []string `json:"targets" description:"Where: instance names or vendor types. Empty means every instance. kill: at most one; logout and list all_users: exactly one instance."`

@@ -14,9 +14,9 @@ import (
 type ForService struct {
 	Translator *Translator
 	Instances  []InstanceInfo
-	// TimeZone finds the requester's time zone (Slack users.info tz); nil,
+	// TimeZone finds the requester's time zone (from the chat's directory); nil,
 	// or a nil answer, means UTC.
-	TimeZone func(ctx context.Context, slackID string) *time.Location
+	TimeZone func(ctx context.Context, chatID string) *time.Location
 }
 
 var _ commands.Translator = ForService{}
@@ -25,9 +25,9 @@ var _ commands.Translator = ForService{}
 // *commands.Refusal with the same reason and closest form; its cause was
 // logged by the Translator.
 func (f ForService) Translate(ctx context.Context, text string, caller commands.Caller, now time.Time) (string, error) {
-	req := Request{Text: text, Instances: f.Instances, Now: now, RequesterID: caller.SlackID}
+	req := Request{Text: text, Instances: f.Instances, Now: now, RequesterID: caller.ChatID}
 	if f.TimeZone != nil {
-		req.TimeZone = f.TimeZone(ctx, caller.SlackID)
+		req.TimeZone = f.TimeZone(ctx, caller.ChatID)
 	}
 	res, err := f.Translator.Translate(ctx, req)
 	if err != nil {

@@ -39,7 +39,7 @@ func TestForServiceTranslatesInTheRequestersTimeZone(t *testing.T) {
 		asked = id
 		return paris(t)
 	}}
-	typed, err := f.Translate(context.Background(), "ken's teams calls since yesterday noon", commands.Caller{SlackID: "U0KEN"}, now)
+	typed, err := f.Translate(context.Background(), "ken's teams calls since yesterday noon", commands.Caller{ChatID: "U0KEN"}, now)
 	if err != nil || typed != "list ken on teams since 2026-11-22T11:00Z" {
 		t.Fatalf("Translate = %q, %v", typed, err)
 	}
@@ -48,7 +48,7 @@ func TestForServiceTranslatesInTheRequestersTimeZone(t *testing.T) {
 	}
 
 	fake.Always(nltest.Status(429))
-	_, err = f.Translate(context.Background(), "who is on teams", commands.Caller{SlackID: "U0KEN"}, now)
+	_, err = f.Translate(context.Background(), "who is on teams", commands.Caller{ChatID: "U0KEN"}, now)
 	var r *commands.Refusal
 	if !errors.As(err, &r) || !strings.Contains(r.Reason, "rate limited") {
 		t.Errorf("error %v, want a *commands.Refusal saying why", err)
@@ -69,7 +69,7 @@ func TestAProposedLogoutEndsNothing(t *testing.T) {
 	}
 	svc := commands.New(commands.Config{Registry: reg, Clock: func() time.Time { return now },
 		Translator: nl.ForService{Translator: tr, Instances: nl.InstancesOf(reg)}})
-	reply := svc.Interpret(context.Background(), commands.Caller{SlackID: "U0ONCALL"}, "kick jsmith out of commvault")
+	reply := svc.Interpret(context.Background(), commands.Caller{ChatID: "U0ONCALL"}, "kick jsmith out of commvault")
 	if !reply.NeedsConfirmation || reply.Understood != "logout jsmith on commvault" {
 		t.Errorf("reply understood %q, confirmation %v; want the logout shown back for confirmation", reply.Understood, reply.NeedsConfirmation)
 	}

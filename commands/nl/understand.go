@@ -3,7 +3,6 @@ package nl
 import (
 	"errors"
 	"fmt"
-	"html"
 	"regexp"
 	"slices"
 	"strings"
@@ -254,13 +253,8 @@ func (d draft) targets(names []string) ([]string, *Refusal) {
 	return out, nil
 }
 
-// mention is a Slack user mention, with or without the name Slack adds.
-var mention = regexp.MustCompile(`^<@([UW][A-Z0-9]{2,20})(?:\|[^<>|]*)?>$`)
-
 func (d draft) user(v string) (commands.UserRef, *Refusal) {
-	if m := mention.FindStringSubmatch(v); m != nil {
-		v = "<@" + m[1] + ">"
-	} else if r := checkToken("person", v, 200); r != nil {
+	if r := checkToken("person", v, 200); r != nil {
 		return commands.UserRef{}, r
 	}
 	u, err := commands.ParseUser(v)
@@ -309,9 +303,7 @@ func (d draft) requestID(verb commands.Verb, v string) (string, *Refusal) {
 }
 
 func (d draft) auditTarget(v string) (string, *Refusal) {
-	if m := mention.FindStringSubmatch(v); m != nil {
-		v = "<@" + m[1] + ">"
-	} else if r := checkToken("audit target", v, 200); r != nil {
+	if r := checkToken("audit target", v, 200); r != nil {
 		return "", r
 	}
 	return v, d.grounded("audit target", v)
@@ -340,11 +332,11 @@ func (d draft) when(field, v string) (time.Time, *Refusal) {
 
 const maxReason = 500
 
-// reason is free text at the end of the line. Slack's escaping (&amp;) is
-// undone and spacing normalised, as the grammar does; backquotes, which
+// reason is free text at the end of the line. Spacing is normalised, as
+// the grammar does; backquotes, which
 // would end the code span the bot shows the command in, are refused.
 func reason(v string) (string, *Refusal) {
-	v = strings.Join(strings.Fields(html.UnescapeString(v)), " ")
+	v = strings.Join(strings.Fields(v), " ")
 	if r := invisible("reason", v); r != nil {
 		return "", r
 	}
@@ -365,8 +357,8 @@ var grammarWords = map[string]bool{
 }
 
 // checkToken refuses a value that is not one plain token: several words
-// ("marc on teams reason y"), grammar words, or characters that Slack
-// escaping, target lists or the bot's code spans read specially.
+// ("marc on teams reason y"), grammar words, or characters that chat
+// markup, target lists or the bot's code spans read specially.
 func checkToken(what, v string, max int) *Refusal {
 	switch {
 	case strings.IndexFunc(v, unicode.IsSpace) >= 0:
@@ -465,7 +457,7 @@ func sameCommand(got, want commands.Command) bool {
 }
 
 // unsureReason passes on the model's question, quoted as its words, on one
-// short line and without Slack markup.
+// short line and without chat markup.
 func unsureReason(clarification string) string {
 	c := strings.Map(func(r rune) rune {
 		switch {
