@@ -78,7 +78,8 @@ func (b *Bot) onConfirm(ctx context.Context, cb slack.InteractionCallback, actio
 }
 
 func (b *Bot) submit(ctx context.Context, caller commands.Caller, cmd commands.Command, responseURL, key string) {
-	reply := b.service.SubmitCommand(ctx, caller, cmd, responseURL, key)
+	caller.ReplyTo = replyTo(responseURL, caller.Channel)
+	reply := b.service.SubmitCommand(ctx, caller, cmd, key)
 	b.respond(ctx, responseURL, Render(reply, 1), true)
 }
 

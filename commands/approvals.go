@@ -15,8 +15,10 @@ import (
 // with messages and buttons; the console prints.
 type Notifier interface {
 	// PostApproval posts a new request where its approvers will see it and
-	// returns the message's location.
-	PostApproval(ctx context.Context, req store.Request, approvers []string) (channel, ts string, err error)
+	// returns the request's delivery record (req.Delivery, the requester's
+	// ReplyTo, with the message's place added), which the store keeps for
+	// later updates.
+	PostApproval(ctx context.Context, req store.Request, approvers []string) (delivery string, err error)
 	// UpdateApproval rewrites the approval message after a vote or outcome.
 	UpdateApproval(ctx context.Context, req store.Request, votes []store.Vote) error
 	// TellRequester tells the person who asked what became of their
@@ -351,24 +353,24 @@ func (s *Service) readSession(ctx context.Context, in vendors.Instance, id strin
 // Submit turns a confirmed kill or logout into a stored request and posts it
 // for approval. It re-checks everything: the confirmation may be old and may
 // arrive on another replica.
-func (s *Service) Submit(ctx context.Context, caller Caller, text, responseURL string) Reply {
-	return s.SubmitProposal(ctx, caller, text, responseURL, "")
+func (s *Service) Submit(ctx context.Context, caller Caller, text string) Reply {
+	return s.SubmitProposal(ctx, caller, text, "")
 }
 
 // SubmitProposal is Submit for a proposal shown with key: however often it
 // is confirmed (a double click, a redelivered submission, two replicas), it
 // makes one request, and a repeat is answered with that request.
-func (s *Service) SubmitProposal(ctx context.Context, caller Caller, text, responseURL, key string) Reply {
+func (s *Service) SubmitProposal(ctx context.Context, caller Caller, text, key string) Reply {
 	cmd, err := Parse(text, s.clock())
 	if err != nil {
 		return s.withUsage(problemReply(cmd, err))
 	}
-	return s.SubmitCommand(ctx, caller, cmd, responseURL, key)
+	return s.SubmitCommand(ctx, caller, cmd, key)
 }
 
 // SubmitCommand is SubmitProposal for a command that arrives structured (a
 // button's value): it runs the same checks as typed text first.
-func (s *Service) SubmitCommand(ctx context.Context, caller Caller, cmd Command, responseURL, key string) Reply {
+func (s *Service) SubmitCommand(ctx context.Context, caller Caller, cmd Command, key string) Reply {
 	if err := Check(cmd); err != nil {
 		return problemReply(cmd, err)
 	}
@@ -402,7 +404,7 @@ func (s *Service) SubmitCommand(ctx context.Context, caller Caller, cmd Command,
 	req := store.Request{
 		ID: store.NewID(), Action: p.Action, Vendor: string(p.Vendor), Instance: p.Instance,
 		TargetDirectory: p.User.Directory, TargetUser: p.User.ID,
-		Reason: cmd.Reason, Requester: caller.SlackID, RequesterChannel: caller.Channel, ResponseURL: responseURL,
+		Reason: cmd.Reason, Requester: caller.SlackID, Delivery: caller.ReplyTo,
 		ApprovalsNeeded: policy.ApprovalsNeeded, AllowSelfApproval: policy.AllowSelfApproval,
 		State: store.StatePending, CreatedAt: now, ExpiresAt: now.Add(policy.TTL), ProposalKey: key,
 	}
@@ -490,15 +492,16 @@ func (s *Service) postApproval(ctx context.Context, req store.Request) (store.Re
 	}
 	pctx, cancel := context.WithTimeout(ctx, retry*4/5)
 	defer cancel()
-	channel, ts, err := s.approvals.Notifier.PostApproval(pctx, req, s.access.PolicyFor(req.Instance).Approvers)
+	delivery, err := s.approvals.Notifier.PostApproval(pctx, req, s.access.PolicyFor(req.Instance).Approvers)
 	if err != nil {
 		return req, err
 	}
-	req.ApprovalChannel, req.ApprovalTS, req.ApprovalShown = channel, ts, store.StatePending
+	req.Delivery, req.ApprovalShown = delivery, store.StatePending
 	if err := s.record(ctx, "recording the approval message", func(ctx context.Context) error {
-		return s.approvals.Store.SetApprovalMessage(ctx, req.ID, channel, ts)
+		return s.approvals.Store.SetApprovalMessage(ctx, req.ID, delivery)
 	}); err != nil {
-		s.logger.Error("the approval message was posted but its place not recorded; later updates cannot reach it", "request", req.ID, "channel", channel, "ts", ts, "error", err)
+		// The record may hold a reply URL: it stays out of the log.
+		s.logger.Error("the approval message was posted but its place not recorded; later updates cannot reach it", "request", req.ID, "error", err)
 	}
 	return req, nil
 }
@@ -804,7 +807,7 @@ func timedOut(ctx context.Context, err error) bool {
 // updateApproval rewrites the approval message and records what it now
 // shows; an update Slack refused is applied again by the sweep.
 func (s *Service) updateApproval(ctx context.Context, req store.Request, votes []store.Vote) {
-	if s.approvals.Notifier == nil || req.ApprovalTS == "" {
+	if s.approvals.Notifier == nil || req.ApprovalShown == "" {
 		return
 	}
 	if err := s.approvals.Notifier.UpdateApproval(ctx, req, votes); err != nil {
@@ -1011,7 +1014,7 @@ func (s *Service) sweepMessages(ctx context.Context) error {
 	}
 	now := s.clock()
 	for _, req := range stale {
-		if req.ApprovalTS == "" {
+		if req.ApprovalShown == "" {
 			if now.Sub(req.CreatedAt) < s.retryAfter() || s.access.PolicyFor(req.Instance).NoApproval {
 				continue
 			}

@@ -38,11 +38,11 @@ type recorder struct {
 	told    []store.Request
 }
 
-func (r *recorder) PostApproval(_ context.Context, req store.Request, _ []string) (string, string, error) {
+func (r *recorder) PostApproval(_ context.Context, req store.Request, _ []string) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.posted = append(r.posted, req)
-	return "C0APPROVALS", fmt.Sprintf("1700000000.%06d", len(r.posted)), nil
+	return fmt.Sprintf("%s, message 1700000000.%06d", req.Delivery, len(r.posted)), nil
 }
 
 func (r *recorder) UpdateApproval(_ context.Context, req store.Request, _ []store.Vote) error {
@@ -168,7 +168,7 @@ func defaultPolicy() commands.Policy {
 // request asks to end Marc's session on proxy 0 and returns the request id.
 func (f *fixture) request(t *testing.T) string {
 	t.Helper()
-	r := f.svc.Submit(context.Background(), commands.Caller{SlackID: requester, Channel: "C0OPS"}, "kill "+marcOnQps0+" on qlik-prod reason stuck", "")
+	r := f.svc.Submit(context.Background(), commands.Caller{SlackID: requester, Channel: "C0OPS"}, "kill "+marcOnQps0+" on qlik-prod reason stuck")
 	if r.Problem != nil {
 		t.Fatalf("submit: %s", r.Problem.Message)
 	}
@@ -407,7 +407,7 @@ func TestSweepExpiresAndTellsTheRequester(t *testing.T) {
 
 func TestOnlyRequestersMayAsk(t *testing.T) {
 	f := newFixture(t, engines()[0].open(t), defaultPolicy())
-	r := f.svc.Submit(context.Background(), commands.Caller{SlackID: bystander}, "kill "+marcOnQps0+" on qlik-prod reason x", "")
+	r := f.svc.Submit(context.Background(), commands.Caller{SlackID: bystander}, "kill "+marcOnQps0+" on qlik-prod reason x")
 	if r.Problem == nil || !strings.Contains(r.Problem.Message, "not allowed") {
 		t.Errorf("reply = %+v", r.Problem)
 	}
@@ -477,7 +477,7 @@ func TestNoApprovalInstanceEndsOnRequest(t *testing.T) {
 	p := defaultPolicy()
 	p.NoApproval = true
 	f := newFixture(t, engines()[0].open(t), p)
-	r := f.svc.Submit(context.Background(), commands.Caller{SlackID: requester}, "kill "+marcOnQps0+" on qlik-prod reason policy says so", "")
+	r := f.svc.Submit(context.Background(), commands.Caller{SlackID: requester}, "kill "+marcOnQps0+" on qlik-prod reason policy says so")
 	if r.Request == nil || r.Request.Request.State != store.StateDone {
 		t.Fatalf("reply = %+v %+v", r.Request, r.Problem)
 	}
@@ -488,7 +488,7 @@ func TestNoApprovalInstanceEndsOnRequest(t *testing.T) {
 
 func TestSubmitNeedsAReason(t *testing.T) {
 	f := newFixture(t, engines()[0].open(t), defaultPolicy())
-	r := f.svc.Submit(context.Background(), commands.Caller{SlackID: requester}, "kill "+marcOnQps0+" on qlik-prod", "")
+	r := f.svc.Submit(context.Background(), commands.Caller{SlackID: requester}, "kill "+marcOnQps0+" on qlik-prod")
 	if r.Problem == nil || !strings.Contains(r.Problem.Message, "reason is required") {
 		t.Errorf("problem = %+v", r.Problem)
 	}

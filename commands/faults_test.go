@@ -311,7 +311,7 @@ func TestRepeatedConfirmationMakesOneRequest(t *testing.T) {
 			var wg sync.WaitGroup
 			for i := range ids {
 				wg.Go(func() {
-					r := replicas[i%2].SubmitProposal(context.Background(), caller, text, "", proposal.Proposal.Key)
+					r := replicas[i%2].SubmitProposal(context.Background(), caller, text, proposal.Proposal.Key)
 					if r.Request != nil {
 						ids[i] = r.Request.Request.ID
 					}
@@ -385,7 +385,7 @@ func TestAuditFailsClosedForDestructiveSteps(t *testing.T) {
 			e.refuse(t, db, "events", "NEW.action = '"+tc.action+"'")
 			var r commands.Reply
 			if tc.steps == nil {
-				r = f.svc.Submit(context.Background(), commands.Caller{SlackID: requester, Channel: "C0OPS"}, "kill "+marcOnQps0+" on qlik-prod reason stuck", "")
+				r = f.svc.Submit(context.Background(), commands.Caller{SlackID: requester, Channel: "C0OPS"}, "kill "+marcOnQps0+" on qlik-prod reason stuck")
 			} else {
 				r = tc.steps(t, f, id)
 			}

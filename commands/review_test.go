@@ -33,18 +33,18 @@ func TestAnotherPersonsConfirmationDoesNotTakeTheProposal(t *testing.T) {
 				t.Fatalf("no proposal: %+v", proposal)
 			}
 			text, key := proposal.Proposal.Command.String()+" reason stuck", proposal.Proposal.Key
-			other := f.svc.SubmitProposal(context.Background(), commands.Caller{SlackID: otherRequester, Channel: "C0OPS"}, text, "", key)
+			other := f.svc.SubmitProposal(context.Background(), commands.Caller{SlackID: otherRequester, Channel: "C0OPS"}, text, key)
 			if other.Request == nil || other.Request.Request.Requester != otherRequester {
 				t.Fatalf("the other requester's confirmation: %+v", other)
 			}
-			own := f.svc.SubmitProposal(context.Background(), proposer, text, "", key)
+			own := f.svc.SubmitProposal(context.Background(), proposer, text, key)
 			if own.Problem != nil || own.Request == nil {
 				t.Fatalf("the proposer's own confirmation was refused: %+v", own.Problem)
 			}
 			if got := own.Request.Request; got.Requester != requester || got.ID == other.Request.Request.ID {
 				t.Errorf("the proposer got request %s of %s, want their own", got.ID, got.Requester)
 			}
-			again := f.svc.SubmitProposal(context.Background(), proposer, text, "", key)
+			again := f.svc.SubmitProposal(context.Background(), proposer, text, key)
 			if again.Request == nil || again.Request.Request.ID != own.Request.Request.ID {
 				t.Errorf("confirming again made another request: %+v", again)
 			}
@@ -87,7 +87,7 @@ func TestSweepShowsTheStateAsItIsNotAsItWasListed(t *testing.T) {
 		}
 	}
 	must(f.store.CreateRequest(ctx, req))
-	must(f.store.SetApprovalMessage(ctx, req.ID, "C0APPROVALS", "1700000000.000001"))
+	must(f.store.SetApprovalMessage(ctx, req.ID, "message 1700000000.000001"))
 	_, err := f.store.Vote(ctx, store.Vote{RequestID: req.ID, Voter: approver, Approve: true}, now)
 	must(err)
 	_, err = f.store.ClaimExecution(ctx, req.ID, "replica-a/1", now, time.Hour)
@@ -318,8 +318,8 @@ func TestARacingConfirmationLeavesNoPhantomRequestInTheAudit(t *testing.T) {
 	f.store = &racingConfirmations{Store: real}
 	svc := f.service("replica-a")
 	text := proposal.Proposal.Command.String() + " reason stuck"
-	first := svc.SubmitProposal(context.Background(), caller, text, "", proposal.Proposal.Key)
-	second := svc.SubmitProposal(context.Background(), caller, text, "", proposal.Proposal.Key)
+	first := svc.SubmitProposal(context.Background(), caller, text, proposal.Proposal.Key)
+	second := svc.SubmitProposal(context.Background(), caller, text, proposal.Proposal.Key)
 	if first.Request == nil || second.Request == nil || first.Request.Request.ID != second.Request.Request.ID {
 		t.Fatalf("confirmations answered %+v and %+v, want one request", first.Request, second.Request)
 	}
@@ -364,7 +364,7 @@ func TestARequestStoredWithItsAnswerLostIsNotDenied(t *testing.T) {
 	f, _ := faultEngines()[0].fixture(t, defaultPolicy())
 	real := f.store
 	f.store = answerLost{real}
-	r := f.service("replica-a").Submit(context.Background(), commands.Caller{SlackID: requester, Channel: "C0OPS"}, "kill "+marcOnQps0+" on qlik-prod reason stuck", "")
+	r := f.service("replica-a").Submit(context.Background(), commands.Caller{SlackID: requester, Channel: "C0OPS"}, "kill "+marcOnQps0+" on qlik-prod reason stuck")
 	all, err := real.ListRequests(context.Background())
 	if err != nil || len(all) != 1 {
 		t.Fatalf("%d requests stored (%v), want the one", len(all), err)

@@ -22,6 +22,10 @@ type Caller struct {
 	// SlackID identifies the person. Never a display name.
 	SlackID string
 	Channel string
+	// ReplyTo is the front end's own token for answering this person
+	// later (an approval's outcome), opaque here: it is stored with their
+	// request and handed back to the Notifier.
+	ReplyTo string
 }
 
 // InstanceOptions are the per-instance settings the service needs.
