@@ -144,7 +144,7 @@ func TestRequestEndFromADigestStartsTheProposal(t *testing.T) {
 	rule, _ := commands.ParseRule("group is Sales")
 	svc := commands.New(commands.Config{Registry: reg, Logger: logger,
 		Access: &commands.Access{Default: commands.Policy{Requesters: []string{"U0ONCALL"}, Approvers: []string{"U0LEAD"},
-			ApprovalChannel: "C0APPROVALS", ApprovalsNeeded: 1, TTL: 15 * time.Minute}},
+			Destination: "C0APPROVALS", ApprovalsNeeded: 1, TTL: 15 * time.Minute}},
 		Approvals: &commands.Approvals{Store: st, Notifier: s.Notifier(func(string) []string { return []string{"U0LEAD"} }), ReplicaID: "r1"},
 		Reports:   []commands.Report{{Name: "stale", Channel: "C0OPS", Rule: rule}},
 	})

@@ -24,8 +24,9 @@ type Notifier interface {
 	// TellRequester tells the person who asked what became of their
 	// request (its State and Outcome say it).
 	TellRequester(ctx context.Context, req store.Request, votes []store.Vote) error
-	// MirrorAudit copies an audit event to the audit channel.
-	MirrorAudit(ctx context.Context, channel string, e store.Event) error
+	// MirrorAudit copies an audit event to dest (Access.AuditMirror). It
+	// is called from a background queue, one event at a time.
+	MirrorAudit(ctx context.Context, dest string, e store.Event) error
 }
 
 // ErrUndeliverable marks a Notifier error that retrying cannot fix (the
@@ -47,6 +48,10 @@ type Approvals struct {
 	// Retention is how long the sweep keeps finished requests, the audit
 	// log and recorded counts; zero keeps a kind forever.
 	Retention store.Retention
+	// AuditMirrorQueue is how many audit events may wait to be mirrored
+	// (Access.AuditMirror) before copies are dropped;
+	// DefaultAuditMirrorQueue when zero.
+	AuditMirrorQueue int
 }
 
 // DefaultRetryAfter is Approvals.RetryAfter when unset.
@@ -123,10 +128,8 @@ func (s *Service) audit(ctx context.Context, e store.Event) error {
 		}
 		return err
 	}
-	if ch := s.access.AuditChannel; ch != "" && s.approvals.Notifier != nil {
-		if err := s.approvals.Notifier.MirrorAudit(ctx, ch, e); err != nil {
-			s.logger.Warn("audit mirror failed", "error", err)
-		}
+	if s.mirror != nil {
+		s.mirror.add(e)
 	}
 	return nil
 }

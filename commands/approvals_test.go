@@ -162,7 +162,7 @@ func newFixture(t *testing.T, openStore func() store.Store, p commands.Policy) *
 }
 
 func defaultPolicy() commands.Policy {
-	return commands.Policy{Requesters: []string{requester}, Approvers: []string{approver, approver2}, ApprovalChannel: "C0APPROVALS", ApprovalsNeeded: 1, TTL: 15 * time.Minute}
+	return commands.Policy{Requesters: []string{requester}, Approvers: []string{approver, approver2}, Destination: "C0APPROVALS", ApprovalsNeeded: 1, TTL: 15 * time.Minute}
 }
 
 // request asks to end Marc's session on proxy 0 and returns the request id.

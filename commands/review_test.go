@@ -208,21 +208,22 @@ func TestReportingAnOutcomeHasADeadline(t *testing.T) {
 	}
 }
 
-// slowAuditMirror is an audit channel that answers the execution's record
-// only after the execution's lease has run out and another replica's sweep
-// has marked it interrupted (Slack rate limiting the audit channel).
-type slowAuditMirror struct {
-	*recorder
+// slowAuditLog is an audit log that answers the execution's record only
+// after the execution's lease has run out and another replica's sweep has
+// marked it interrupted (a database that commits, then answers late).
+type slowAuditLog struct {
+	store.Store
 	clock *testclock.Clock
 	other func()
 }
 
-func (m *slowAuditMirror) MirrorAudit(_ context.Context, _ string, e store.Event) error {
+func (l *slowAuditLog) AppendEvent(ctx context.Context, e store.Event) (int64, error) {
+	id, err := l.Store.AppendEvent(ctx, e)
 	if e.Action == "execute" {
-		m.clock.Advance(time.Hour)
-		m.other()
+		l.clock.Advance(time.Hour)
+		l.other()
 	}
-	return nil
+	return id, err
 }
 
 // TestAnExecutionPastItsLeaseDoesNotAct: an execution whose lease ran out
@@ -233,22 +234,22 @@ func TestAnExecutionPastItsLeaseDoesNotAct(t *testing.T) {
 	t.Parallel()
 	f, _ := faultEngines()[0].fixture(t, defaultPolicy())
 	id := f.request(t)
-	replica := func(name string, n commands.Notifier) *commands.Service {
+	replica := func(name string, st store.Store) *commands.Service {
 		return commands.New(commands.Config{
 			Registry:  f.reg,
 			Options:   map[string]commands.InstanceOptions{"qlik-prod": {Identity: commands.IdentityRule{RequireDirectory: true}, Timeout: 5 * time.Second}},
 			Clock:     f.clock.Now,
-			Access:    &commands.Access{Default: f.policy, AuditChannel: "C0AUDIT"},
-			Approvals: &commands.Approvals{Store: f.store, Notifier: n, ReplicaID: name},
+			Access:    &commands.Access{Default: f.policy},
+			Approvals: &commands.Approvals{Store: st, Notifier: f.rec, ReplicaID: name},
 		})
 	}
-	other := replica("replica-b", f.rec)
-	mirror := &slowAuditMirror{recorder: f.rec, clock: f.clock, other: func() {
+	other := replica("replica-b", f.store)
+	slow := &slowAuditLog{Store: f.store, clock: f.clock, other: func() {
 		if err := other.Sweep(context.Background()); err != nil {
 			t.Error(err)
 		}
 	}}
-	replica("replica-a", mirror).Handle(context.Background(), commands.Caller{SlackID: approver, Channel: "C0APPROVALS"}, "approve "+id)
+	replica("replica-a", slow).Handle(context.Background(), commands.Caller{SlackID: approver, Channel: "C0APPROVALS"}, "approve "+id)
 	got := f.state(t, id)
 	if got.State != store.StateInterrupted {
 		t.Fatalf("state %s (%s), want interrupted as the other replica found it", got.State, got.Outcome)

@@ -49,6 +49,8 @@ type Service struct {
 	reports    []Report
 	// probes are the last "vendors" results, for the App Home.
 	probes probeCache
+	// mirror copies audit events to Access.AuditMirror; nil without one.
+	mirror *auditMirror
 }
 
 // Config is what New needs.
@@ -110,7 +112,22 @@ func New(cfg Config) *Service {
 		groups = s.approvals.Groups
 	}
 	s.members = newMembership(groups, 5*time.Minute, s.clock)
+	if s.approvals != nil && s.approvals.Notifier != nil && s.access.AuditMirror != "" {
+		s.mirror = newAuditMirror(s.approvals.Notifier, s.access.AuditMirror, s.approvals.AuditMirrorQueue, s.logger, s.clock, s.observer)
+	}
 	return s
+}
+
+// Close sends the audit copies still queued for the mirror, until ctx
+// ends; what is left then is dropped and logged. Events recorded after
+// Close are not mirrored.
+func (s *Service) Close(ctx context.Context) {
+	if s.mirror == nil {
+		return
+	}
+	if left := s.mirror.close(ctx); left > 0 {
+		s.logger.Warn("stopping before every audit copy was mirrored (the audit log keeps them)", "dropped", left)
+	}
 }
 
 func (s *Service) opts(name string) InstanceOptions {

@@ -159,7 +159,7 @@ func startDemo(ctx context.Context, g *globals, term *console.Console) (*environ
 	access := &commands.Access{Default: commands.Policy{
 		Requesters:      []string{demoRequester},
 		Approvers:       []string{demoApprover},
-		ApprovalChannel: "console",
+		Destination:     "console",
 		ApprovalsNeeded: 1,
 		TTL:             15 * time.Minute,
 	}}
