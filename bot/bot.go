@@ -383,7 +383,7 @@ func (b *Bot) onSlashCommand(ctx context.Context, sc slack.SlashCommand) {
 		b.logger.Warn("slash command not ours", "command", sc.Command)
 		return
 	}
-	caller := commands.Caller{SlackID: sc.UserID, Channel: sc.ChannelID}
+	caller := commands.Caller{SlackID: sc.UserID, Where: sc.ChannelID}
 	start := time.Now()
 	reply := b.service.Interpret(ctx, caller, sc.Text)
 	b.logger.Info("command", "user", sc.UserID, "channel", sc.ChannelID, "verb", reply.Command.Verb,
@@ -414,7 +414,7 @@ func (b *Bot) pageMessage(ctx context.Context, user, channel, actionID, value st
 	if err != nil {
 		return Message{Text: "That button no longer works: " + err.Error()}
 	}
-	caller := commands.Caller{SlackID: user, Channel: channel}
+	caller := commands.Caller{SlackID: user, Where: channel}
 	if actionID != ActionRefresh && b.service.MayList(ctx, caller) {
 		// Rights are checked at the click, not only when the list was made.
 		if kept, ok := b.pages.get(v.Key, user); ok {

@@ -421,14 +421,14 @@ func (s *Service) SubmitCommand(ctx context.Context, caller Caller, cmd Command,
 	}
 	// The record comes first: a request the audit log cannot show is not
 	// made.
-	if err := s.audit(ctx, store.Event{Actor: caller.SlackID, Channel: caller.Channel, Action: "request", Command: cmd.String(),
+	if err := s.audit(ctx, store.Event{Actor: caller.SlackID, Where: caller.Where, Action: "request", Command: cmd.String(),
 		Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: string(req.State), Detail: req.Reason}); err != nil {
 		return problemReply(cmd, errNoAudit(err))
 	}
 	if err := s.approvals.Store.CreateRequest(ctx, req); err != nil && !s.storedAnyway(ctx, req.ID, err) {
 		// The record above names a request that does not exist: say so.
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
-		s.audit(wctx, store.Event{Actor: caller.SlackID, Channel: caller.Channel, Action: "request_not_made", Command: cmd.String(),
+		s.audit(wctx, store.Event{Actor: caller.SlackID, Where: caller.Where, Action: "request_not_made", Command: cmd.String(),
 			Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: err.Error()})
 		cancel()
 		if errors.Is(err, store.ErrDuplicate) {
@@ -563,7 +563,7 @@ func (s *Service) decide(ctx context.Context, caller Caller, cmd Command) Reply 
 		if gerr != nil {
 			msg += " (A group could not be checked: " + gerr.Error() + ")"
 		}
-		s.audit(ctx, store.Event{Actor: caller.SlackID, Channel: caller.Channel, Action: string(cmd.Verb) + "_vote_refused", Command: cmd.String(),
+		s.audit(ctx, store.Event{Actor: caller.SlackID, Where: caller.Where, Action: string(cmd.Verb) + "_vote_refused", Command: cmd.String(),
 			Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: "not an approver"})
 		return Reply{Command: cmd, Title: "Not counted", Problem: &Problem{Message: msg}}
 	}
@@ -573,13 +573,13 @@ func (s *Service) decide(ctx context.Context, caller Caller, cmd Command) Reply 
 		action = "deny_vote"
 	}
 	// The record comes first: a vote the audit log cannot show is not cast.
-	if err := s.audit(ctx, store.Event{Actor: caller.SlackID, Channel: caller.Channel, Action: action, Command: cmd.String(),
+	if err := s.audit(ctx, store.Event{Actor: caller.SlackID, Where: caller.Where, Action: action, Command: cmd.String(),
 		Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: string(req.State), Detail: cmd.Reason}); err != nil {
 		return Reply{Command: cmd, Title: "Not counted", Problem: &Problem{Message: errNoAudit(err).Error()}}
 	}
 	res, err := s.approvals.Store.Vote(ctx, vote, s.clock())
 	if err != nil {
-		s.audit(ctx, store.Event{Actor: caller.SlackID, Channel: caller.Channel, Action: action + "_refused", Command: cmd.String(),
+		s.audit(ctx, store.Event{Actor: caller.SlackID, Where: caller.Where, Action: action + "_refused", Command: cmd.String(),
 			Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: err.Error()})
 		return Reply{Command: cmd, Title: "Not counted", Problem: &Problem{Message: voteRefusal(req, err)}}
 	}

@@ -168,7 +168,7 @@ func defaultPolicy() commands.Policy {
 // request asks to end Marc's session on proxy 0 and returns the request id.
 func (f *fixture) request(t *testing.T) string {
 	t.Helper()
-	r := f.svc.Submit(context.Background(), commands.Caller{SlackID: requester, Channel: "C0OPS"}, "kill "+marcOnQps0+" on qlik-prod reason stuck")
+	r := f.svc.Submit(context.Background(), commands.Caller{SlackID: requester, Where: "C0OPS"}, "kill "+marcOnQps0+" on qlik-prod reason stuck")
 	if r.Problem != nil {
 		t.Fatalf("submit: %s", r.Problem.Message)
 	}
@@ -179,7 +179,7 @@ func (f *fixture) request(t *testing.T) string {
 }
 
 func (f *fixture) vote(who, verb, id string) commands.Reply {
-	return f.svc.Handle(context.Background(), commands.Caller{SlackID: who, Channel: "C0APPROVALS"}, verb+" "+id)
+	return f.svc.Handle(context.Background(), commands.Caller{SlackID: who, Where: "C0APPROVALS"}, verb+" "+id)
 }
 
 func (f *fixture) state(t *testing.T, id string) store.Request {

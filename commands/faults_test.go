@@ -300,7 +300,7 @@ func TestRepeatedConfirmationMakesOneRequest(t *testing.T) {
 		t.Run(e.name, func(t *testing.T) {
 			t.Parallel()
 			f, _ := e.fixture(t, defaultPolicy())
-			caller := commands.Caller{SlackID: requester, Channel: "C0OPS"}
+			caller := commands.Caller{SlackID: requester, Where: "C0OPS"}
 			proposal := f.svc.Handle(context.Background(), caller, "kill "+marcOnQps0+" on qlik-prod")
 			if proposal.Proposal == nil || proposal.Proposal.Key == "" {
 				t.Fatalf("no proposal key: %+v", proposal)
@@ -385,7 +385,7 @@ func TestAuditFailsClosedForDestructiveSteps(t *testing.T) {
 			e.refuse(t, db, "events", "NEW.action = '"+tc.action+"'")
 			var r commands.Reply
 			if tc.steps == nil {
-				r = f.svc.Submit(context.Background(), commands.Caller{SlackID: requester, Channel: "C0OPS"}, "kill "+marcOnQps0+" on qlik-prod reason stuck")
+				r = f.svc.Submit(context.Background(), commands.Caller{SlackID: requester, Where: "C0OPS"}, "kill "+marcOnQps0+" on qlik-prod reason stuck")
 			} else {
 				r = tc.steps(t, f, id)
 			}

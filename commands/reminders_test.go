@@ -85,7 +85,7 @@ func TestReminderAndExpiryNoticeAreSentOnceAcrossReplicas(t *testing.T) {
 					f := newFixture(t, open, p)
 					n := &remindingRecorder{recorder: f.rec}
 					a, b := f.replica("replica-a", f.store, n), f.replica("replica-b", open(), n)
-					r := a.Submit(context.Background(), commands.Caller{SlackID: requester, Channel: "C0OPS"}, "kill "+marcOnQps0+" on qlik-prod reason stuck")
+					r := a.Submit(context.Background(), commands.Caller{SlackID: requester, Where: "C0OPS"}, "kill "+marcOnQps0+" on qlik-prod reason stuck")
 					if r.Request == nil {
 						t.Fatalf("submit: %+v", r.Problem)
 					}

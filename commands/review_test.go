@@ -27,13 +27,13 @@ func TestAnotherPersonsConfirmationDoesNotTakeTheProposal(t *testing.T) {
 			p := defaultPolicy()
 			p.Requesters = append(p.Requesters, otherRequester)
 			f, _ := e.fixture(t, p)
-			proposer := commands.Caller{SlackID: requester, Channel: "C0OPS"}
+			proposer := commands.Caller{SlackID: requester, Where: "C0OPS"}
 			proposal := f.svc.Handle(context.Background(), proposer, "kill "+marcOnQps0+" on qlik-prod")
 			if proposal.Proposal == nil {
 				t.Fatalf("no proposal: %+v", proposal)
 			}
 			text, key := proposal.Proposal.Command.String()+" reason stuck", proposal.Proposal.Key
-			other := f.svc.SubmitProposal(context.Background(), commands.Caller{SlackID: otherRequester, Channel: "C0OPS"}, text, key)
+			other := f.svc.SubmitProposal(context.Background(), commands.Caller{SlackID: otherRequester, Where: "C0OPS"}, text, key)
 			if other.Request == nil || other.Request.Request.Requester != otherRequester {
 				t.Fatalf("the other requester's confirmation: %+v", other)
 			}
@@ -131,7 +131,7 @@ func TestAClaimedExecutionIsSeenThroughPastTheClickDeadline(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	f.store = &deadlineAtClaim{Store: f.store, clickDone: cancel}
-	f.service("replica-a").Handle(ctx, commands.Caller{SlackID: approver, Channel: "C0APPROVALS"}, "approve "+id)
+	f.service("replica-a").Handle(ctx, commands.Caller{SlackID: approver, Where: "C0APPROVALS"}, "approve "+id)
 	if got := f.state(t, id); got.State != store.StateDone || marcStillThere(f) {
 		t.Errorf("state %s (%s), session there %v; want done and gone", got.State, got.Outcome, marcStillThere(f))
 	}
@@ -194,7 +194,7 @@ func TestReportingAnOutcomeHasADeadline(t *testing.T) {
 		Access:    &commands.Access{Default: f.policy},
 		Approvals: &commands.Approvals{Store: f.store, Notifier: n, ReplicaID: "replica-a"},
 	})
-	svc.Handle(context.Background(), commands.Caller{SlackID: approver, Channel: "C0APPROVALS"}, "approve "+id)
+	svc.Handle(context.Background(), commands.Caller{SlackID: approver, Where: "C0APPROVALS"}, "approve "+id)
 	if got := f.state(t, id); got.State != store.StateDone {
 		t.Fatalf("state %s (%s), want done", got.State, got.Outcome)
 	}
@@ -249,7 +249,7 @@ func TestAnExecutionPastItsLeaseDoesNotAct(t *testing.T) {
 			t.Error(err)
 		}
 	}}
-	replica("replica-a", slow).Handle(context.Background(), commands.Caller{SlackID: approver, Channel: "C0APPROVALS"}, "approve "+id)
+	replica("replica-a", slow).Handle(context.Background(), commands.Caller{SlackID: approver, Where: "C0APPROVALS"}, "approve "+id)
 	got := f.state(t, id)
 	if got.State != store.StateInterrupted {
 		t.Fatalf("state %s (%s), want interrupted as the other replica found it", got.State, got.Outcome)
@@ -310,7 +310,7 @@ func (r *racingConfirmations) RequestByProposal(ctx context.Context, key string)
 func TestARacingConfirmationLeavesNoPhantomRequestInTheAudit(t *testing.T) {
 	t.Parallel()
 	f, _ := faultEngines()[0].fixture(t, defaultPolicy())
-	caller := commands.Caller{SlackID: requester, Channel: "C0OPS"}
+	caller := commands.Caller{SlackID: requester, Where: "C0OPS"}
 	proposal := f.svc.Handle(context.Background(), caller, "kill "+marcOnQps0+" on qlik-prod")
 	if proposal.Proposal == nil {
 		t.Fatalf("no proposal: %+v", proposal)
@@ -365,7 +365,7 @@ func TestARequestStoredWithItsAnswerLostIsNotDenied(t *testing.T) {
 	f, _ := faultEngines()[0].fixture(t, defaultPolicy())
 	real := f.store
 	f.store = answerLost{real}
-	r := f.service("replica-a").Submit(context.Background(), commands.Caller{SlackID: requester, Channel: "C0OPS"}, "kill "+marcOnQps0+" on qlik-prod reason stuck")
+	r := f.service("replica-a").Submit(context.Background(), commands.Caller{SlackID: requester, Where: "C0OPS"}, "kill "+marcOnQps0+" on qlik-prod reason stuck")
 	all, err := real.ListRequests(context.Background())
 	if err != nil || len(all) != 1 {
 		t.Fatalf("%d requests stored (%v), want the one", len(all), err)

@@ -21,7 +21,9 @@ const DefaultTimeout = 10 * time.Second
 type Caller struct {
 	// SlackID identifies the person. Never a display name.
 	SlackID string
-	Channel string
+	// Where is where they asked, as the front end names it, for the
+	// audit log.
+	Where string
 	// ReplyTo is the front end's own token for answering this person
 	// later (an approval's outcome), opaque here: it is stored with their
 	// request and handed back to the Notifier.
@@ -167,7 +169,7 @@ func (s *Service) run(ctx context.Context, caller Caller, cmd Command) Reply {
 		}
 		reply := s.read(ctx, caller, cmd)
 		if cmd.Verb != Vendors {
-			s.audit(ctx, store.Event{Actor: caller.SlackID, Channel: caller.Channel, Action: string(cmd.Verb), Command: cmd.String(),
+			s.audit(ctx, store.Event{Actor: caller.SlackID, Where: caller.Where, Action: string(cmd.Verb), Command: cmd.String(),
 				Target: readTarget(cmd), Result: readResult(reply)})
 		}
 		return reply

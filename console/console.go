@@ -72,7 +72,7 @@ func (c *Console) Run(ctx context.Context, in io.Reader, out io.Writer) error {
 			return ctx.Err()
 		}
 		word, rest, _ := strings.Cut(line, " ")
-		caller := commands.Caller{SlackID: c.As, Channel: "console"}
+		caller := commands.Caller{SlackID: c.As, Where: "console"}
 		switch strings.ToLower(word) {
 		case "quit", "exit":
 			return nil

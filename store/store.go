@@ -111,18 +111,20 @@ type VoteResult struct {
 
 // Event is one row of the audit log.
 type Event struct {
-	ID        int64     `json:"id"`
-	At        time.Time `json:"at"`
-	Actor     string    `json:"actor"`
-	Channel   string    `json:"channel,omitempty"`
-	Action    string    `json:"action"`
-	Command   string    `json:"command,omitempty"`
-	Vendor    string    `json:"vendor,omitempty"`
-	Instance  string    `json:"instance,omitempty"`
-	Target    string    `json:"target,omitempty"`
-	RequestID string    `json:"request_id,omitempty"`
-	Result    string    `json:"result,omitempty"`
-	Detail    string    `json:"detail,omitempty"`
+	ID    int64     `json:"id"`
+	At    time.Time `json:"at"`
+	Actor string    `json:"actor"`
+	// Where is where the actor asked, as the front end names it (its
+	// column and export name stay "channel").
+	Where     string `json:"channel,omitempty"`
+	Action    string `json:"action"`
+	Command   string `json:"command,omitempty"`
+	Vendor    string `json:"vendor,omitempty"`
+	Instance  string `json:"instance,omitempty"`
+	Target    string `json:"target,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
+	Result    string `json:"result,omitempty"`
+	Detail    string `json:"detail,omitempty"`
 }
 
 // EventFilter narrows an audit query; zero fields match everything.

@@ -191,7 +191,7 @@ func demoReport() (commands.Report, error) {
 	if err != nil {
 		return commands.Report{}, err
 	}
-	return commands.Report{Name: "stale-demo", Schedule: sched, Location: time.UTC, Channel: "console",
+	return commands.Report{Name: "stale-demo", Schedule: sched, Location: time.UTC, Destination: "console",
 		Instances: []string{"qlik-demo", "commvault"}, Rule: rule}, nil
 }
 

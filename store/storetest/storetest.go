@@ -624,7 +624,7 @@ func audit(t *testing.T, fresh Fresh) {
 	s := fresh(t)(t)
 	var last int64
 	for i, e := range []store.Event{
-		{Actor: "U1", Channel: "C0OPS", Action: "list", Command: `/sessions list CORP\marc`, Target: `CORP\marc`},
+		{Actor: "U1", Where: "C0OPS", Action: "list", Command: `/sessions list CORP\marc`, Target: `CORP\marc`},
 		{Actor: "U1", Action: "request", Vendor: "qlik", Instance: "qlik-prod", Target: "7b8a", RequestID: "R1"},
 		{Actor: "U2", Action: "approve_vote", Target: "7b8a", RequestID: "R1", Result: "approved", Detail: "1 of 1"},
 	} {

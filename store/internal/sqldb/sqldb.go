@@ -547,7 +547,7 @@ func (s *DB) appendEvent(ctx context.Context, e store.Event) (int64, error) {
 	var id int64
 	err := s.writes.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		return tx.StmtContext(ctx, s.appendEventStmt).QueryRowContext(ctx,
-			micros(e.At), e.Actor, e.Channel, e.Action, e.Command, e.Vendor, e.Instance, e.Target, e.RequestID, e.Result, e.Detail).Scan(&id)
+			micros(e.At), e.Actor, e.Where, e.Action, e.Command, e.Vendor, e.Instance, e.Target, e.RequestID, e.Result, e.Detail).Scan(&id)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("append audit event: %w", err)
@@ -596,7 +596,7 @@ func (s *DB) events(ctx context.Context, f store.EventFilter) ([]store.Event, er
 	for rows.Next() {
 		var e store.Event
 		var at int64
-		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Channel, &e.Action, &e.Command, &e.Vendor, &e.Instance, &e.Target, &e.RequestID, &e.Result, &e.Detail); err != nil {
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Where, &e.Action, &e.Command, &e.Vendor, &e.Instance, &e.Target, &e.RequestID, &e.Result, &e.Detail); err != nil {
 			return nil, err
 		}
 		e.At = fromMicros(at)
