@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"context"
 	"database/sql"
 	"io"
 	"log/slog"
@@ -21,6 +22,8 @@ import (
 	"github.com/sessionbot/sessionbot/store/postgres/pgtest"
 	"github.com/sessionbot/sessionbot/store/sqlite"
 	"github.com/sessionbot/sessionbot/vendors"
+	"github.com/sessionbot/sessionbot/vendors/qlik"
+	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
 )
 
 // atVersion3 applies an engine's migrations 001 to 003 as the bot before
@@ -136,5 +139,77 @@ func TestARequestPostedBeforeMigration4IsStillApprovable(t *testing.T) {
 				t.Errorf("Block Kit violations: %v", v)
 			}
 		})
+	}
+}
+
+// TestTheRequesterIsToldTheOutcomeOnTheResponseURLOfTheirConfirmation: the
+// reply handle a click hands commands is kept in the delivery record, with
+// the approval message's place, and used for the outcome.
+func TestTheRequesterIsToldTheOutcomeOnTheResponseURLOfTheirConfirmation(t *testing.T) {
+	site, err := qliktest.New(qliktest.Options{Proxies: 1, Demo: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer site.Close()
+	files, _ := site.ClientFiles(t.TempDir())
+	in, err := qlik.New(qlik.Config{Name: "qlik-prod", Proxies: site.Proxies(), CertFile: files.Cert, KeyFile: files.Key, CAFile: files.CA}, vendors.Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, _ := vendors.NewRegistry(in)
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	fake := slacktest.New(slacktest.Options{BotToken: "xoxb-b", AppToken: "xapp-a", Scopes: RequiredScopes})
+	defer fake.Close()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s := NewSlack(Config{BotToken: "xoxb-b", AppToken: "xapp-a", APIURL: fake.APIURL(), Logger: logger,
+		ApprovalChannel: func(string) string { return "C0APPROVALS" }})
+	svc := commands.New(commands.Config{Registry: reg, Logger: logger,
+		Access: &commands.Access{Default: commands.Policy{Requesters: []string{"U0ONCALL"}, Approvers: []string{"U0LEAD"},
+			Destination: "C0APPROVALS", ApprovalsNeeded: 1, TTL: 15 * time.Minute}},
+		Approvals: &commands.Approvals{Store: st, Notifier: s.Notifier(func(string) []string { return []string{"U0LEAD"} }), ReplicaID: "r1"},
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go New(s, svc).Run(ctx)
+	if err := fake.WaitConnections(1, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	cmd, err := commands.Parse("kill "+qliktest.MarcSessionOnProxy0+" on qlik-prod reason stuck", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	value, _ := encodeAction(cmd, "K0")
+	confirm, err := fake.SendBlockAction(slacktest.BlockAction{UserID: "U0ONCALL", ChannelID: "C0OPS", ActionID: ActionConfirm, Value: value})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fake.WaitResponses(confirm.ResponseID, 1, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	reqs, err := st.ListRequests(t.Context(), store.StatePending)
+	if err != nil || len(reqs) != 1 {
+		t.Fatalf("pending requests %+v, %v; want the one confirmed", reqs, err)
+	}
+	posts := fake.Posts()
+	approval := posts[len(posts)-1]
+	want := delivery{ResponseURL: confirm.ResponseURL, RequesterChannel: "C0OPS", ApprovalChannel: approval.Channel, ApprovalTS: approval.TS}
+	if got := decodeDelivery(reqs[0].Delivery); got != want || approval.Channel != "C0APPROVALS" {
+		t.Errorf("delivery record %+v, want %+v", got, want)
+	}
+
+	svc.Handle(t.Context(), commands.Caller{SlackID: "U0LEAD"}, "approve "+reqs[0].ID)
+	told, err := fake.WaitResponses(confirm.ResponseID, 2, 10*time.Second)
+	if err != nil {
+		t.Fatalf("the requester was not told the outcome on their response_url: %v", err)
+	}
+	if got := string(told[1].Blocks) + told[1].Text; !strings.Contains(got, reqs[0].ID) || told[1].ResponseType != "ephemeral" {
+		t.Errorf("told %s (%s), want the outcome of %s to the requester only", got, told[1].ResponseType, reqs[0].ID)
+	}
+	if site.Deletes() != 1 {
+		t.Errorf("%d deletes, want the approved one", site.Deletes())
 	}
 }

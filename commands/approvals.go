@@ -808,7 +808,7 @@ func timedOut(ctx context.Context, err error) bool {
 }
 
 // updateApproval rewrites the approval message and records what it now
-// shows; an update Slack refused is applied again by the sweep.
+// shows; an update the messenger refused is applied again by the sweep.
 func (s *Service) updateApproval(ctx context.Context, req store.Request, votes []store.Vote) {
 	if s.approvals.Notifier == nil || req.ApprovalShown == "" {
 		return
@@ -838,7 +838,7 @@ func (s *Service) tell(ctx context.Context, req store.Request, votes []store.Vot
 // nobody decided in time, reminds approvers of requests half-way to
 // expiry without a vote, reports executions a crash interrupted, carries
 // out approvals whose execution never started, settles outcomes a vendor
-// timeout left unknown, posts or updates approval messages Slack refused,
+// timeout left unknown, posts or updates approval messages the messenger refused,
 // runs the reports whose time has come, and prunes what is past its
 // retention. Run it at start and then periodically, on every replica,
 // each time with a deadline: the store makes each change once. One step's
@@ -1005,7 +1005,7 @@ func (s *Service) reread(ctx context.Context, in vendors.Instance, req store.Req
 }
 
 // sweepMessages posts approval messages that were never posted and
-// re-applies updates Slack refused, so each message ends up showing the
+// re-applies updates the messenger refused, so each message ends up showing the
 // stored state.
 func (s *Service) sweepMessages(ctx context.Context) error {
 	if s.approvals.Notifier == nil {
