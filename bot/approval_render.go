@@ -63,8 +63,8 @@ func renderProposal(b *builder, r commands.Reply) {
 func renderRequest(b *builder, v commands.RequestView) {
 	b.section(requestSummary(v.Request))
 	b.context(requestStatus(v.Request, v.Votes))
-	if v.Request.State == store.StatePending && strings.HasPrefix(v.Request.ApprovalChannel, "C") && slackID.MatchString(v.Request.ApprovalChannel) {
-		b.context("Posted for approval in <#" + v.Request.ApprovalChannel + ">. Nothing ends until it is approved.")
+	if ch := decodeDelivery(v.Request.Delivery).ApprovalChannel; v.Request.State == store.StatePending && strings.HasPrefix(ch, "C") && slackID.MatchString(ch) {
+		b.context("Posted for approval in <#" + ch + ">. Nothing ends until it is approved.")
 	}
 }
 

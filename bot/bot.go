@@ -424,7 +424,7 @@ func (b *Bot) onSlashCommand(ctx context.Context, sc slack.SlashCommand) {
 		b.logger.Warn("slash command not ours", "command", sc.Command)
 		return
 	}
-	caller := commands.Caller{ChatID: sc.UserID, Channel: sc.ChannelID}
+	caller := commands.Caller{ChatID: sc.UserID, Where: sc.ChannelID}
 	start := time.Now()
 	reply := b.interpret(ctx, caller, sc.Text)
 	b.logger.Info("command", "user", sc.UserID, "channel", sc.ChannelID, "verb", reply.Command.Verb,
@@ -455,7 +455,7 @@ func (b *Bot) pageMessage(ctx context.Context, user, channel, actionID, value st
 	if err != nil {
 		return Message{Text: "That button no longer works: " + err.Error()}
 	}
-	caller := commands.Caller{ChatID: user, Channel: channel}
+	caller := commands.Caller{ChatID: user, Where: channel}
 	if actionID != ActionRefresh && b.service.MayList(ctx, caller) {
 		// Rights are checked at the click, not only when the list was made.
 		if kept, ok := b.pages.get(v.Key, user); ok {

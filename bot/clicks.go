@@ -43,14 +43,14 @@ func (b *Bot) onKillClick(ctx context.Context, cb slack.InteractionCallback, act
 		b.respond(ctx, cb.ResponseURL, Message{Text: "That button no longer works: " + err.Error()}, false)
 		return
 	}
-	caller := commands.Caller{ChatID: cb.User.ID, Channel: cb.Channel.ID}
+	caller := commands.Caller{ChatID: cb.User.ID, Where: cb.Channel.ID}
 	b.respond(ctx, cb.ResponseURL, Render(b.service.Execute(ctx, caller, cmd), 1), false)
 }
 
 // onUnderstood runs a plain-words request the person confirmed, as the
 // typed command it was read as.
 func (b *Bot) onUnderstood(ctx context.Context, cb slack.InteractionCallback, action *slack.BlockAction) {
-	caller := commands.Caller{ChatID: cb.User.ID, Channel: cb.Channel.ID}
+	caller := commands.Caller{ChatID: cb.User.ID, Where: cb.Channel.ID}
 	b.respond(ctx, cb.ResponseURL, Render(b.handle(ctx, caller, action.Value), 1), false)
 }
 
@@ -74,11 +74,12 @@ func (b *Bot) onConfirm(ctx context.Context, cb slack.InteractionCallback, actio
 		}
 		return
 	}
-	b.submit(ctx, commands.Caller{ChatID: cb.User.ID, Channel: cb.Channel.ID}, cmd, cb.ResponseURL, key)
+	b.submit(ctx, commands.Caller{ChatID: cb.User.ID, Where: cb.Channel.ID}, cmd, cb.ResponseURL, key)
 }
 
 func (b *Bot) submit(ctx context.Context, caller commands.Caller, cmd commands.Command, responseURL, key string) {
-	reply := b.service.SubmitCommand(ctx, caller, cmd, responseURL, key)
+	caller.ReplyTo = replyTo(responseURL, caller.Where)
+	reply := b.service.SubmitCommand(ctx, caller, cmd, key)
 	b.respond(ctx, responseURL, Render(reply, 1), true)
 }
 
@@ -122,7 +123,7 @@ func (b *Bot) onReasonSubmitted(ctx context.Context, cb slack.InteractionCallbac
 		b.respond(ctx, meta.ResponseURL, Message{Text: "A reason is required; nothing was requested."}, false)
 		return
 	}
-	b.submit(ctx, commands.Caller{ChatID: cb.User.ID, Channel: meta.Channel}, cmd, meta.ResponseURL, key)
+	b.submit(ctx, commands.Caller{ChatID: cb.User.ID, Where: meta.Channel}, cmd, meta.ResponseURL, key)
 }
 
 // onDecision handles Approve and Deny buttons: the same as typing approve
@@ -132,7 +133,7 @@ func (b *Bot) onDecision(ctx context.Context, cb slack.InteractionCallback, acti
 	if !approve {
 		verb = "deny "
 	}
-	caller := commands.Caller{ChatID: cb.User.ID, Channel: cb.Channel.ID}
+	caller := commands.Caller{ChatID: cb.User.ID, Where: cb.Channel.ID}
 	reply := b.handle(ctx, caller, verb+action.Value)
 	if fromHome(cb) {
 		b.answerOnHome(ctx, cb.User.ID, reply)
@@ -182,7 +183,7 @@ func (b *Bot) onDenySubmitted(ctx context.Context, cb slack.InteractionCallback)
 			text += " reason " + reason
 		}
 	}
-	reply := b.handle(ctx, commands.Caller{ChatID: cb.User.ID, Channel: meta.Channel}, text)
+	reply := b.handle(ctx, commands.Caller{ChatID: cb.User.ID, Where: meta.Channel}, text)
 	if meta.Home {
 		b.answerOnHome(ctx, cb.User.ID, reply)
 		return

@@ -93,16 +93,16 @@ func digestBlocks(d commands.Digest, now time.Time) []slack.Block {
 func (n *slackNotifier) PostDigest(ctx context.Context, d commands.Digest) error {
 	now := time.Now()
 	msg := Message{Blocks: digestBlocks(d, now), Text: d.Summary()}
-	ch, ts, err := n.bot.api.PostMessageContext(ctx, d.Channel, append(msg.options(), slack.MsgOptionDisableLinkUnfurl())...)
+	ch, ts, err := n.bot.api.PostMessageContext(ctx, d.Destination, append(msg.options(), slack.MsgOptionDisableLinkUnfurl())...)
 	if err != nil {
 		var refused slack.SlackErrorResponse
 		if errors.As(err, &refused) {
 			switch refused.Err {
 			case "channel_not_found", "not_in_channel", "is_archived":
-				return fmt.Errorf("chat.postMessage to %s: %w: %w", d.Channel, commands.ErrUndeliverable, err)
+				return fmt.Errorf("chat.postMessage to %s: %w: %w", d.Destination, commands.ErrUndeliverable, err)
 			}
 		}
-		return fmt.Errorf("chat.postMessage to %s: %w", d.Channel, err)
+		return fmt.Errorf("chat.postMessage to %s: %w", d.Destination, err)
 	}
 	png, err := chart.Render(d.Report, d.History, d.At.Add(-commands.ChartDays*24*time.Hour), d.At, chart.Width, chart.Height)
 	if err != nil {

@@ -47,7 +47,7 @@ func TestDigestIsOneMessageWithRequestEndButtonsAndTheChartInItsThread(t *testin
 			history = append(history, store.NodeCount{Report: "stale", At: at.Add(-time.Duration(6-day) * 24 * time.Hour), Instance: "qlik-prod", Node: node, Sessions: day})
 		}
 	}
-	d := commands.Digest{Report: "stale", Channel: "C0OPS", Rule: "idle > 8h", At: at,
+	d := commands.Digest{Report: "stale", Destination: "C0OPS", Rule: "idle > 8h", At: at,
 		Nodes:   []commands.NodeTally{{Instance: "commvault", Node: "pc-marc", Open: 1, Stale: 1}, {Instance: "qlik-prod", Node: "qps1:4243", Open: 7, Stale: 1}, {Instance: "qlik-prod", Node: "qps2:4243", Open: 5}},
 		Stalest: stalest, Open: 13, Stale: 2, History: history, Problems: []string{"teams cannot list all its sessions"}}
 	if err := poster.PostDigest(context.Background(), d); err != nil {
@@ -144,9 +144,9 @@ func TestRequestEndFromADigestStartsTheProposal(t *testing.T) {
 	rule, _ := commands.ParseRule("group is Sales")
 	svc := commands.New(commands.Config{Registry: reg, Logger: logger,
 		Access: &commands.Access{Default: commands.Policy{Requesters: []string{"U0ONCALL"}, Approvers: []string{"U0LEAD"},
-			ApprovalChannel: "C0APPROVALS", ApprovalsNeeded: 1, TTL: 15 * time.Minute}},
+			Destination: "C0APPROVALS", ApprovalsNeeded: 1, TTL: 15 * time.Minute}},
 		Approvals: &commands.Approvals{Store: st, Notifier: s.Notifier(func(string) []string { return []string{"U0LEAD"} }), ReplicaID: "r1"},
-		Reports:   []commands.Report{{Name: "stale", Channel: "C0OPS", Rule: rule}},
+		Reports:   []commands.Report{{Name: "stale", Destination: "C0OPS", Rule: rule}},
 	})
 	b := bot.New(s, svc)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -205,7 +205,7 @@ func fromHome(cb slack.InteractionCallback) bool {
 
 // onWithdraw takes back the clicker's own request.
 func (b *Bot) onWithdraw(ctx context.Context, cb slack.InteractionCallback, action *slack.BlockAction) {
-	reply := b.service.Withdraw(ctx, commands.Caller{ChatID: cb.User.ID, Channel: cb.Channel.ID}, action.Value)
+	reply := b.service.Withdraw(ctx, commands.Caller{ChatID: cb.User.ID, Where: cb.Channel.ID}, action.Value)
 	b.answerOnHome(ctx, cb.User.ID, reply)
 }
 
@@ -221,7 +221,7 @@ func (b *Bot) onSearch(ctx context.Context, cb slack.InteractionCallback, action
 	if text == "" {
 		return
 	}
-	reply := b.handle(ctx, commands.Caller{ChatID: cb.User.ID, Channel: cb.Channel.ID}, "list "+text)
+	reply := b.handle(ctx, commands.Caller{ChatID: cb.User.ID, Where: cb.Channel.ID}, "list "+text)
 	if _, err := b.api.OpenViewContext(ctx, cb.TriggerID, searchModal(reply)); err != nil {
 		b.logger.Warn("views.open for a Home search", "error", slackError(err))
 		b.answerOnHome(ctx, cb.User.ID, reply)

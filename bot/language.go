@@ -72,7 +72,7 @@ func (b *Bot) onEditSubmitted(ctx context.Context, cb slack.InteractionCallback)
 	if blk, ok := cb.View.State.Values[blockEdit]; ok {
 		text = strings.TrimSpace(blk[actionEditText].Value)
 	}
-	reply := b.handle(ctx, commands.Caller{ChatID: cb.User.ID, Channel: meta.Channel}, text)
+	reply := b.handle(ctx, commands.Caller{ChatID: cb.User.ID, Where: meta.Channel}, text)
 	b.respond(ctx, meta.ResponseURL, b.render(reply, cb.User.ID, 1), true)
 }
 
@@ -107,7 +107,7 @@ func (b *Bot) onEvent(ctx context.Context, ev slackevents.EventsAPIEvent) {
 		// not part of the request.
 		text = strings.ReplaceAll(text, "<@"+b.selfID+">", " ")
 	}
-	reply := b.interpret(ctx, commands.Caller{ChatID: user, Channel: channel}, strings.TrimSpace(text))
+	reply := b.interpret(ctx, commands.Caller{ChatID: user, Where: channel}, strings.TrimSpace(text))
 	opts := b.render(reply, user, 1).options()
 	if thread != "" {
 		opts = append(opts, slack.MsgOptionTS(thread))

@@ -156,8 +156,9 @@ func (g *gen) request(state store.State) store.Request {
 	// The id is the store's own (store.NewID), not a vendor's value.
 	r := store.Request{ID: fmt.Sprintf("R%07X", g.r.IntN(1<<28)), Action: store.ActionEndSession, Vendor: g.str(), Instance: g.str(), SessionID: g.str(),
 		TargetDirectory: g.str(), TargetUser: g.str(), Node: g.str(), SessionStarted: g.when(), Reason: g.str(),
-		Requester: g.slackID(), RequesterChannel: "C0OPS", ApprovalsNeeded: 1 + g.r.IntN(3), State: state,
-		CreatedAt: t0, ExpiresAt: t0.Add(15 * time.Minute), Outcome: g.maybe(g.str()), ApprovalChannel: g.maybe("C0APPROVALS")}
+		Requester: g.slackID(), ApprovalsNeeded: 1 + g.r.IntN(3), State: state,
+		CreatedAt: t0, ExpiresAt: t0.Add(15 * time.Minute), Outcome: g.maybe(g.str()),
+		Delivery: delivery{RequesterChannel: "C0OPS", ApprovalChannel: g.maybe("C0APPROVALS")}.encode()}
 	if g.r.IntN(2) == 0 {
 		r.Action = store.ActionLogoutUser
 		r.Vendor = string([]vendors.Type{vendors.Teams, vendors.Qlik, vendors.Skype}[g.r.IntN(3)])

@@ -24,16 +24,20 @@ func (s *Slack) Notifier(approvers func(instance string) []string) commands.Noti
 	return &slackNotifier{bot: s, approvers: approvers}
 }
 
-func (n *slackNotifier) PostApproval(ctx context.Context, req store.Request, approvers []string) (string, string, error) {
+// PostApproval returns the request's delivery record with the message's
+// channel and ts added.
+func (n *slackNotifier) PostApproval(ctx context.Context, req store.Request, approvers []string) (string, error) {
 	channel := n.bot.approvalChannel(req.Instance)
 	if channel == "" {
-		return "", "", fmt.Errorf("no approval channel is configured for %s", req.Instance)
+		return "", fmt.Errorf("no approval channel is configured for %s", req.Instance)
 	}
 	ch, ts, err := n.bot.api.PostMessageContext(ctx, channel, approvalMessage(req, nil, approvers).options()...)
 	if err != nil {
-		return "", "", fmt.Errorf("chat.postMessage to %s: %w", channel, err)
+		return "", fmt.Errorf("chat.postMessage to %s: %w", channel, err)
 	}
-	return ch, ts, nil
+	d := decodeDelivery(req.Delivery)
+	d.ApprovalChannel, d.ApprovalTS = ch, ts
+	return d.encode(), nil
 }
 
 func (n *slackNotifier) UpdateApproval(ctx context.Context, req store.Request, votes []store.Vote) error {
@@ -47,8 +51,12 @@ func (n *slackNotifier) UpdateApproval(ctx context.Context, req store.Request, v
 	if l := n.bot.listener.Load(); l != nil {
 		l.refreshHomes(append(people, approvers...)...)
 	}
+	d := decodeDelivery(req.Delivery)
+	if d.ApprovalChannel == "" || d.ApprovalTS == "" {
+		return fmt.Errorf("request %s: no approval message is recorded: %w", req.ID, commands.ErrUndeliverable)
+	}
 	msg := approvalMessage(req, votes, approvers)
-	_, _, _, err := n.bot.api.UpdateMessageContext(ctx, req.ApprovalChannel, req.ApprovalTS, msg.options()...)
+	_, _, _, err := n.bot.api.UpdateMessageContext(ctx, d.ApprovalChannel, d.ApprovalTS, msg.options()...)
 	var refused slack.SlackErrorResponse
 	if errors.As(err, &refused) {
 		switch refused.Err {
@@ -65,17 +73,18 @@ func (n *slackNotifier) TellRequester(ctx context.Context, req store.Request, vo
 	msg := requesterMessage(req, votes)
 	// response_url works for 30 minutes after the command; past that, or
 	// if Slack refuses it, an ephemeral message in the same channel.
-	if req.ResponseURL != "" && time.Since(req.CreatedAt) < 29*time.Minute {
-		opts := append(msg.options(), slack.MsgOptionResponseURL(req.ResponseURL, slack.ResponseTypeEphemeral))
+	d := decodeDelivery(req.Delivery)
+	if d.ResponseURL != "" && time.Since(req.CreatedAt) < 29*time.Minute {
+		opts := append(msg.options(), slack.MsgOptionResponseURL(d.ResponseURL, slack.ResponseTypeEphemeral))
 		_, _, err := n.bot.api.PostMessageContext(ctx, "", opts...)
 		if err == nil {
 			return nil
 		}
 	}
-	if req.RequesterChannel == "" || req.Requester == "" {
+	if d.RequesterChannel == "" || req.Requester == "" {
 		return fmt.Errorf("no way to reach the requester of %s", req.ID)
 	}
-	_, err := n.bot.api.PostEphemeralContext(ctx, req.RequesterChannel, req.Requester, msg.options()...)
+	_, err := n.bot.api.PostEphemeralContext(ctx, d.RequesterChannel, req.Requester, msg.options()...)
 	return err
 }
 

@@ -15,7 +15,8 @@ var _ commands.Reminder = (*slackNotifier)(nil)
 // RemindApprovers replies in the approval message's thread, so the nudge
 // sits beside the buttons it asks people to use.
 func (n *slackNotifier) RemindApprovers(ctx context.Context, req store.Request, approvers []string) error {
-	if req.ApprovalChannel == "" || req.ApprovalTS == "" {
+	d := decodeDelivery(req.Delivery)
+	if d.ApprovalChannel == "" || d.ApprovalTS == "" {
 		return fmt.Errorf("request %s has no approval message to remind in", req.ID)
 	}
 	lead := fmt.Sprintf(":bell: Reminder: request *%s* (%s on *%s*) has had no vote yet and expires %s. %s, please approve or deny it above.",
@@ -24,9 +25,9 @@ func (n *slackNotifier) RemindApprovers(ctx context.Context, req store.Request, 
 		Blocks: []slack.Block{slack.NewSectionBlock(mrkdwn(clipMrkdwn(lead, maxTextObject)), nil, nil)},
 		Text:   fmt.Sprintf("Reminder: request %s on %s is waiting for approval", req.ID, req.Instance),
 	}
-	_, _, err := n.bot.api.PostMessageContext(ctx, req.ApprovalChannel, append(msg.options(), slack.MsgOptionTS(req.ApprovalTS))...)
+	_, _, err := n.bot.api.PostMessageContext(ctx, d.ApprovalChannel, append(msg.options(), slack.MsgOptionTS(d.ApprovalTS))...)
 	if err != nil {
-		return fmt.Errorf("chat.postMessage reminder to %s: %w", req.ApprovalChannel, err)
+		return fmt.Errorf("chat.postMessage reminder to %s: %w", d.ApprovalChannel, err)
 	}
 	return nil
 }

@@ -20,14 +20,16 @@ func TestReminderIsPostedInTheApprovalThreadMentioningApprovers(t *testing.T) {
 	approvers := []string{"U0APP1", "S0ADMINS"}
 	n := s.Notifier(func(string) []string { return approvers })
 	now := time.Now()
+	var err error
 	req := store.Request{ID: "R7K2ABCD", Action: store.ActionEndSession, Vendor: "qlik", Instance: "qlik-prod",
 		SessionID: "s-1", TargetDirectory: "CORP", TargetUser: "<!channel> marc", Reason: "stuck", Requester: "U0REQ",
 		ApprovalsNeeded: 1, State: store.StatePending, CreatedAt: now.Add(-8 * time.Minute), ExpiresAt: now.Add(7 * time.Minute)}
-	ch, ts, err := n.PostApproval(context.Background(), req, approvers)
+	req.Delivery, err = n.PostApproval(context.Background(), req, approvers)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.ApprovalChannel, req.ApprovalTS = ch, ts
+	first := fake.Posts()[0]
+	ch, ts := first.Channel, first.TS
 	reminder, ok := n.(commands.Reminder)
 	if !ok {
 		t.Fatalf("%T cannot remind approvers", n)

@@ -155,7 +155,8 @@ func goldenMessages(t *testing.T) map[string]Message {
 func goldenRequest() (store.Request, []store.Vote) {
 	return store.Request{ID: "R7K2M9QX", Action: store.ActionEndSession, Vendor: "qlik", Instance: "qlik-prod", SessionID: "7b8ab85e-0c85-4fcb-8e56-4ead683153fb",
 			TargetDirectory: "CORP", TargetUser: "marc", Node: "qps1.corp:4243", SessionStarted: t0.Add(-time.Hour), Reason: "stuck after the 02:00 deploy",
-			Requester: "U0ONCALL", RequesterChannel: "C0OPS", ApprovalsNeeded: 1, CreatedAt: t0, ExpiresAt: t0.Add(15 * time.Minute), ApprovalChannel: "C0APPROVALS"},
+			Requester: "U0ONCALL", ApprovalsNeeded: 1, CreatedAt: t0, ExpiresAt: t0.Add(15 * time.Minute),
+			Delivery: delivery{RequesterChannel: "C0OPS", ApprovalChannel: "C0APPROVALS"}.encode()},
 		[]store.Vote{{Voter: "U0LEAD", Approve: true, At: t0.Add(5 * time.Minute)}}
 }
 

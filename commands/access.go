@@ -17,8 +17,9 @@ type Policy struct {
 	Requesters []string
 	// Approvers may approve or deny. Empty: nobody, so nothing can be ended.
 	Approvers []string
-	// ApprovalChannel is where requests are posted.
-	ApprovalChannel string
+	// Destination is where requests are posted for approval, as the front
+	// end names it.
+	Destination string
 	// ApprovalsNeeded is how many distinct approvers must approve (>= 1).
 	ApprovalsNeeded int
 	// TTL is how long a request waits for approval.
@@ -39,8 +40,9 @@ type Access struct {
 	Default Policy
 	// Instances by lower-case name.
 	Instances map[string]Policy
-	// AuditChannel mirrors every audit event, if set.
-	AuditChannel string
+	// AuditMirror is where the Notifier copies every audit event, as the
+	// front end names it; empty: no copies.
+	AuditMirror string
 }
 
 // PolicyFor returns an instance's policy, with defaults filled in.
@@ -55,8 +57,8 @@ func (a *Access) PolicyFor(instance string) Policy {
 	if p.TTL <= 0 {
 		p.TTL = 15 * time.Minute
 	}
-	if p.ApprovalChannel == "" {
-		p.ApprovalChannel = a.Default.ApprovalChannel
+	if p.Destination == "" {
+		p.Destination = a.Default.Destination
 	}
 	return p
 }

@@ -11,19 +11,22 @@ import (
 	"github.com/sessionbot/sessionbot/vendors"
 )
 
-// Notifier carries approval news to people. The Slack edge implements it
+// Notifier carries approval news to people. The chat front end implements it
 // with messages and buttons; the console prints.
 type Notifier interface {
 	// PostApproval posts a new request where its approvers will see it and
-	// returns the message's location.
-	PostApproval(ctx context.Context, req store.Request, approvers []string) (channel, ts string, err error)
+	// returns the request's delivery record (req.Delivery, the requester's
+	// ReplyTo, with the message's place added), which the store keeps for
+	// later updates.
+	PostApproval(ctx context.Context, req store.Request, approvers []string) (delivery string, err error)
 	// UpdateApproval rewrites the approval message after a vote or outcome.
 	UpdateApproval(ctx context.Context, req store.Request, votes []store.Vote) error
 	// TellRequester tells the person who asked what became of their
 	// request (its State and Outcome say it).
 	TellRequester(ctx context.Context, req store.Request, votes []store.Vote) error
-	// MirrorAudit copies an audit event to the audit channel.
-	MirrorAudit(ctx context.Context, channel string, e store.Event) error
+	// MirrorAudit copies an audit event to dest (Access.AuditMirror). It
+	// is called from a background queue, one event at a time.
+	MirrorAudit(ctx context.Context, dest string, e store.Event) error
 }
 
 // ErrUndeliverable marks a Notifier error that retrying cannot fix (the
@@ -45,6 +48,10 @@ type Approvals struct {
 	// Retention is how long the sweep keeps finished requests, the audit
 	// log and recorded counts; zero keeps a kind forever.
 	Retention store.Retention
+	// AuditMirrorQueue is how many audit events may wait to be mirrored
+	// (Access.AuditMirror) before copies are dropped;
+	// DefaultAuditMirrorQueue when zero.
+	AuditMirrorQueue int
 }
 
 // DefaultRetryAfter is Approvals.RetryAfter when unset.
@@ -121,10 +128,8 @@ func (s *Service) audit(ctx context.Context, e store.Event) error {
 		}
 		return err
 	}
-	if ch := s.access.AuditChannel; ch != "" && s.approvals.Notifier != nil {
-		if err := s.approvals.Notifier.MirrorAudit(ctx, ch, e); err != nil {
-			s.logger.Warn("audit mirror failed", "error", err)
-		}
+	if s.mirror != nil {
+		s.mirror.add(e)
 	}
 	return nil
 }
@@ -351,24 +356,24 @@ func (s *Service) readSession(ctx context.Context, in vendors.Instance, id strin
 // Submit turns a confirmed kill or logout into a stored request and posts it
 // for approval. It re-checks everything: the confirmation may be old and may
 // arrive on another replica.
-func (s *Service) Submit(ctx context.Context, caller Caller, text, responseURL string) Reply {
-	return s.SubmitProposal(ctx, caller, text, responseURL, "")
+func (s *Service) Submit(ctx context.Context, caller Caller, text string) Reply {
+	return s.SubmitProposal(ctx, caller, text, "")
 }
 
 // SubmitProposal is Submit for a proposal shown with key: however often it
 // is confirmed (a double click, a redelivered submission, two replicas), it
 // makes one request, and a repeat is answered with that request.
-func (s *Service) SubmitProposal(ctx context.Context, caller Caller, text, responseURL, key string) Reply {
+func (s *Service) SubmitProposal(ctx context.Context, caller Caller, text, key string) Reply {
 	cmd, err := Parse(text, s.clock())
 	if err != nil {
 		return s.withUsage(problemReply(cmd, err))
 	}
-	return s.SubmitCommand(ctx, caller, cmd, responseURL, key)
+	return s.SubmitCommand(ctx, caller, cmd, key)
 }
 
 // SubmitCommand is SubmitProposal for a command that arrives structured (a
 // button's value): it runs the same checks as typed text first.
-func (s *Service) SubmitCommand(ctx context.Context, caller Caller, cmd Command, responseURL, key string) Reply {
+func (s *Service) SubmitCommand(ctx context.Context, caller Caller, cmd Command, key string) Reply {
 	if err := Check(cmd); err != nil {
 		return problemReply(cmd, err)
 	}
@@ -402,7 +407,7 @@ func (s *Service) SubmitCommand(ctx context.Context, caller Caller, cmd Command,
 	req := store.Request{
 		ID: store.NewID(), Action: p.Action, Vendor: string(p.Vendor), Instance: p.Instance,
 		TargetDirectory: p.User.Directory, TargetUser: p.User.ID,
-		Reason: cmd.Reason, Requester: caller.ChatID, RequesterChannel: caller.Channel, ResponseURL: responseURL,
+		Reason: cmd.Reason, Requester: caller.ChatID, Delivery: caller.ReplyTo,
 		ApprovalsNeeded: policy.ApprovalsNeeded, AllowSelfApproval: policy.AllowSelfApproval,
 		State: store.StatePending, CreatedAt: now, ExpiresAt: now.Add(policy.TTL), ProposalKey: key,
 	}
@@ -416,14 +421,14 @@ func (s *Service) SubmitCommand(ctx context.Context, caller Caller, cmd Command,
 	}
 	// The record comes first: a request the audit log cannot show is not
 	// made.
-	if err := s.audit(ctx, store.Event{Actor: caller.ChatID, Channel: caller.Channel, Action: "request", Command: cmd.String(),
+	if err := s.audit(ctx, store.Event{Actor: caller.ChatID, Where: caller.Where, Action: "request", Command: cmd.String(),
 		Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: string(req.State), Detail: req.Reason}); err != nil {
 		return problemReply(cmd, errNoAudit(err))
 	}
 	if err := s.approvals.Store.CreateRequest(ctx, req); err != nil && !s.storedAnyway(ctx, req.ID, err) {
 		// The record above names a request that does not exist: say so.
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
-		s.audit(wctx, store.Event{Actor: caller.ChatID, Channel: caller.Channel, Action: "request_not_made", Command: cmd.String(),
+		s.audit(wctx, store.Event{Actor: caller.ChatID, Where: caller.Where, Action: "request_not_made", Command: cmd.String(),
 			Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: err.Error()})
 		cancel()
 		if errors.Is(err, store.ErrDuplicate) {
@@ -490,15 +495,16 @@ func (s *Service) postApproval(ctx context.Context, req store.Request) (store.Re
 	}
 	pctx, cancel := context.WithTimeout(ctx, retry*4/5)
 	defer cancel()
-	channel, ts, err := s.approvals.Notifier.PostApproval(pctx, req, s.access.PolicyFor(req.Instance).Approvers)
+	delivery, err := s.approvals.Notifier.PostApproval(pctx, req, s.access.PolicyFor(req.Instance).Approvers)
 	if err != nil {
 		return req, err
 	}
-	req.ApprovalChannel, req.ApprovalTS, req.ApprovalShown = channel, ts, store.StatePending
+	req.Delivery, req.ApprovalShown = delivery, store.StatePending
 	if err := s.record(ctx, "recording the approval message", func(ctx context.Context) error {
-		return s.approvals.Store.SetApprovalMessage(ctx, req.ID, channel, ts)
+		return s.approvals.Store.SetApprovalMessage(ctx, req.ID, delivery)
 	}); err != nil {
-		s.logger.Error("the approval message was posted but its place not recorded; later updates cannot reach it", "request", req.ID, "channel", channel, "ts", ts, "error", err)
+		// The record may hold a reply URL: it stays out of the log.
+		s.logger.Error("the approval message was posted but its place not recorded; later updates cannot reach it", "request", req.ID, "error", err)
 	}
 	return req, nil
 }
@@ -557,7 +563,7 @@ func (s *Service) decide(ctx context.Context, caller Caller, cmd Command) Reply 
 		if gerr != nil {
 			msg += " (A group could not be checked: " + gerr.Error() + ")"
 		}
-		s.audit(ctx, store.Event{Actor: caller.ChatID, Channel: caller.Channel, Action: string(cmd.Verb) + "_vote_refused", Command: cmd.String(),
+		s.audit(ctx, store.Event{Actor: caller.ChatID, Where: caller.Where, Action: string(cmd.Verb) + "_vote_refused", Command: cmd.String(),
 			Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: "not an approver"})
 		return Reply{Command: cmd, Title: "Not counted", Problem: &Problem{Message: msg}}
 	}
@@ -567,13 +573,13 @@ func (s *Service) decide(ctx context.Context, caller Caller, cmd Command) Reply 
 		action = "deny_vote"
 	}
 	// The record comes first: a vote the audit log cannot show is not cast.
-	if err := s.audit(ctx, store.Event{Actor: caller.ChatID, Channel: caller.Channel, Action: action, Command: cmd.String(),
+	if err := s.audit(ctx, store.Event{Actor: caller.ChatID, Where: caller.Where, Action: action, Command: cmd.String(),
 		Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: string(req.State), Detail: cmd.Reason}); err != nil {
 		return Reply{Command: cmd, Title: "Not counted", Problem: &Problem{Message: errNoAudit(err).Error()}}
 	}
 	res, err := s.approvals.Store.Vote(ctx, vote, s.clock())
 	if err != nil {
-		s.audit(ctx, store.Event{Actor: caller.ChatID, Channel: caller.Channel, Action: action + "_refused", Command: cmd.String(),
+		s.audit(ctx, store.Event{Actor: caller.ChatID, Where: caller.Where, Action: action + "_refused", Command: cmd.String(),
 			Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: err.Error()})
 		return Reply{Command: cmd, Title: "Not counted", Problem: &Problem{Message: voteRefusal(req, err)}}
 	}
@@ -709,7 +715,7 @@ func (s *Service) finish(ctx context.Context, req store.Request, executor string
 		cur = req
 		cur.State, cur.Outcome, cur.FinishedAt = state, outcome, now
 	}
-	// Detached, telling still ends: Slack's retries honour a Retry-After
+	// Detached, telling still ends: the front end's retries honour a Retry-After
 	// of any length, and the sweep re-applies an update that did not land.
 	nctx, cancelNotify := context.WithTimeout(ctx, notifyTimeout)
 	defer cancelNotify()
@@ -802,9 +808,9 @@ func timedOut(ctx context.Context, err error) bool {
 }
 
 // updateApproval rewrites the approval message and records what it now
-// shows; an update Slack refused is applied again by the sweep.
+// shows; an update the messenger refused is applied again by the sweep.
 func (s *Service) updateApproval(ctx context.Context, req store.Request, votes []store.Vote) {
-	if s.approvals.Notifier == nil || req.ApprovalTS == "" {
+	if s.approvals.Notifier == nil || req.ApprovalShown == "" {
 		return
 	}
 	if err := s.approvals.Notifier.UpdateApproval(ctx, req, votes); err != nil {
@@ -832,7 +838,7 @@ func (s *Service) tell(ctx context.Context, req store.Request, votes []store.Vot
 // nobody decided in time, reminds approvers of requests half-way to
 // expiry without a vote, reports executions a crash interrupted, carries
 // out approvals whose execution never started, settles outcomes a vendor
-// timeout left unknown, posts or updates approval messages Slack refused,
+// timeout left unknown, posts or updates approval messages the messenger refused,
 // runs the reports whose time has come, and prunes what is past its
 // retention. Run it at start and then periodically, on every replica,
 // each time with a deadline: the store makes each change once. One step's
@@ -999,7 +1005,7 @@ func (s *Service) reread(ctx context.Context, in vendors.Instance, req store.Req
 }
 
 // sweepMessages posts approval messages that were never posted and
-// re-applies updates Slack refused, so each message ends up showing the
+// re-applies updates the messenger refused, so each message ends up showing the
 // stored state.
 func (s *Service) sweepMessages(ctx context.Context) error {
 	if s.approvals.Notifier == nil {
@@ -1011,7 +1017,7 @@ func (s *Service) sweepMessages(ctx context.Context) error {
 	}
 	now := s.clock()
 	for _, req := range stale {
-		if req.ApprovalTS == "" {
+		if req.ApprovalShown == "" {
 			if now.Sub(req.CreatedAt) < s.retryAfter() || s.access.PolicyFor(req.Instance).NoApproval {
 				continue
 			}

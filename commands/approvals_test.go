@@ -39,11 +39,11 @@ type recorder struct {
 	told    []store.Request
 }
 
-func (r *recorder) PostApproval(_ context.Context, req store.Request, _ []string) (string, string, error) {
+func (r *recorder) PostApproval(_ context.Context, req store.Request, _ []string) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.posted = append(r.posted, req)
-	return "C0APPROVALS", fmt.Sprintf("1700000000.%06d", len(r.posted)), nil
+	return fmt.Sprintf("%s, message 1700000000.%06d", req.Delivery, len(r.posted)), nil
 }
 
 func (r *recorder) UpdateApproval(_ context.Context, req store.Request, _ []store.Vote) error {
@@ -163,13 +163,13 @@ func newFixture(t *testing.T, openStore func() store.Store, p commands.Policy) *
 }
 
 func defaultPolicy() commands.Policy {
-	return commands.Policy{Requesters: []string{requester}, Approvers: []string{approver, approver2}, ApprovalChannel: "C0APPROVALS", ApprovalsNeeded: 1, TTL: 15 * time.Minute}
+	return commands.Policy{Requesters: []string{requester}, Approvers: []string{approver, approver2}, Destination: "C0APPROVALS", ApprovalsNeeded: 1, TTL: 15 * time.Minute}
 }
 
 // request asks to end Marc's session on proxy 0 and returns the request id.
 func (f *fixture) request(t *testing.T) string {
 	t.Helper()
-	r := f.svc.Submit(context.Background(), commands.Caller{ChatID: requester, Channel: "C0OPS"}, "kill "+marcOnQps0+" on qlik-prod reason stuck", "")
+	r := f.svc.Submit(context.Background(), commands.Caller{ChatID: requester, Where: "C0OPS"}, "kill "+marcOnQps0+" on qlik-prod reason stuck")
 	if r.Problem != nil {
 		t.Fatalf("submit: %s", r.Problem.Message)
 	}
@@ -180,7 +180,7 @@ func (f *fixture) request(t *testing.T) string {
 }
 
 func (f *fixture) vote(who, verb, id string) commands.Reply {
-	return f.svc.Handle(context.Background(), commands.Caller{ChatID: who, Channel: "C0APPROVALS"}, verb+" "+id)
+	return f.svc.Handle(context.Background(), commands.Caller{ChatID: who, Where: "C0APPROVALS"}, verb+" "+id)
 }
 
 func (f *fixture) state(t *testing.T, id string) store.Request {
@@ -408,7 +408,7 @@ func TestSweepExpiresAndTellsTheRequester(t *testing.T) {
 
 func TestOnlyRequestersMayAsk(t *testing.T) {
 	f := newFixture(t, engines()[0].open(t), defaultPolicy())
-	r := f.svc.Submit(context.Background(), commands.Caller{ChatID: bystander}, "kill "+marcOnQps0+" on qlik-prod reason x", "")
+	r := f.svc.Submit(context.Background(), commands.Caller{ChatID: bystander}, "kill "+marcOnQps0+" on qlik-prod reason x")
 	if r.Problem == nil || !strings.Contains(r.Problem.Message, "not allowed") {
 		t.Errorf("reply = %+v", r.Problem)
 	}
@@ -490,7 +490,7 @@ func TestNoApprovalInstanceEndsOnRequest(t *testing.T) {
 	p := defaultPolicy()
 	p.NoApproval = true
 	f := newFixture(t, engines()[0].open(t), p)
-	r := f.svc.Submit(context.Background(), commands.Caller{ChatID: requester}, "kill "+marcOnQps0+" on qlik-prod reason policy says so", "")
+	r := f.svc.Submit(context.Background(), commands.Caller{ChatID: requester}, "kill "+marcOnQps0+" on qlik-prod reason policy says so")
 	if r.Request == nil || r.Request.Request.State != store.StateDone {
 		t.Fatalf("reply = %+v %+v", r.Request, r.Problem)
 	}
@@ -501,7 +501,7 @@ func TestNoApprovalInstanceEndsOnRequest(t *testing.T) {
 
 func TestSubmitNeedsAReason(t *testing.T) {
 	f := newFixture(t, engines()[0].open(t), defaultPolicy())
-	r := f.svc.Submit(context.Background(), commands.Caller{ChatID: requester}, "kill "+marcOnQps0+" on qlik-prod", "")
+	r := f.svc.Submit(context.Background(), commands.Caller{ChatID: requester}, "kill "+marcOnQps0+" on qlik-prod")
 	if r.Problem == nil || !strings.Contains(r.Problem.Message, "reason is required") {
 		t.Errorf("problem = %+v", r.Problem)
 	}

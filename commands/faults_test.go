@@ -308,7 +308,7 @@ func TestRepeatedConfirmationMakesOneRequest(t *testing.T) {
 		t.Run(e.name, func(t *testing.T) {
 			t.Parallel()
 			f, _ := e.fixture(t, defaultPolicy())
-			caller := commands.Caller{ChatID: requester, Channel: "C0OPS"}
+			caller := commands.Caller{ChatID: requester, Where: "C0OPS"}
 			proposal := f.svc.Handle(context.Background(), caller, "kill "+marcOnQps0+" on qlik-prod")
 			if proposal.Proposal == nil || proposal.Proposal.Key == "" {
 				t.Fatalf("no proposal key: %+v", proposal)
@@ -319,7 +319,7 @@ func TestRepeatedConfirmationMakesOneRequest(t *testing.T) {
 			var wg sync.WaitGroup
 			for i := range ids {
 				wg.Go(func() {
-					r := replicas[i%2].SubmitProposal(context.Background(), caller, text, "", proposal.Proposal.Key)
+					r := replicas[i%2].SubmitProposal(context.Background(), caller, text, proposal.Proposal.Key)
 					if r.Request != nil {
 						ids[i] = r.Request.Request.ID
 					}
@@ -393,7 +393,7 @@ func TestAuditFailsClosedForDestructiveSteps(t *testing.T) {
 			e.refuse(t, db, "events", "NEW.action = '"+tc.action+"'")
 			var r commands.Reply
 			if tc.steps == nil {
-				r = f.svc.Submit(context.Background(), commands.Caller{ChatID: requester, Channel: "C0OPS"}, "kill "+marcOnQps0+" on qlik-prod reason stuck", "")
+				r = f.svc.Submit(context.Background(), commands.Caller{ChatID: requester, Where: "C0OPS"}, "kill "+marcOnQps0+" on qlik-prod reason stuck")
 			} else {
 				r = tc.steps(t, f, id)
 			}

@@ -187,7 +187,7 @@ func (s *Service) Withdraw(ctx context.Context, caller Caller, id string) Reply 
 	if err != nil {
 		return problemReply(cmd, fmt.Errorf("could not read request %s: %w", cmd.RequestID, err))
 	}
-	event := store.Event{Actor: caller.ChatID, Channel: caller.Channel, Action: "withdraw", Command: "withdraw " + req.ID,
+	event := store.Event{Actor: caller.ChatID, Where: caller.Where, Action: "withdraw", Command: "withdraw " + req.ID,
 		Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: string(req.State)}
 	if req.Requester != caller.ChatID {
 		event.Action, event.Result = "withdraw_refused", "not the requester"

@@ -85,7 +85,7 @@ func TestReminderAndExpiryNoticeAreSentOnceAcrossReplicas(t *testing.T) {
 					f := newFixture(t, open, p)
 					n := &remindingRecorder{recorder: f.rec}
 					a, b := f.replica("replica-a", f.store, n), f.replica("replica-b", open(), n)
-					r := a.Submit(context.Background(), commands.Caller{ChatID: requester, Channel: "C0OPS"}, "kill "+marcOnQps0+" on qlik-prod reason stuck", "")
+					r := a.Submit(context.Background(), commands.Caller{ChatID: requester, Where: "C0OPS"}, "kill "+marcOnQps0+" on qlik-prod reason stuck")
 					if r.Request == nil {
 						t.Fatalf("submit: %+v", r.Problem)
 					}
@@ -108,7 +108,7 @@ func TestReminderAndExpiryNoticeAreSentOnceAcrossReplicas(t *testing.T) {
 						t.Fatalf("%d reminders, want %d", got, tc.wantReminders)
 					}
 					if tc.wantReminders > 0 {
-						if n.reminded[0].ID != id || n.reminded[0].ApprovalTS == "" || !slices.Equal(n.approvers[0], p.Approvers) {
+						if n.reminded[0].ID != id || n.reminded[0].Delivery == "" || !slices.Equal(n.approvers[0], p.Approvers) {
 							t.Errorf("reminded %+v to %v, want request %s in its approval thread to %v", n.reminded[0], n.approvers[0], id, p.Approvers)
 						}
 					}

@@ -22,7 +22,9 @@ type Report struct {
 	// Schedule is when it runs, in Location's time.
 	Schedule cron.Schedule
 	Location *time.Location
-	Channel  string
+	// Destination is where the digest is posted, as the front end names
+	// it.
+	Destination string
 	// Instances are the instances it reads; empty means every instance
 	// that can list all its sessions.
 	Instances []string
@@ -169,9 +171,10 @@ type NodeTally struct {
 
 // Digest is what a report found, for the messenger to post.
 type Digest struct {
-	Report  string
-	Channel string
-	Rule    string
+	Report string
+	// Destination is the report's, where the messenger posts it.
+	Destination string
+	Rule        string
 	// At is the scheduled time this run is for.
 	At    time.Time
 	Nodes []NodeTally
@@ -204,7 +207,7 @@ func (s *Service) reportNamed(name string) (Report, bool) {
 // BuildDigest reads the report's instances now and picks the stale
 // sessions. It records and posts nothing.
 func (s *Service) BuildDigest(ctx context.Context, r Report, at time.Time) Digest {
-	d := Digest{Report: r.Name, Channel: r.Channel, Rule: r.Rule.Text, At: at}
+	d := Digest{Report: r.Name, Destination: r.Destination, Rule: r.Rule.Text, At: at}
 	var instances []vendors.Instance
 	for _, in := range s.registry.All() {
 		if len(r.Instances) > 0 && !slices.ContainsFunc(r.Instances, func(n string) bool { return strings.EqualFold(n, in.Name()) }) {
@@ -306,7 +309,7 @@ func (s *Service) runReport(ctx context.Context, r Report, at time.Time) (Digest
 			err = fmt.Errorf("post the digest of report %s: %w", r.Name, perr)
 		}
 	}
-	event := store.Event{Actor: s.approvals.ReplicaID, Channel: r.Channel, Action: "report", Command: r.Name, Result: "posted",
+	event := store.Event{Actor: s.approvals.ReplicaID, Where: r.Destination, Action: "report", Command: r.Name, Result: "posted",
 		Detail: fmt.Sprintf("%d of %d open sessions match %q; %d instances could not be read", d.Stale, d.Open, r.Rule.Text, len(d.Problems))}
 	if err != nil {
 		event.Result, event.Detail = "failed", event.Detail+"; "+err.Error()

@@ -154,7 +154,7 @@ func TestReportFiresOncePerScheduleAcrossReplicasAndCatchesUpOnce(t *testing.T) 
 			open := e.open(t)
 			f := newFixture(t, open, defaultPolicy()) // the clock starts 2026-11-23 03:00 UTC
 			n := &digests{recorder: f.rec}
-			reports := []commands.Report{{Name: "stale-qlik", Schedule: sched, Location: paris, Channel: "C0OPS",
+			reports := []commands.Report{{Name: "stale-qlik", Schedule: sched, Location: paris, Destination: "C0OPS",
 				Instances: []string{"qlik-prod"}, Rule: mustRule(t, "idle > 8h")}}
 			replica := func(name string, st store.Store) *commands.Service {
 				return commands.New(commands.Config{
@@ -176,7 +176,7 @@ func TestReportFiresOncePerScheduleAcrossReplicasAndCatchesUpOnce(t *testing.T) 
 				t.Fatalf("%d digests at 08:00 Paris, want 1", len(got))
 			}
 			first := time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
-			if !got[0].At.Equal(first) || got[0].Channel != "C0OPS" || got[0].Open != 6 || len(got[0].Nodes) != 2 {
+			if !got[0].At.Equal(first) || got[0].Destination != "C0OPS" || got[0].Open != 6 || len(got[0].Nodes) != 2 {
 				t.Errorf("digest %+v", got[0])
 			}
 
@@ -231,7 +231,7 @@ func TestReportAuditSaysWhetherTheDigestWasPosted(t *testing.T) {
 	n := &flakyDigests{digests: digests{recorder: f.rec}}
 	svc := commands.New(commands.Config{
 		Registry: f.reg, Clock: f.clock.Now, Access: &commands.Access{Default: f.policy},
-		Reports: []commands.Report{{Name: "stale-qlik", Schedule: sched, Location: time.UTC, Channel: "C0OPS",
+		Reports: []commands.Report{{Name: "stale-qlik", Schedule: sched, Location: time.UTC, Destination: "C0OPS",
 			Instances: []string{"qlik-prod"}, Rule: mustRule(t, "idle > 8h")}},
 		Options:   map[string]commands.InstanceOptions{"qlik-prod": {Timeout: 5 * time.Second}},
 		Approvals: &commands.Approvals{Store: f.store, Notifier: n, ReplicaID: "replica-a"},

@@ -27,24 +27,24 @@ func TestAnotherPersonsConfirmationDoesNotTakeTheProposal(t *testing.T) {
 			p := defaultPolicy()
 			p.Requesters = append(p.Requesters, otherRequester)
 			f, _ := e.fixture(t, p)
-			proposer := commands.Caller{ChatID: requester, Channel: "C0OPS"}
+			proposer := commands.Caller{ChatID: requester, Where: "C0OPS"}
 			proposal := f.svc.Handle(context.Background(), proposer, "kill "+marcOnQps0+" on qlik-prod")
 			if proposal.Proposal == nil {
 				t.Fatalf("no proposal: %+v", proposal)
 			}
 			text, key := proposal.Proposal.Command.String()+" reason stuck", proposal.Proposal.Key
-			other := f.svc.SubmitProposal(context.Background(), commands.Caller{ChatID: otherRequester, Channel: "C0OPS"}, text, "", key)
+			other := f.svc.SubmitProposal(context.Background(), commands.Caller{ChatID: otherRequester, Where: "C0OPS"}, text, key)
 			if other.Request == nil || other.Request.Request.Requester != otherRequester {
 				t.Fatalf("the other requester's confirmation: %+v", other)
 			}
-			own := f.svc.SubmitProposal(context.Background(), proposer, text, "", key)
+			own := f.svc.SubmitProposal(context.Background(), proposer, text, key)
 			if own.Problem != nil || own.Request == nil {
 				t.Fatalf("the proposer's own confirmation was refused: %+v", own.Problem)
 			}
 			if got := own.Request.Request; got.Requester != requester || got.ID == other.Request.Request.ID {
 				t.Errorf("the proposer got request %s of %s, want their own", got.ID, got.Requester)
 			}
-			again := f.svc.SubmitProposal(context.Background(), proposer, text, "", key)
+			again := f.svc.SubmitProposal(context.Background(), proposer, text, key)
 			if again.Request == nil || again.Request.Request.ID != own.Request.Request.ID {
 				t.Errorf("confirming again made another request: %+v", again)
 			}
@@ -87,7 +87,7 @@ func TestSweepShowsTheStateAsItIsNotAsItWasListed(t *testing.T) {
 		}
 	}
 	must(f.store.CreateRequest(ctx, req))
-	must(f.store.SetApprovalMessage(ctx, req.ID, "C0APPROVALS", "1700000000.000001"))
+	must(f.store.SetApprovalMessage(ctx, req.ID, "message 1700000000.000001"))
 	_, err := f.store.Vote(ctx, store.Vote{RequestID: req.ID, Voter: approver, Approve: true}, now)
 	must(err)
 	_, err = f.store.ClaimExecution(ctx, req.ID, "replica-a/1", now, time.Hour)
@@ -131,7 +131,7 @@ func TestAClaimedExecutionIsSeenThroughPastTheClickDeadline(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	f.store = &deadlineAtClaim{Store: f.store, clickDone: cancel}
-	f.service("replica-a").Handle(ctx, commands.Caller{ChatID: approver, Channel: "C0APPROVALS"}, "approve "+id)
+	f.service("replica-a").Handle(ctx, commands.Caller{ChatID: approver, Where: "C0APPROVALS"}, "approve "+id)
 	if got := f.state(t, id); got.State != store.StateDone || marcStillThere(f) {
 		t.Errorf("state %s (%s), session there %v; want done and gone", got.State, got.Outcome, marcStillThere(f))
 	}
@@ -194,7 +194,7 @@ func TestReportingAnOutcomeHasADeadline(t *testing.T) {
 		Access:    &commands.Access{Default: f.policy},
 		Approvals: &commands.Approvals{Store: f.store, Notifier: n, ReplicaID: "replica-a"},
 	})
-	svc.Handle(context.Background(), commands.Caller{ChatID: approver, Channel: "C0APPROVALS"}, "approve "+id)
+	svc.Handle(context.Background(), commands.Caller{ChatID: approver, Where: "C0APPROVALS"}, "approve "+id)
 	if got := f.state(t, id); got.State != store.StateDone {
 		t.Fatalf("state %s (%s), want done", got.State, got.Outcome)
 	}
@@ -208,21 +208,22 @@ func TestReportingAnOutcomeHasADeadline(t *testing.T) {
 	}
 }
 
-// slowAuditMirror is an audit channel that answers the execution's record
-// only after the execution's lease has run out and another replica's sweep
-// has marked it interrupted (the chat rate limiting the audit channel).
-type slowAuditMirror struct {
-	*recorder
+// slowAuditLog is an audit log that answers the execution's record only
+// after the execution's lease has run out and another replica's sweep has
+// marked it interrupted (a database that commits, then answers late).
+type slowAuditLog struct {
+	store.Store
 	clock *testclock.Clock
 	other func()
 }
 
-func (m *slowAuditMirror) MirrorAudit(_ context.Context, _ string, e store.Event) error {
+func (l *slowAuditLog) AppendEvent(ctx context.Context, e store.Event) (int64, error) {
+	id, err := l.Store.AppendEvent(ctx, e)
 	if e.Action == "execute" {
-		m.clock.Advance(time.Hour)
-		m.other()
+		l.clock.Advance(time.Hour)
+		l.other()
 	}
-	return nil
+	return id, err
 }
 
 // TestAnExecutionPastItsLeaseDoesNotAct: an execution whose lease ran out
@@ -233,22 +234,22 @@ func TestAnExecutionPastItsLeaseDoesNotAct(t *testing.T) {
 	t.Parallel()
 	f, _ := faultEngines()[0].fixture(t, defaultPolicy())
 	id := f.request(t)
-	replica := func(name string, n commands.Notifier) *commands.Service {
+	replica := func(name string, st store.Store) *commands.Service {
 		return commands.New(commands.Config{
 			Registry:  f.reg,
 			Options:   map[string]commands.InstanceOptions{"qlik-prod": {Identity: commands.IdentityRule{RequireDirectory: true}, Timeout: 5 * time.Second}},
 			Clock:     f.clock.Now,
-			Access:    &commands.Access{Default: f.policy, AuditChannel: "C0AUDIT"},
-			Approvals: &commands.Approvals{Store: f.store, Notifier: n, ReplicaID: name},
+			Access:    &commands.Access{Default: f.policy},
+			Approvals: &commands.Approvals{Store: st, Notifier: f.rec, ReplicaID: name},
 		})
 	}
-	other := replica("replica-b", f.rec)
-	mirror := &slowAuditMirror{recorder: f.rec, clock: f.clock, other: func() {
+	other := replica("replica-b", f.store)
+	slow := &slowAuditLog{Store: f.store, clock: f.clock, other: func() {
 		if err := other.Sweep(context.Background()); err != nil {
 			t.Error(err)
 		}
 	}}
-	replica("replica-a", mirror).Handle(context.Background(), commands.Caller{ChatID: approver, Channel: "C0APPROVALS"}, "approve "+id)
+	replica("replica-a", slow).Handle(context.Background(), commands.Caller{ChatID: approver, Where: "C0APPROVALS"}, "approve "+id)
 	got := f.state(t, id)
 	if got.State != store.StateInterrupted {
 		t.Fatalf("state %s (%s), want interrupted as the other replica found it", got.State, got.Outcome)
@@ -309,7 +310,7 @@ func (r *racingConfirmations) RequestByProposal(ctx context.Context, key string)
 func TestARacingConfirmationLeavesNoPhantomRequestInTheAudit(t *testing.T) {
 	t.Parallel()
 	f, _ := faultEngines()[0].fixture(t, defaultPolicy())
-	caller := commands.Caller{ChatID: requester, Channel: "C0OPS"}
+	caller := commands.Caller{ChatID: requester, Where: "C0OPS"}
 	proposal := f.svc.Handle(context.Background(), caller, "kill "+marcOnQps0+" on qlik-prod")
 	if proposal.Proposal == nil {
 		t.Fatalf("no proposal: %+v", proposal)
@@ -318,8 +319,8 @@ func TestARacingConfirmationLeavesNoPhantomRequestInTheAudit(t *testing.T) {
 	f.store = &racingConfirmations{Store: real}
 	svc := f.service("replica-a")
 	text := proposal.Proposal.Command.String() + " reason stuck"
-	first := svc.SubmitProposal(context.Background(), caller, text, "", proposal.Proposal.Key)
-	second := svc.SubmitProposal(context.Background(), caller, text, "", proposal.Proposal.Key)
+	first := svc.SubmitProposal(context.Background(), caller, text, proposal.Proposal.Key)
+	second := svc.SubmitProposal(context.Background(), caller, text, proposal.Proposal.Key)
 	if first.Request == nil || second.Request == nil || first.Request.Request.ID != second.Request.Request.ID {
 		t.Fatalf("confirmations answered %+v and %+v, want one request", first.Request, second.Request)
 	}
@@ -364,7 +365,7 @@ func TestARequestStoredWithItsAnswerLostIsNotDenied(t *testing.T) {
 	f, _ := faultEngines()[0].fixture(t, defaultPolicy())
 	real := f.store
 	f.store = answerLost{real}
-	r := f.service("replica-a").Submit(context.Background(), commands.Caller{ChatID: requester, Channel: "C0OPS"}, "kill "+marcOnQps0+" on qlik-prod reason stuck", "")
+	r := f.service("replica-a").Submit(context.Background(), commands.Caller{ChatID: requester, Where: "C0OPS"}, "kill "+marcOnQps0+" on qlik-prod reason stuck")
 	all, err := real.ListRequests(context.Background())
 	if err != nil || len(all) != 1 {
 		t.Fatalf("%d requests stored (%v), want the one", len(all), err)

@@ -21,8 +21,14 @@ const DefaultTimeout = 10 * time.Second
 type Caller struct {
 	// ChatID identifies the person to the front end (opaque here). Never
 	// a display name.
-	ChatID  string
-	Channel string
+	ChatID string
+	// Where is where they asked, as the front end names it, for the
+	// audit log.
+	Where string
+	// ReplyTo is the front end's own token for answering this person
+	// later (an approval's outcome), opaque here: it is stored with their
+	// request and handed back to the Notifier.
+	ReplyTo string
 }
 
 // InstanceOptions are the per-instance settings the service needs.
@@ -46,6 +52,8 @@ type Service struct {
 	reports    []Report
 	// probes are the last "vendors" results, for the App Home.
 	probes probeCache
+	// mirror copies audit events to Access.AuditMirror; nil without one.
+	mirror *auditMirror
 }
 
 // Config is what New needs.
@@ -107,7 +115,22 @@ func New(cfg Config) *Service {
 		groups = s.approvals.Groups
 	}
 	s.members = newMembership(groups, 5*time.Minute, s.clock)
+	if s.approvals != nil && s.approvals.Notifier != nil && s.access.AuditMirror != "" {
+		s.mirror = newAuditMirror(s.approvals.Notifier, s.access.AuditMirror, s.approvals.AuditMirrorQueue, s.logger, s.clock, s.observer)
+	}
 	return s
+}
+
+// Close sends the audit copies still queued for the mirror, until ctx
+// ends; what is left then is dropped and logged. Events recorded after
+// Close are not mirrored.
+func (s *Service) Close(ctx context.Context) {
+	if s.mirror == nil {
+		return
+	}
+	if left := s.mirror.close(ctx); left > 0 {
+		s.logger.Warn("stopping before every audit copy was mirrored (the audit log keeps them)", "dropped", left)
+	}
 }
 
 func (s *Service) opts(name string) InstanceOptions {
@@ -154,7 +177,7 @@ func (s *Service) run(ctx context.Context, caller Caller, cmd Command) Reply {
 		}
 		reply := s.read(ctx, caller, cmd)
 		if cmd.Verb != Vendors {
-			s.audit(ctx, store.Event{Actor: caller.ChatID, Channel: caller.Channel, Action: string(cmd.Verb), Command: cmd.String(),
+			s.audit(ctx, store.Event{Actor: caller.ChatID, Where: caller.Where, Action: string(cmd.Verb), Command: cmd.String(),
 				Target: readTarget(cmd), Result: readResult(reply)})
 		}
 		return reply

@@ -72,7 +72,7 @@ func (c *Console) Run(ctx context.Context, in io.Reader, out io.Writer) error {
 			return ctx.Err()
 		}
 		word, rest, _ := strings.Cut(line, " ")
-		caller := commands.Caller{ChatID: c.As, Channel: "console"}
+		caller := commands.Caller{ChatID: c.As, Where: "console"}
 		switch strings.ToLower(word) {
 		case "quit", "exit":
 			return nil
@@ -94,7 +94,7 @@ func (c *Console) Run(ctx context.Context, in io.Reader, out io.Writer) error {
 				text += " reason " + r
 			}
 			proposal = ""
-			c.print(RenderText(c.Service.SubmitProposal(ctx, caller, text, "", key), c.Location) + "\n")
+			c.print(RenderText(c.Service.SubmitProposal(ctx, caller, text, key), c.Location) + "\n")
 			continue
 		case "cancel":
 			proposal = ""
@@ -126,10 +126,10 @@ func (c *Console) Notifier() commands.Notifier { return consoleNotifier{c} }
 
 type consoleNotifier struct{ c *Console }
 
-func (n consoleNotifier) PostApproval(_ context.Context, req store.Request, approvers []string) (string, string, error) {
+func (n consoleNotifier) PostApproval(_ context.Context, req store.Request, approvers []string) (string, error) {
 	n.c.print(fmt.Sprintf("[approvals] request %s: %s on %s, asked by %s: %s\n[approvals] needs %d approval(s) from %s; type `as <their id>` then `approve %s` or `deny %s`\n",
 		req.ID, commands.RequestVerb(req), req.Instance, req.Requester, printable(req.Reason), req.ApprovalsNeeded, strings.Join(approvers, ", "), req.ID, req.ID))
-	return "console", req.ID, nil
+	return req.Delivery, nil
 }
 
 func (n consoleNotifier) UpdateApproval(_ context.Context, req store.Request, votes []store.Vote) error {

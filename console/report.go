@@ -45,7 +45,7 @@ func (c *Console) runReport(ctx context.Context, args string) {
 
 func (n consoleNotifier) PostDigest(_ context.Context, d commands.Digest) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "[%s] Stale sessions: %s\n%s\n", d.Channel, printable(d.Report), printable(d.Summary()))
+	fmt.Fprintf(&b, "[%s] Stale sessions: %s\n%s\n", d.Destination, printable(d.Report), printable(d.Summary()))
 	for _, t := range d.Nodes {
 		fmt.Fprintf(&b, "  %s %s: %d stale of %d\n", printable(t.Instance), printable(t.Node), t.Stale, t.Open)
 	}

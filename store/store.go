@@ -61,10 +61,8 @@ type Request struct {
 	Node            string
 	SessionStarted  time.Time
 	Reason          string
-	// Requester is a Slack user id.
+	// Requester is the person who asked, as the front end names them.
 	Requester         string
-	RequesterChannel  string
-	ResponseURL       string
 	ApprovalsNeeded   int
 	AllowSelfApproval bool
 	State             State
@@ -78,10 +76,13 @@ type Request struct {
 	FinishedAt          time.Time
 	Executor            string
 	Outcome             string
-	ApprovalChannel     string
-	ApprovalTS          string
+	// Delivery is the notifier's own record of how to reach people about
+	// this request (how to answer the requester, where the approval
+	// message is). The store keeps it and nothing else reads it.
+	Delivery string
 	// ApprovalShown is the state the approval message last showed, so a
-	// sweep can re-apply an update Slack refused.
+	// sweep can re-apply an update the messenger refused; empty when the
+	// message was never posted.
 	ApprovalShown State
 	// ProposalKey is the confirmed proposal this request came from: a
 	// repeated confirmation of one proposal makes no second request.
@@ -110,18 +111,20 @@ type VoteResult struct {
 
 // Event is one row of the audit log.
 type Event struct {
-	ID        int64     `json:"id"`
-	At        time.Time `json:"at"`
-	Actor     string    `json:"actor"`
-	Channel   string    `json:"channel,omitempty"`
-	Action    string    `json:"action"`
-	Command   string    `json:"command,omitempty"`
-	Vendor    string    `json:"vendor,omitempty"`
-	Instance  string    `json:"instance,omitempty"`
-	Target    string    `json:"target,omitempty"`
-	RequestID string    `json:"request_id,omitempty"`
-	Result    string    `json:"result,omitempty"`
-	Detail    string    `json:"detail,omitempty"`
+	ID    int64     `json:"id"`
+	At    time.Time `json:"at"`
+	Actor string    `json:"actor"`
+	// Where is where the actor asked, as the front end names it (its
+	// column and export name stay "channel").
+	Where     string `json:"channel,omitempty"`
+	Action    string `json:"action"`
+	Command   string `json:"command,omitempty"`
+	Vendor    string `json:"vendor,omitempty"`
+	Instance  string `json:"instance,omitempty"`
+	Target    string `json:"target,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
+	Result    string `json:"result,omitempty"`
+	Detail    string `json:"detail,omitempty"`
 }
 
 // EventFilter narrows an audit query; zero fields match everything.
@@ -144,7 +147,7 @@ var (
 	ErrExpired      = errors.New("the request has expired")
 	ErrNotPending   = errors.New("the request is no longer pending")
 	// ErrInvalid is a request or vote the caller built wrong (a bug, not
-	// something a person in Slack can fix).
+	// something a person in the chat can fix).
 	ErrInvalid = errors.New("invalid input")
 	// ErrNotRequester is a withdrawal by someone other than the requester.
 	ErrNotRequester = errors.New("only the requester can withdraw a request")
@@ -212,9 +215,10 @@ type Store interface {
 	// RecoverInterrupted moves executions whose lease ran out to
 	// interrupted and returns them.
 	RecoverInterrupted(ctx context.Context, now time.Time) ([]Request, error)
-	// SetApprovalMessage records where the approval message is; it shows
+	// SetApprovalMessage records that the approval message was posted,
+	// with the notifier's delivery record that finds it again; it shows
 	// the request as pending.
-	SetApprovalMessage(ctx context.Context, id, channel, ts string) error
+	SetApprovalMessage(ctx context.Context, id, delivery string) error
 	// MarkApprovalShown records that the approval message now shows state.
 	MarkApprovalShown(ctx context.Context, id string, state State) error
 	// StaleApprovalMessages returns requests whose approval message was

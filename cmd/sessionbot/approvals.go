@@ -38,12 +38,12 @@ func openStore(ctx context.Context, c config.Store) (store.Store, error) {
 // each instance's overrides.
 func accessFromConfig(cfg *config.Config, logger *slog.Logger) *commands.Access {
 	a := &commands.Access{
-		Listers:      cfg.Access.Listers,
-		AuditChannel: cfg.Access.AuditChannel,
+		Listers:     cfg.Access.Listers,
+		AuditMirror: cfg.Access.AuditChannel,
 		Default: commands.Policy{
 			Requesters:        cfg.Approvals.Requesters,
 			Approvers:         cfg.Approvals.Approvers,
-			ApprovalChannel:   cfg.Approvals.Channel,
+			Destination:       cfg.Approvals.Channel,
 			ApprovalsNeeded:   cfg.Approvals.ApprovalsNeeded,
 			TTL:               cfg.Approvals.TTL,
 			AllowSelfApproval: cfg.Approvals.AllowSelfApproval,
@@ -59,7 +59,7 @@ func accessFromConfig(cfg *config.Config, logger *slog.Logger) *commands.Access 
 			p.Approvers = in.Approvers
 		}
 		if in.ApprovalChannel != "" {
-			p.ApprovalChannel = in.ApprovalChannel
+			p.Destination = in.ApprovalChannel
 		}
 		if in.ApprovalsNeeded > 0 {
 			p.ApprovalsNeeded = in.ApprovalsNeeded
@@ -92,7 +92,7 @@ func checkApprovalRouting(a *commands.Access, names []string) config.Problems {
 		if len(p.Requesters) == 0 || p.NoApproval {
 			continue // nobody can request, or nobody needs to approve
 		}
-		if p.ApprovalChannel == "" {
+		if p.Destination == "" {
 			problems.Add("instances."+name+".approval_channel", "", "set approvals.channel or this key to the channel id (C…) where requests are approved", "requesters are set but no approval channel")
 		}
 		if len(p.Approvers) == 0 {

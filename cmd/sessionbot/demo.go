@@ -159,7 +159,7 @@ func startDemo(ctx context.Context, g *globals, term *console.Console) (*environ
 	access := &commands.Access{Default: commands.Policy{
 		Requesters:      []string{demoRequester},
 		Approvers:       []string{demoApprover},
-		ApprovalChannel: "console",
+		Destination:     "console",
 		ApprovalsNeeded: 1,
 		TTL:             15 * time.Minute,
 	}}
@@ -191,7 +191,7 @@ func demoReport() (commands.Report, error) {
 	if err != nil {
 		return commands.Report{}, err
 	}
-	return commands.Report{Name: "stale-demo", Schedule: sched, Location: time.UTC, Channel: "console",
+	return commands.Report{Name: "stale-demo", Schedule: sched, Location: time.UTC, Destination: "console",
 		Instances: []string{"qlik-demo", "commvault"}, Rule: rule}, nil
 }
 

@@ -69,7 +69,7 @@ func reportsFromConfig(cfg *config.Config, reg *vendors.Registry) ([]commands.Re
 		if !reportName.MatchString(name) {
 			problems.Add("reports."+name, "", "rename it: lower-case letters, digits, - and _, as typed after `report --name`", "is not a usable report name")
 		}
-		r := commands.Report{Name: name, Channel: c.Channel, Instances: c.Instances, Top: c.Top}
+		r := commands.Report{Name: name, Destination: c.Channel, Instances: c.Instances, Top: c.Top}
 		var err error
 		if strings.TrimSpace(c.Schedule) == "" {
 			problems.Add(key+"schedule", "", "five cron fields, such as 0 8 * * 1-5 (08:00 on weekdays)", "is not set")

@@ -26,6 +26,7 @@ type metrics struct {
 	acks        prometheus.Histogram
 	connected   prometheus.Gauge
 	auditFailed *prometheus.CounterVec
+	mirrorDrops prometheus.Counter
 	up          atomic.Bool
 }
 
@@ -49,18 +50,24 @@ func newMetrics() *metrics {
 		auditFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sessionbot_audit_failures_total", Help: "Audit records that could not be written, by action. Requests, votes and executions stop without theirs; reads go on.",
 		}, []string{"action"}),
+		mirrorDrops: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sessionbot_audit_mirror_dropped_total", Help: "Audit events not copied to the audit channel because the mirror's queue was full or stopping. The audit log keeps them.",
+		}),
 	}
-	m.registry.MustRegister(m.commands, m.vendorCalls, m.acks, m.connected, m.auditFailed,
+	m.registry.MustRegister(m.commands, m.vendorCalls, m.acks, m.connected, m.auditFailed, m.mirrorDrops,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
 var (
-	_ commands.Observer      = (*metrics)(nil)
-	_ commands.AuditObserver = (*metrics)(nil)
+	_ commands.Observer            = (*metrics)(nil)
+	_ commands.AuditObserver       = (*metrics)(nil)
+	_ commands.AuditMirrorObserver = (*metrics)(nil)
 )
 
 func (m *metrics) AuditFailed(action string) { m.auditFailed.WithLabelValues(action).Inc() }
+
+func (m *metrics) AuditMirrorDropped() { m.mirrorDrops.Inc() }
 
 func (m *metrics) VendorCall(instance string, vendor vendors.Type, took time.Duration, err error) {
 	result := "ok"

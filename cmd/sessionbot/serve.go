@@ -70,7 +70,7 @@ func serve(ctx context.Context, g *globals) error {
 		MaxInFlight:  cfg.Slack.MaxInFlight,
 		Logger:       logger,
 		ApprovalChannel: func(instance string) string {
-			return access.PolicyFor(instance).ApprovalChannel
+			return access.PolicyFor(instance).Destination
 		},
 		Dedup: sharedDedup(cfg.Store, st),
 	})
@@ -93,6 +93,13 @@ func serve(ctx context.Context, g *globals) error {
 		Registry: reg, Options: options, Directory: sl.Directory(), Clock: time.Now, Logger: logger,
 		Access: access, Approvals: approvals, Translator: tr, Observer: m, Reports: reports,
 	})
+	// Runs after the sweep stops and the bot's replies drain: the audit
+	// copies still queued get a few seconds to reach Slack.
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditMirrorDrain)
+		defer cancel()
+		svc.Close(cctx)
+	}()
 	b := bot.New(sl, svc)
 	logger.Info("sessionbot starting", "version", buildVersion(), "instances", reg.Names(), "command", cfg.Slack.Command,
 		"store", cfg.Store.Driver, "replica", approvals.ReplicaID)
@@ -107,6 +114,10 @@ func serve(ctx context.Context, g *globals) error {
 	}
 	return err
 }
+
+// auditMirrorDrain bounds how long a stop waits for queued audit copies:
+// within Kubernetes' default 30 s grace with the bot's own drain.
+const auditMirrorDrain = 5 * time.Second
 
 // sharedDedup makes envelope and event de-duplication hold across the
 // replicas sharing a PostgreSQL store. SQLite means one replica, where the

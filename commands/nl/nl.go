@@ -231,6 +231,7 @@ func (t *Translator) chatRequest(req Request, schema any) openai.ChatCompletionR
 		cr.ReasoningEffort = openai.ReasoningEffortNone
 		cr.MaxCompletionTokens = t.cfg.MaxTokens
 	default:
+		//lint:ignore SA1019 most OpenAI-compatible servers know only max_tokens
 		cr.MaxTokens = t.cfg.MaxTokens
 	}
 	cr.Temperature = t.cfg.Temperature

@@ -22,11 +22,11 @@ func reminders(t testing.TB, s store.Store) store.Reminders {
 	return r
 }
 
-// posted is a pending request whose approval message is in Slack.
+// posted is a pending request whose approval message was posted.
 func posted(t testing.TB, s store.Store, r store.Request) store.Request {
 	t.Helper()
 	create(t, s, r)
-	if err := s.SetApprovalMessage(t.Context(), r.ID, "C0APPROVALS", "1700000000.000100"); err != nil {
+	if err := s.SetApprovalMessage(t.Context(), r.ID, "message 1700000000.000100"); err != nil {
 		t.Fatal(err)
 	}
 	return r
@@ -67,7 +67,7 @@ func hygiene(t *testing.T, fresh Fresh) {
 		if fmt.Sprint(ids(got)) != fmt.Sprint([]string{due.ID}) {
 			t.Errorf("reminded %v, want %v (not voted %s, unposted %s, denied %s)", ids(got), due.ID, voted.ID, unposted.ID, denied.ID)
 		}
-		if len(got) == 1 && (got[0].State != store.StatePending || got[0].ApprovalTS == "") {
+		if len(got) == 1 && (got[0].State != store.StatePending || got[0].ApprovalShown == "") {
 			t.Errorf("claimed request reads %+v", got[0])
 		}
 		// A restart (a new handle) and a later sweep remind nobody again.

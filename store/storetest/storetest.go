@@ -31,7 +31,7 @@ func NewRequest(approvalsNeeded int) store.Request {
 	return store.Request{
 		ID: store.NewID(), Action: store.ActionEndSession, Vendor: "qlik", Instance: "qlik-prod",
 		SessionID: "7b8ab85e-0c85-4fcb-8e56-4ead683153fb", TargetDirectory: "CORP", TargetUser: "marc", Node: "qps1.corp:4243",
-		Reason: "stuck session", Requester: "U0REQ", RequesterChannel: "C0OPS", ApprovalsNeeded: approvalsNeeded,
+		Reason: "stuck session", Requester: "U0REQ", Delivery: `{"reply":"to the requester"}`, ApprovalsNeeded: approvalsNeeded,
 		State: store.StatePending, CreatedAt: T0, ExpiresAt: T0.Add(15 * time.Minute),
 	}
 }
@@ -90,7 +90,7 @@ func requests(t *testing.T, fresh Fresh) {
 		r := NewRequest(2)
 		r.SessionStarted = T0.Add(-time.Hour)
 		r.AllowSelfApproval = true
-		r.ResponseURL = "https://hooks.slack.com/commands/T0/1/abc"
+		r.Delivery = `{"opaque":"kept byte for byte: \" ünï ; '"}`
 		r.ProposalKey = "P0KEY"
 		create(t, s, r)
 		got, votes, err := s.GetRequest(t.Context(), r.ID)
@@ -110,7 +110,7 @@ func requests(t *testing.T, fresh Fresh) {
 		if _, err := vote(t, s, "NOSUCHID", "U1", true, T0); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("Vote: %v", err)
 		}
-		if err := s.SetApprovalMessage(t.Context(), "NOSUCHID", "C1", "1.2"); !errors.Is(err, store.ErrNotFound) {
+		if err := s.SetApprovalMessage(t.Context(), "NOSUCHID", "d"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("SetApprovalMessage: %v", err)
 		}
 		if _, err := s.ClaimExecution(t.Context(), "NOSUCHID", "a", T0, time.Minute); !errors.Is(err, store.ErrNotFound) {
@@ -151,16 +151,16 @@ func requests(t *testing.T, fresh Fresh) {
 			}
 		})
 	}
-	t.Run("the approval message location is kept", func(t *testing.T) {
+	t.Run("the notifier's delivery record is kept and the message shows pending", func(t *testing.T) {
 		t.Parallel()
 		s := fresh(t)(t)
 		r := create(t, s, NewRequest(1))
-		if err := s.SetApprovalMessage(t.Context(), r.ID, "C0APPROVE", "1732330800.000100"); err != nil {
+		if err := s.SetApprovalMessage(t.Context(), r.ID, `{"message":"1732330800.000100"}`); err != nil {
 			t.Fatal(err)
 		}
 		got, _, _ := s.GetRequest(t.Context(), r.ID)
-		if got.ApprovalChannel != "C0APPROVE" || got.ApprovalTS != "1732330800.000100" {
-			t.Errorf("got %q %q", got.ApprovalChannel, got.ApprovalTS)
+		if got.Delivery != `{"message":"1732330800.000100"}` || got.ApprovalShown != store.StatePending {
+			t.Errorf("got delivery %q showing %q", got.Delivery, got.ApprovalShown)
 		}
 	})
 	t.Run("requests list newest first, filtered by state", func(t *testing.T) {
@@ -624,7 +624,7 @@ func audit(t *testing.T, fresh Fresh) {
 	s := fresh(t)(t)
 	var last int64
 	for i, e := range []store.Event{
-		{Actor: "U1", Channel: "C0OPS", Action: "list", Command: `/sessions list CORP\marc`, Target: `CORP\marc`},
+		{Actor: "U1", Where: "C0OPS", Action: "list", Command: `/sessions list CORP\marc`, Target: `CORP\marc`},
 		{Actor: "U1", Action: "request", Vendor: "qlik", Instance: "qlik-prod", Target: "7b8a", RequestID: "R1"},
 		{Actor: "U2", Action: "approve_vote", Target: "7b8a", RequestID: "R1", Result: "approved", Detail: "1 of 1"},
 	} {
@@ -766,7 +766,7 @@ func BenchmarkClaimOnce(b *testing.B, fresh Fresh) {
 
 // faults are what lets a request end in a true state whatever fails in
 // between: repeated confirmations, lost answers, timed-out vendors and
-// Slack messages that were never posted or updated.
+// chat messages that were never posted or updated.
 func faults(t *testing.T, fresh Fresh) {
 	t.Run("a repeated confirmation of one proposal stores one request", func(t *testing.T) {
 		t.Parallel()
@@ -861,9 +861,9 @@ func faults(t *testing.T, fresh Fresh) {
 		s := fresh(t)(t)
 		unposted := create(t, s, NewRequest(1))
 		posted := create(t, s, NewRequest(1))
-		s.SetApprovalMessage(t.Context(), posted.ID, "C0APPROVE", "1.1")
+		s.SetApprovalMessage(t.Context(), posted.ID, "message 1.1")
 		decided := create(t, s, NewRequest(1))
-		s.SetApprovalMessage(t.Context(), decided.ID, "C0APPROVE", "1.2")
+		s.SetApprovalMessage(t.Context(), decided.ID, "message 1.2")
 		vote(t, s, decided.ID, "U1", false, T0)
 		noApproval := NewRequest(1)
 		noApproval.State = store.StateDone
@@ -887,7 +887,7 @@ func faults(t *testing.T, fresh Fresh) {
 		if got, want := stale(), strings.Join(want, ","); got != want {
 			t.Errorf("stale %s, want %s", got, want)
 		}
-		s.SetApprovalMessage(t.Context(), unposted.ID, "C0APPROVE", "1.3")
+		s.SetApprovalMessage(t.Context(), unposted.ID, "message 1.3")
 		if err := s.MarkApprovalShown(t.Context(), decided.ID, store.StateDenied); err != nil {
 			t.Fatal(err)
 		}

@@ -344,10 +344,10 @@ func (g *graphClient) endpoint(path, rawQuery string) string {
 func (g *graphClient) checkNextLink(link string) error {
 	u, err := url.Parse(link)
 	if err != nil {
-		return fmt.Errorf("Graph sent a next page link that is not a URL: %w", vendors.ErrBadAnswer)
+		return fmt.Errorf("the next page link Graph sent is not a URL: %w", vendors.ErrBadAnswer)
 	}
 	if !strings.EqualFold(u.Scheme, g.base.Scheme) || !strings.EqualFold(u.Host, g.base.Host) || !strings.HasPrefix(u.Path, g.base.Path) {
-		return fmt.Errorf("Graph sent a next page link to %s://%s%s, outside %s: not followed: %w", u.Scheme, u.Host, u.Path, g.cfg.GraphURL, vendors.ErrBadAnswer)
+		return fmt.Errorf("the next page link Graph sent points to %s://%s%s, outside %s: not followed: %w", u.Scheme, u.Host, u.Path, g.cfg.GraphURL, vendors.ErrBadAnswer)
 	}
 	return nil
 }

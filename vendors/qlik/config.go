@@ -174,7 +174,7 @@ func hostPort(raw string, defaultPort int) (string, error) {
 			return "", fmt.Errorf("not a URL: %w", err)
 		}
 		if !strings.EqualFold(u.Scheme, "https") {
-			return "", errors.New("Qlik's APIs answer only https")
+			return "", errors.New("use https: Qlik's APIs answer nothing else")
 		}
 		if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
 			return "", errors.New("give only the host and port, no path, query or user")

@@ -42,7 +42,8 @@ func main() {
 			}
 		}
 	}()
-	if err := client.RunContext(ctx); err != nil && ctx.Err() == nil {
+	// RunContext returns only with an error, ctx's own when it ends.
+	if err := client.RunContext(ctx); ctx.Err() == nil {
 		log.Fatal(err)
 	}
 }

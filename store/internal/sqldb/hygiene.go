@@ -15,7 +15,7 @@ var _ store.Reminders = (*DB)(nil)
 // reminded_at set; SQLite writes one transaction at a time.
 func (s *DB) claimReminders(ctx context.Context, now time.Time) ([]store.Request, error) {
 	got, err := s.updateReturning(ctx, `UPDATE requests SET reminded_at = $1
-		WHERE state = $2 AND reminded_at = 0 AND approval_ts <> '' AND expires_at > $1
+		WHERE state = $2 AND reminded_at = 0 AND approval_shown <> '' AND expires_at > $1
 		AND created_at + (expires_at - created_at) / 2 <= $1
 		AND NOT EXISTS (SELECT 1 FROM votes WHERE votes.request_id = requests.id)`,
 		micros(now), store.StatePending)

@@ -148,9 +148,9 @@ func fromMicros(v int64) time.Time {
 }
 
 const requestColumns = `id, action, vendor, instance, session_id, target_directory, target_user, node, session_started,
-	reason, requester, requester_channel, response_url, approvals_needed, allow_self_approval, state,
+	reason, requester, approvals_needed, allow_self_approval, state,
 	created_at, expires_at, decided_at, execution_started, lease_until, finished_at, executor, outcome,
-	approval_channel, approval_ts, proposal_key, approval_shown`
+	delivery, proposal_key, approval_shown`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -159,9 +159,9 @@ func scanRequest(row scanner) (store.Request, error) {
 	var started, created, expires, decided, execStarted, lease, finished int64
 	var self int
 	err := row.Scan(&r.ID, &r.Action, &r.Vendor, &r.Instance, &r.SessionID, &r.TargetDirectory, &r.TargetUser, &r.Node, &started,
-		&r.Reason, &r.Requester, &r.RequesterChannel, &r.ResponseURL, &r.ApprovalsNeeded, &self, &r.State,
+		&r.Reason, &r.Requester, &r.ApprovalsNeeded, &self, &r.State,
 		&created, &expires, &decided, &execStarted, &lease, &finished, &r.Executor, &r.Outcome,
-		&r.ApprovalChannel, &r.ApprovalTS, &r.ProposalKey, &r.ApprovalShown)
+		&r.Delivery, &r.ProposalKey, &r.ApprovalShown)
 	if err != nil {
 		return r, err
 	}
@@ -186,12 +186,12 @@ func (s *DB) createRequest(ctx context.Context, r store.Request) error {
 	// The conflict target is the partial index on proposal_key: a
 	// repeated confirmation inserts nothing, a duplicate id still fails.
 	res, err := s.db.ExecContext(ctx, `INSERT INTO requests (`+requestColumns+`) VALUES
-		($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28)
+		($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25)
 		ON CONFLICT (proposal_key) WHERE proposal_key <> '' DO NOTHING`,
 		r.ID, r.Action, r.Vendor, r.Instance, r.SessionID, r.TargetDirectory, r.TargetUser, r.Node, micros(r.SessionStarted),
-		r.Reason, r.Requester, r.RequesterChannel, r.ResponseURL, r.ApprovalsNeeded, boolInt(r.AllowSelfApproval), r.State,
+		r.Reason, r.Requester, r.ApprovalsNeeded, boolInt(r.AllowSelfApproval), r.State,
 		micros(r.CreatedAt), micros(r.ExpiresAt), micros(r.DecidedAt), micros(r.ExecutionStarted), micros(r.ExecutionLeaseUntil), micros(r.FinishedAt), r.Executor, r.Outcome,
-		r.ApprovalChannel, r.ApprovalTS, r.ProposalKey, r.ApprovalShown)
+		r.Delivery, r.ProposalKey, r.ApprovalShown)
 	if err != nil {
 		return fmt.Errorf("store request %s: %w", r.ID, err)
 	}
@@ -450,7 +450,7 @@ func (s *DB) updateReturning(ctx context.Context, query string, args ...any) ([]
 	if err != nil {
 		return nil, err
 	}
-	// RETURNING has no order; callers update Slack messages oldest first.
+	// RETURNING has no order; callers update the chat messages oldest first.
 	slices.SortFunc(out, func(a, b store.Request) int {
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
 	})
@@ -478,10 +478,10 @@ func (s *DB) recoverInterrupted(ctx context.Context, now time.Time) ([]store.Req
 	return got, nil
 }
 
-// setApprovalMessage records where the approval message is.
-func (s *DB) setApprovalMessage(ctx context.Context, id, channel, ts string) error {
-	up, err := s.db.ExecContext(ctx, `UPDATE requests SET approval_channel = $1, approval_ts = $2, approval_shown = $3 WHERE id = $4`,
-		channel, ts, store.StatePending, id)
+// setApprovalMessage records that the approval message was posted.
+func (s *DB) setApprovalMessage(ctx context.Context, id, delivery string) error {
+	up, err := s.db.ExecContext(ctx, `UPDATE requests SET delivery = $1, approval_shown = $2 WHERE id = $3`,
+		delivery, store.StatePending, id)
 	if err != nil {
 		return fmt.Errorf("record approval message of request %s: %w", id, err)
 	}
@@ -500,7 +500,7 @@ func (s *DB) markApprovalShown(ctx context.Context, id string, state store.State
 
 func (s *DB) staleApprovalMessages(ctx context.Context) ([]store.Request, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+requestColumns+` FROM requests
-		WHERE (approval_ts = '' AND state = $1) OR (approval_ts <> '' AND approval_shown <> state)
+		WHERE (approval_shown = '' AND state = $1) OR (approval_shown <> '' AND approval_shown <> state)
 		ORDER BY created_at, id`, store.StatePending)
 	if err != nil {
 		return nil, fmt.Errorf("list stale approval messages: %w", err)
@@ -547,7 +547,7 @@ func (s *DB) appendEvent(ctx context.Context, e store.Event) (int64, error) {
 	var id int64
 	err := s.writes.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		return tx.StmtContext(ctx, s.appendEventStmt).QueryRowContext(ctx,
-			micros(e.At), e.Actor, e.Channel, e.Action, e.Command, e.Vendor, e.Instance, e.Target, e.RequestID, e.Result, e.Detail).Scan(&id)
+			micros(e.At), e.Actor, e.Where, e.Action, e.Command, e.Vendor, e.Instance, e.Target, e.RequestID, e.Result, e.Detail).Scan(&id)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("append audit event: %w", err)
@@ -596,7 +596,7 @@ func (s *DB) events(ctx context.Context, f store.EventFilter) ([]store.Event, er
 	for rows.Next() {
 		var e store.Event
 		var at int64
-		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Channel, &e.Action, &e.Command, &e.Vendor, &e.Instance, &e.Target, &e.RequestID, &e.Result, &e.Detail); err != nil {
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Where, &e.Action, &e.Command, &e.Vendor, &e.Instance, &e.Target, &e.RequestID, &e.Result, &e.Detail); err != nil {
 			return nil, err
 		}
 		e.At = fromMicros(at)
@@ -711,9 +711,9 @@ func (s *DB) RecoverInterrupted(ctx context.Context, now time.Time) ([]store.Req
 	return call(s, ctx, func(ctx context.Context) ([]store.Request, error) { return s.recoverInterrupted(ctx, now) })
 }
 
-// SetApprovalMessage records where the approval message is.
-func (s *DB) SetApprovalMessage(ctx context.Context, id, channel, ts string) error {
-	return call0(s, ctx, func(ctx context.Context) error { return s.setApprovalMessage(ctx, id, channel, ts) })
+// SetApprovalMessage records that the approval message was posted.
+func (s *DB) SetApprovalMessage(ctx context.Context, id, delivery string) error {
+	return call0(s, ctx, func(ctx context.Context) error { return s.setApprovalMessage(ctx, id, delivery) })
 }
 
 // MarkApprovalShown records what the approval message shows.

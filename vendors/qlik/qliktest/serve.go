@@ -210,10 +210,7 @@ func (s *Site) serveProxy(p *proxy, rw http.ResponseWriter, r *http.Request) {
 				return false
 			}
 		}
-		if r.Method != method {
-			return false
-		}
-		return true
+		return r.Method == method
 	}
 	switch {
 	case route(http.MethodGet, "session"):

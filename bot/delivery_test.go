@@ -1,0 +1,215 @@
+package bot
+
+import (
+	"context"
+	"database/sql"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to build a version 003 database by hand
+	"github.com/slack-go/slack"
+
+	"github.com/sessionbot/sessionbot/bot/slacktest"
+	"github.com/sessionbot/sessionbot/commands"
+	"github.com/sessionbot/sessionbot/store"
+	"github.com/sessionbot/sessionbot/store/postgres"
+	"github.com/sessionbot/sessionbot/store/postgres/pgtest"
+	"github.com/sessionbot/sessionbot/store/sqlite"
+	"github.com/sessionbot/sessionbot/vendors"
+	"github.com/sessionbot/sessionbot/vendors/qlik"
+	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
+)
+
+// atVersion3 applies an engine's migrations 001 to 003 as the bot before
+// migration 004 did, so a test can fill the old columns.
+func atVersion3(t *testing.T, db *sql.DB, dir string) {
+	t.Helper()
+	if _, err := db.Exec(`CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for v, name := range []string{"001_init.sql", "002_faults.sql", "003_hygiene.sql"} {
+		body, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, stmt := range strings.Split(string(body), ";") {
+			if strings.TrimSpace(stmt) == "" {
+				continue
+			}
+			if _, err := db.Exec(stmt); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+		}
+		if _, err := db.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)`, v+1); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestARequestPostedBeforeMigration4IsStillApprovable: a pending request
+// whose approval message was posted while the store kept Slack columns is
+// migrated to a delivery record, approved, and its original message is
+// updated and its requester told where they asked.
+func TestARequestPostedBeforeMigration4IsStillApprovable(t *testing.T) {
+	engines := []struct {
+		name   string
+		driver string
+		dsn    func(t *testing.T) string
+		dir    string
+		open   func(t *testing.T, dsn string) (store.Store, error)
+	}{
+		{"sqlite", "sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "s.db") }, "../store/sqlite/migrations",
+			func(t *testing.T, dsn string) (store.Store, error) { return sqlite.Open(t.Context(), dsn) }},
+		{"postgres", "pgx", func(t *testing.T) string { dsn, _ := pgtest.SchemaDSN(t); return dsn }, "../store/postgres/migrations",
+			func(t *testing.T, dsn string) (store.Store, error) { return postgres.Open(t.Context(), dsn) }},
+	}
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			fake := slacktest.New(slacktest.Options{BotToken: "xoxb-b", AppToken: "xapp-a",
+				Users: []slacktest.User{{ID: "U0REQ", Name: "requester"}, {ID: "U0LEAD", Name: "lead"}}})
+			defer fake.Close()
+			// The approval message as the old bot posted it.
+			ch, ts, err := slack.New("xoxb-b", slack.OptionAPIURL(fake.APIURL())).PostMessage("C0APPROVALS", slack.MsgOptionText("request R7K2ABCD", false))
+			if err != nil {
+				t.Fatal(err)
+			}
+			dsn := e.dsn(t)
+			db, err := sql.Open(e.driver, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			atVersion3(t, db, e.dir)
+			now := time.Now()
+			const id = "R7K2ABCD"
+			// Created 40 minutes ago: its response_url has lapsed, so the
+			// requester is told in the channel they asked in.
+			_, err = db.Exec(`INSERT INTO requests (id, action, vendor, instance, session_id, target_directory, target_user, reason, requester,
+				requester_channel, response_url, approvals_needed, state, created_at, expires_at, approval_channel, approval_ts, approval_shown)
+				VALUES ($1, 'end_session', 'qlik', 'qlik-retired', 's-1', 'CORP', 'marc', 'stuck', 'U0REQ',
+				'C0OPS', 'https://hooks.slack.com/actions/T0/1/lapsed', 1, 'pending', $2, $3, $4, $5, 'pending')`,
+				id, now.Add(-40*time.Minute).UnixMicro(), now.Add(time.Hour).UnixMicro(), ch, ts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+
+			st, err := e.open(t, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			migrated, _, err := st.GetRequest(t.Context(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := delivery{ResponseURL: "https://hooks.slack.com/actions/T0/1/lapsed", RequesterChannel: "C0OPS", ApprovalChannel: ch, ApprovalTS: ts}.encode()
+			if migrated.Delivery != want || migrated.ApprovalShown != store.StatePending {
+				t.Errorf("migrated delivery %q showing %q, want %q showing pending", migrated.Delivery, migrated.ApprovalShown, want)
+			}
+
+			logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+			s := NewSlack(Config{BotToken: "xoxb-b", AppToken: "xapp-a", APIURL: fake.APIURL(), Logger: logger,
+				ApprovalChannel: func(string) string { return "C0APPROVALS" }})
+			reg, _ := vendors.NewRegistry()
+			svc := commands.New(commands.Config{Registry: reg, Logger: logger,
+				Access: &commands.Access{Default: commands.Policy{Requesters: []string{"U0REQ"}, Approvers: []string{"U0LEAD"},
+					ApprovalsNeeded: 1, TTL: time.Hour}},
+				Approvals: &commands.Approvals{Store: st, Notifier: s.Notifier(func(string) []string { return []string{"U0LEAD"} }), ReplicaID: "r1"},
+			})
+			svc.Handle(t.Context(), commands.Caller{ChatID: "U0LEAD"}, "approve "+id)
+
+			posts := fake.Posts()
+			if !slices.ContainsFunc(posts, func(p slacktest.Post) bool {
+				return p.Method == "chat.update" && p.Channel == ch && p.TS == ts && strings.Contains(p.Text, id)
+			}) {
+				t.Errorf("the original approval message %s %s was not updated: %+v", ch, ts, posts)
+			}
+			if !slices.ContainsFunc(posts, func(p slacktest.Post) bool {
+				return p.Method == "chat.postEphemeral" && p.Channel == "C0OPS" && p.User == "U0REQ"
+			}) {
+				t.Errorf("the requester was not told in C0OPS: %+v", posts)
+			}
+			if v := fake.Violations(); len(v) > 0 {
+				t.Errorf("Block Kit violations: %v", v)
+			}
+		})
+	}
+}
+
+// TestTheRequesterIsToldTheOutcomeOnTheResponseURLOfTheirConfirmation: the
+// reply handle a click hands commands is kept in the delivery record, with
+// the approval message's place, and used for the outcome.
+func TestTheRequesterIsToldTheOutcomeOnTheResponseURLOfTheirConfirmation(t *testing.T) {
+	site, err := qliktest.New(qliktest.Options{Proxies: 1, Demo: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer site.Close()
+	files, _ := site.ClientFiles(t.TempDir())
+	in, err := qlik.New(qlik.Config{Name: "qlik-prod", Proxies: site.Proxies(), CertFile: files.Cert, KeyFile: files.Key, CAFile: files.CA}, vendors.Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, _ := vendors.NewRegistry(in)
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	fake := slacktest.New(slacktest.Options{BotToken: "xoxb-b", AppToken: "xapp-a", Scopes: RequiredScopes})
+	defer fake.Close()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s := NewSlack(Config{BotToken: "xoxb-b", AppToken: "xapp-a", APIURL: fake.APIURL(), Logger: logger,
+		ApprovalChannel: func(string) string { return "C0APPROVALS" }})
+	svc := commands.New(commands.Config{Registry: reg, Logger: logger,
+		Access: &commands.Access{Default: commands.Policy{Requesters: []string{"U0ONCALL"}, Approvers: []string{"U0LEAD"},
+			Destination: "C0APPROVALS", ApprovalsNeeded: 1, TTL: 15 * time.Minute}},
+		Approvals: &commands.Approvals{Store: st, Notifier: s.Notifier(func(string) []string { return []string{"U0LEAD"} }), ReplicaID: "r1"},
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go New(s, svc).Run(ctx)
+	if err := fake.WaitConnections(1, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	cmd, err := commands.Parse("kill "+qliktest.MarcSessionOnProxy0+" on qlik-prod reason stuck", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	value, _ := encodeAction(cmd, "K0")
+	confirm, err := fake.SendBlockAction(slacktest.BlockAction{UserID: "U0ONCALL", ChannelID: "C0OPS", ActionID: ActionConfirm, Value: value})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fake.WaitResponses(confirm.ResponseID, 1, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	reqs, err := st.ListRequests(t.Context(), store.StatePending)
+	if err != nil || len(reqs) != 1 {
+		t.Fatalf("pending requests %+v, %v; want the one confirmed", reqs, err)
+	}
+	posts := fake.Posts()
+	approval := posts[len(posts)-1]
+	want := delivery{ResponseURL: confirm.ResponseURL, RequesterChannel: "C0OPS", ApprovalChannel: approval.Channel, ApprovalTS: approval.TS}
+	if got := decodeDelivery(reqs[0].Delivery); got != want || approval.Channel != "C0APPROVALS" {
+		t.Errorf("delivery record %+v, want %+v", got, want)
+	}
+
+	svc.Handle(t.Context(), commands.Caller{ChatID: "U0LEAD"}, "approve "+reqs[0].ID)
+	told, err := fake.WaitResponses(confirm.ResponseID, 2, 10*time.Second)
+	if err != nil {
+		t.Fatalf("the requester was not told the outcome on their response_url: %v", err)
+	}
+	if got := string(told[1].Blocks) + told[1].Text; !strings.Contains(got, reqs[0].ID) || told[1].ResponseType != "ephemeral" {
+		t.Errorf("told %s (%s), want the outcome of %s to the requester only", got, told[1].ResponseType, reqs[0].ID)
+	}
+	if site.Deletes() != 1 {
+		t.Errorf("%d deletes, want the approved one", site.Deletes())
+	}
+}
