@@ -626,7 +626,12 @@ func (s *DB) claimOnce(ctx context.Context, key string, now time.Time, ttl time.
 		first = n == 1
 		return nil
 	})
-	return first, err
+	if err != nil {
+		// A caller that gave up is answered before its write may still
+		// run: first is the writer's until do returns nil.
+		return false, err
+	}
+	return first, nil
 }
 
 // bound gives a call its own deadline unless its context has an earlier
