@@ -1,15 +1,13 @@
 package commvault_test
 
 import (
-	"bytes"
 	"context"
-	"github.com/sessionbot/sessionbot/internal/testclock"
 	"log/slog"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/sessionbot/sessionbot/internal/testclock"
 	"github.com/sessionbot/sessionbot/vendors"
 	"github.com/sessionbot/sessionbot/vendors/commvault"
 	"github.com/sessionbot/sessionbot/vendors/commvault/commvaulttest"
@@ -75,29 +73,6 @@ func testContext(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-// logBuffer collects every log line, at every level, safely across
-// goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // fakeClock is a clock the test moves by hand.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionbot/sessionbot/internal/testlog"
 	"github.com/sessionbot/sessionbot/vendors"
 	"github.com/sessionbot/sessionbot/vendors/commvault"
 	"github.com/sessionbot/sessionbot/vendors/commvault/commvaulttest"
@@ -144,7 +145,7 @@ func TestARefusedLoginIsNotRetriedOnEveryCommand(t *testing.T) {
 func TestNoSecretInErrorsOrLogs(t *testing.T) {
 	srv := newServer(t, commvaulttest.Options{Seed: true})
 	cfg := configFor(t, srv)
-	var logs logBuffer
+	var logs testlog.Buffer
 	var errs []error
 	note := func(err error) {
 		if err != nil {
@@ -155,11 +156,11 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 	bad := cfg
 	bad.Name = "cv-bad"
 	bad.Password = commvaulttest.BotPassword + "x"
-	badIn := newInstanceLogging(t, bad, logs.logger())
+	badIn := newInstanceLogging(t, bad, logs.Logger())
 	_, err := badIn.ListUserSessions(testContext(t), vendors.UserQuery{User: marc})
 	note(err)
 
-	in := newInstanceLogging(t, cfg, logs.logger())
+	in := newInstanceLogging(t, cfg, logs.Logger())
 	ctx := testContext(t)
 	note(in.Probe(ctx))
 	_, err = in.ListUserSessions(ctx, vendors.UserQuery{User: marc})
@@ -207,8 +208,8 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 
 func TestConfigDoesNotPrintThePassword(t *testing.T) {
 	cfg := commvault.Config{Name: "cv", URL: "https://cs/webconsole/api", Username: "bot", Password: "hunter2-secret"}
-	var logs logBuffer
-	logs.logger().Info("config", "cfg", cfg)
+	var logs testlog.Buffer
+	logs.Logger().Info("config", "cfg", cfg)
 	for _, text := range []string{cfg.String(), logs.String(), fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg)} {
 		if strings.Contains(text, "hunter2") || !strings.Contains(text, "[set]") {
 			t.Errorf("printed config = %s", text)
