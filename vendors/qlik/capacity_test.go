@@ -136,47 +136,26 @@ func TestOverloadIsBusyAtOnce(t *testing.T) {
 	wg.Wait()
 }
 
-// TestEndingASessionWaitsForAConnection: an approved end is not turned
-// away after queue_wait as a list would be; it waits as long as its
-// deadline allows.
-func TestEndingASessionWaitsForAConnection(t *testing.T) {
-	t.Parallel()
-	site := newSite(t, qliktest.Options{Proxies: 1, Demo: true})
-	site.SetDelay(0, 300*time.Millisecond)
-	cfg := configFor(t, site)
-	cfg.MaxConnections = 1
-	cfg.QueueWait = 10 * time.Millisecond
-	in := newInstance(t, cfg)
-	ctx := testContext(t)
-	listed := make(chan error, 1)
-	go func() { _, err := in.ListAllSessions(ctx); listed <- err }()
-	for len(site.Requests()) == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	err := in.EndSession(ctx, vendors.Session{ID: qliktest.MarcSessionOnProxy0, Node: site.Proxies()[0]})
-	if err != nil {
-		t.Errorf("end while a list held the connection: %v", err)
-	}
-	if err := <-listed; err != nil {
-		t.Error(err)
-	}
-}
-
-// TestApprovedEndRereadWaitsForAConnection: executing an approved end
-// re-reads the session first (and EndSession without a node looks it up);
-// that read is part of the change, so it waits for a connection as the
-// delete does instead of failing the approved request as busy.
-func TestApprovedEndRereadWaitsForAConnection(t *testing.T) {
+// TestChangesWaitForAConnection: an approved end is not turned away
+// after queue_wait as a list would be; it waits as long as its deadline
+// allows. Executing an approved end re-reads the session first (and
+// EndSession without a node looks it up); that read is part of the
+// change, so it waits for a connection as the delete does instead of
+// failing the approved request as busy.
+func TestChangesWaitForAConnection(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name string
-		run  func(ctx context.Context, in *qlik.Instance) error
+		run  func(ctx context.Context, in *qlik.Instance, site *qliktest.Site) error
 	}{
-		{"re-read", func(ctx context.Context, in *qlik.Instance) error {
+		{"end", func(ctx context.Context, in *qlik.Instance, site *qliktest.Site) error {
+			return in.EndSession(ctx, vendors.Session{ID: qliktest.MarcSessionOnProxy0, Node: site.Proxies()[0]})
+		}},
+		{"re-read", func(ctx context.Context, in *qlik.Instance, site *qliktest.Site) error {
 			_, err := in.GetSession(vendors.ForChange(ctx), qliktest.MarcSessionOnProxy0)
 			return err
 		}},
-		{"end without a node", func(ctx context.Context, in *qlik.Instance) error {
+		{"end without a node", func(ctx context.Context, in *qlik.Instance, site *qliktest.Site) error {
 			return in.EndSession(ctx, vendors.Session{ID: qliktest.MarcSessionOnProxy0})
 		}},
 	} {
@@ -194,7 +173,7 @@ func TestApprovedEndRereadWaitsForAConnection(t *testing.T) {
 			for len(site.Requests()) == 0 {
 				time.Sleep(time.Millisecond)
 			}
-			if err := tc.run(ctx, in); err != nil {
+			if err := tc.run(ctx, in, site); err != nil {
 				t.Errorf("while a list held the connection: %v", err)
 			}
 			if err := <-listed; err != nil {
