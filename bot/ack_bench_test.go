@@ -11,6 +11,7 @@ import (
 	"github.com/sessionbot/sessionbot/bot"
 	"github.com/sessionbot/sessionbot/bot/slacktest"
 	"github.com/sessionbot/sessionbot/commands"
+	"github.com/sessionbot/sessionbot/internal/testkit"
 	"github.com/sessionbot/sessionbot/vendors"
 	"github.com/sessionbot/sessionbot/vendors/qlik"
 	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
@@ -20,11 +21,7 @@ import (
 // proxies take delay to answer.
 func slowBot(tb testing.TB, delay time.Duration) *slacktest.Server {
 	tb.Helper()
-	site, err := qliktest.New(qliktest.Options{Proxies: 2, Demo: true})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(site.Close)
+	site := testkit.Start(tb, qliktest.New, qliktest.Options{Proxies: 2, Demo: true})
 	site.SetDelay(0, delay)
 	site.SetDelay(1, delay)
 	files, err := site.ClientFiles(tb.TempDir())

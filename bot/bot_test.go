@@ -11,6 +11,7 @@ import (
 	"github.com/sessionbot/sessionbot/bot"
 	"github.com/sessionbot/sessionbot/bot/slacktest"
 	"github.com/sessionbot/sessionbot/commands"
+	"github.com/sessionbot/sessionbot/internal/testkit"
 	"github.com/sessionbot/sessionbot/vendors"
 	"github.com/sessionbot/sessionbot/vendors/qlik"
 	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
@@ -19,11 +20,7 @@ import (
 // TestStopLetsInFlightRepliesFinish: a stop (SIGTERM) after the ack still
 // delivers the reply of a command whose vendor is slow.
 func TestStopLetsInFlightRepliesFinish(t *testing.T) {
-	site, err := qliktest.New(qliktest.Options{Proxies: 1, Demo: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer site.Close()
+	site := testkit.Start(t, qliktest.New, qliktest.Options{Proxies: 1, Demo: true})
 	site.SetDelay(0, 500*time.Millisecond)
 	files, _ := site.ClientFiles(t.TempDir())
 	in, err := qlik.New(qlik.Config{Name: "qlik-prod", Proxies: site.Proxies(), CertFile: files.Cert, KeyFile: files.Key, CAFile: files.CA}, vendors.Env{})

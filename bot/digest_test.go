@@ -17,6 +17,7 @@ import (
 	"github.com/sessionbot/sessionbot/bot/slacktest"
 	"github.com/sessionbot/sessionbot/commands"
 	"github.com/sessionbot/sessionbot/internal/chart"
+	"github.com/sessionbot/sessionbot/internal/testkit"
 	"github.com/sessionbot/sessionbot/store"
 	"github.com/sessionbot/sessionbot/store/sqlite"
 	"github.com/sessionbot/sessionbot/vendors"
@@ -120,11 +121,7 @@ func TestDigestIsOneMessageWithRequestEndButtonsAndTheChartInItsThread(t *testin
 // A digest's Request end button, clicked in Slack, shows the same proposal
 // as a list's Kill button: the normal proposal, reason and approval flow.
 func TestRequestEndFromADigestStartsTheProposal(t *testing.T) {
-	site, err := qliktest.New(qliktest.Options{Proxies: 1, Demo: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer site.Close()
+	site := testkit.Start(t, qliktest.New, qliktest.Options{Proxies: 1, Demo: true})
 	files, _ := site.ClientFiles(t.TempDir())
 	in, err := qlik.New(qlik.Config{Name: "qlik-prod", Proxies: site.Proxies(), CertFile: files.Cert, KeyFile: files.Key, CAFile: files.CA}, vendors.Env{})
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 
 	"github.com/sessionbot/sessionbot/bot"
 	"github.com/sessionbot/sessionbot/bot/slacktest"
-	"github.com/sessionbot/sessionbot/internal/testlog"
+	"github.com/sessionbot/sessionbot/internal/testkit"
 	"github.com/sessionbot/sessionbot/store/postgres/pgtest"
 	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
 )
@@ -37,11 +37,7 @@ type world struct {
 
 func newWorld(t *testing.T, storeYAML string) *world {
 	t.Helper()
-	site, err := qliktest.New(qliktest.Options{Proxies: 2, Demo: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(site.Close)
+	site := testkit.Start(t, qliktest.New, qliktest.Options{Proxies: 2, Demo: true})
 	dir := t.TempDir()
 	files, err := site.ClientFiles(dir)
 	if err != nil {
@@ -104,7 +100,7 @@ instances:
 func (w *world) serve(t *testing.T) (stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var stderr testlog.Buffer
+	var stderr testkit.LogBuffer
 	done := make(chan error, 1)
 	go func() {
 		root := newRootCommand(strings.NewReader(""), &bytes.Buffer{}, &stderr)

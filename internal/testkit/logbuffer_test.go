@@ -1,15 +1,15 @@
-package testlog_test
+package testkit_test
 
 import (
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/sessionbot/sessionbot/internal/testlog"
+	"github.com/sessionbot/sessionbot/internal/testkit"
 )
 
 func TestBufferTakesLinesFromManyGoroutines(t *testing.T) {
-	var b testlog.Buffer
+	var b testkit.LogBuffer
 	logger := b.Logger()
 	var wg sync.WaitGroup
 	for range 8 {

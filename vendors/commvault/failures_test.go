@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionbot/sessionbot/internal/testlog"
+	"github.com/sessionbot/sessionbot/internal/testkit"
 	"github.com/sessionbot/sessionbot/vendors"
 	"github.com/sessionbot/sessionbot/vendors/commvault"
 	"github.com/sessionbot/sessionbot/vendors/commvault/commvaulttest"
@@ -101,7 +101,7 @@ func TestInsecureSkipVerifyWorksAndWarns(t *testing.T) {
 	cfg := configFor(t, srv)
 	cfg.CAFile = ""
 	cfg.InsecureSkipVerify = true
-	var logs testlog.Buffer
+	var logs testkit.LogBuffer
 	in := newInstanceLogging(t, cfg, logs.Logger())
 	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "TLS certificate verification is off") ||
 		!strings.Contains(logs.String(), "instance=cv-test") {

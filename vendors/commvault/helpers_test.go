@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sessionbot/sessionbot/internal/testclock"
+	"github.com/sessionbot/sessionbot/internal/testkit"
 	"github.com/sessionbot/sessionbot/vendors"
 	"github.com/sessionbot/sessionbot/vendors/commvault"
 	"github.com/sessionbot/sessionbot/vendors/commvault/commvaulttest"
@@ -28,12 +29,7 @@ var (
 // newServer starts a fake web service that stops with the test.
 func newServer(t testing.TB, opts commvaulttest.Options) *commvaulttest.Server {
 	t.Helper()
-	srv, err := commvaulttest.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	return srv
+	return testkit.Start(t, commvaulttest.New, opts)
 }
 
 // configFor logs in as the fake's bot account and trusts its CA.

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionbot/sessionbot/internal/testlog"
+	"github.com/sessionbot/sessionbot/internal/testkit"
 	"github.com/sessionbot/sessionbot/vendors"
 	"github.com/sessionbot/sessionbot/vendors/commvault"
 	"github.com/sessionbot/sessionbot/vendors/commvault/commvaulttest"
@@ -145,7 +145,7 @@ func TestARefusedLoginIsNotRetriedOnEveryCommand(t *testing.T) {
 func TestNoSecretInErrorsOrLogs(t *testing.T) {
 	srv := newServer(t, commvaulttest.Options{Seed: true})
 	cfg := configFor(t, srv)
-	var logs testlog.Buffer
+	var logs testkit.LogBuffer
 	var errs []error
 	note := func(err error) {
 		if err != nil {
@@ -208,7 +208,7 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 
 func TestConfigDoesNotPrintThePassword(t *testing.T) {
 	cfg := commvault.Config{Name: "cv", URL: "https://cs/webconsole/api", Username: "bot", Password: "hunter2-secret"}
-	var logs testlog.Buffer
+	var logs testkit.LogBuffer
 	logs.Logger().Info("config", "cfg", cfg)
 	for _, text := range []string{cfg.String(), logs.String(), fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg)} {
 		if strings.Contains(text, "hunter2") || !strings.Contains(text, "[set]") {

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionbot/sessionbot/internal/testlog"
+	"github.com/sessionbot/sessionbot/internal/testkit"
 	"github.com/sessionbot/sessionbot/vendors"
 )
 
@@ -421,7 +421,7 @@ func TestWorkerStderrIsLoggedWithoutTheThumbprint(t *testing.T) {
 	if err := os.WriteFile(script, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var logged testlog.Buffer
+	var logged testkit.LogBuffer
 	logger := logged.Logger()
 	in, err := New(Config{Name: "skype", Backend: BackendPowerShell, TenantID: testTenant, AppID: testApp,
 		CertificateThumbprint: testThumbprint, Pwsh: fakeWorker, Script: script, Type: vendors.Skype}, vendors.Env{Logger: logger})

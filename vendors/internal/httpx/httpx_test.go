@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionbot/sessionbot/internal/testlog"
+	"github.com/sessionbot/sessionbot/internal/testkit"
 	"github.com/sessionbot/sessionbot/vendors"
 	"github.com/sessionbot/sessionbot/vendors/internal/httpx"
 )
@@ -321,7 +321,7 @@ func TestRetryAfter(t *testing.T) {
 
 func TestTheDebugLogNamesTheRequestButNoSecret(t *testing.T) {
 	t.Parallel()
-	var buf testlog.Buffer
+	var buf testkit.LogBuffer
 	c, base := newClient(t, func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "{}") })
 	c.Logger = buf.Logger()
 	_, err := c.Call(context.Background(), httpx.Request{Method: http.MethodGet, URL: base + "/users/x?key=" + url.QueryEscape(secret),
