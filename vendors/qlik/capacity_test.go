@@ -25,15 +25,23 @@ func listAtOnce(t *testing.T, n int, list func() error) []error {
 	return errs
 }
 
+// slowSite is a one-proxy demo site that answers after delay, and a
+// config for it that opens at most conns connections.
+func slowSite(t *testing.T, delay time.Duration, conns int) (*qliktest.Site, qlik.Config) {
+	t.Helper()
+	site := newSite(t, qliktest.Options{Proxies: 1, Demo: true})
+	site.SetDelay(0, delay)
+	cfg := configFor(t, site)
+	cfg.MaxConnections = conns
+	return site, cfg
+}
+
 // TestIdleConnectionsAreKeptUpToTheCap: two bursts as large as the
 // connection cap open the cap's connections once; the second burst reuses
 // them all instead of opening (and handshaking) new ones.
 func TestIdleConnectionsAreKeptUpToTheCap(t *testing.T) {
 	t.Parallel()
-	site := newSite(t, qliktest.Options{Proxies: 1, Demo: true})
-	site.SetDelay(0, 100*time.Millisecond)
-	cfg := configFor(t, site)
-	cfg.MaxConnections = 12
+	site, cfg := slowSite(t, 100*time.Millisecond, 12)
 	in := newInstance(t, cfg)
 	ctx := testContext(t)
 	for burst := range 2 {
@@ -54,10 +62,7 @@ func TestIdleConnectionsAreKeptUpToTheCap(t *testing.T) {
 // request that gets it within queue_wait has its whole request_timeout.
 func TestWaitingForAConnectionIsBoundedAndSaysBusy(t *testing.T) {
 	t.Parallel()
-	site := newSite(t, qliktest.Options{Proxies: 1, Demo: true})
-	site.SetDelay(0, 600*time.Millisecond)
-	cfg := configFor(t, site)
-	cfg.MaxConnections = 1
+	site, cfg := slowSite(t, 600*time.Millisecond, 1)
 	cfg.RequestTimeout = 900 * time.Millisecond
 	cfg.QueueWait = 100 * time.Millisecond
 	in := newInstance(t, cfg)
@@ -99,10 +104,7 @@ func TestWaitingForAConnectionIsBoundedAndSaysBusy(t *testing.T) {
 // while the first is still being answered, instead of waiting to fail.
 func TestOverloadIsBusyAtOnce(t *testing.T) {
 	t.Parallel()
-	site := newSite(t, qliktest.Options{Proxies: 1, Demo: true})
-	site.SetDelay(0, time.Second)
-	cfg := configFor(t, site)
-	cfg.MaxConnections = 1
+	_, cfg := slowSite(t, time.Second, 1)
 	cfg.RequestTimeout = 5 * time.Second
 	cfg.QueueWait = 2500 * time.Millisecond
 	in := newInstance(t, cfg)
@@ -161,10 +163,7 @@ func TestChangesWaitForAConnection(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			site := newSite(t, qliktest.Options{Proxies: 1, Demo: true})
-			site.SetDelay(0, 300*time.Millisecond)
-			cfg := configFor(t, site)
-			cfg.MaxConnections = 1
+			site, cfg := slowSite(t, 300*time.Millisecond, 1)
 			cfg.QueueWait = 10 * time.Millisecond
 			in := newInstance(t, cfg)
 			ctx := testContext(t)

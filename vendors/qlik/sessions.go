@@ -67,11 +67,7 @@ func (in *Instance) listAll(ctx context.Context, node string) ([]vendors.Session
 	if err != nil {
 		return nil, err
 	}
-	var ws []wireSession
-	if err := decode(a, &ws, qpsPort); err != nil {
-		return nil, err
-	}
-	return in.toSessions(ws, node)
+	return in.sessionsIn(a, node)
 }
 
 // sessionList reads an array of sessions from the user routes, where 404
@@ -84,6 +80,11 @@ func (in *Instance) sessionList(ctx context.Context, method, node string, path a
 	if err != nil {
 		return nil, err
 	}
+	return in.sessionsIn(a, node)
+}
+
+// sessionsIn decodes the array of sessions node answered.
+func (in *Instance) sessionsIn(a answer, node string) ([]vendors.Session, error) {
 	var ws []wireSession
 	if err := decode(a, &ws, qpsPort); err != nil {
 		return nil, err
