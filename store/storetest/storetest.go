@@ -69,18 +69,16 @@ func state(t testing.TB, s store.Store, id string) store.State {
 
 // Run runs the whole suite.
 func Run(t *testing.T, fresh Fresh) {
-	t.Run("requests", func(t *testing.T) { t.Parallel(); requests(t, fresh) })
-	t.Run("votes", func(t *testing.T) { t.Parallel(); votes(t, fresh) })
-	t.Run("concurrency", func(t *testing.T) { t.Parallel(); concurrency(t, fresh) })
-	t.Run("execution", func(t *testing.T) { t.Parallel(); execution(t, fresh) })
-	t.Run("sweeps", func(t *testing.T) { t.Parallel(); sweeps(t, fresh) })
-	t.Run("claim once", func(t *testing.T) { t.Parallel(); claimOnce(t, fresh) })
-	t.Run("audit", func(t *testing.T) { t.Parallel(); audit(t, fresh) })
-	t.Run("faults", func(t *testing.T) { t.Parallel(); faults(t, fresh) })
-	t.Run("hygiene", func(t *testing.T) { t.Parallel(); hygiene(t, fresh) })
-	t.Run("retention", func(t *testing.T) { t.Parallel(); retention(t, fresh) })
-	t.Run("report runs", func(t *testing.T) { t.Parallel(); reportRuns(t, fresh) })
-	t.Run("withdraw", func(t *testing.T) { t.Parallel(); withdraw(t, fresh) })
+	for _, part := range []struct {
+		name string
+		run  func(*testing.T, Fresh)
+	}{
+		{"requests", requests}, {"votes", votes}, {"concurrency", concurrency}, {"execution", execution},
+		{"sweeps", sweeps}, {"claim once", claimOnce}, {"audit", audit}, {"faults", faults},
+		{"hygiene", hygiene}, {"retention", retention}, {"report runs", reportRuns}, {"withdraw", withdraw},
+	} {
+		t.Run(part.name, func(t *testing.T) { t.Parallel(); part.run(t, fresh) })
+	}
 }
 
 func requests(t *testing.T, fresh Fresh) {
