@@ -12,8 +12,6 @@ import (
 	"github.com/sessionbot/sessionbot/bot/slacktest"
 	"github.com/sessionbot/sessionbot/commands"
 	"github.com/sessionbot/sessionbot/internal/testkit"
-	"github.com/sessionbot/sessionbot/vendors"
-	"github.com/sessionbot/sessionbot/vendors/qlik"
 	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
 )
 
@@ -24,15 +22,7 @@ func slowBot(tb testing.TB, delay time.Duration) *slacktest.Server {
 	site := testkit.Start(tb, qliktest.New, qliktest.Options{Proxies: 2, Demo: true})
 	site.SetDelay(0, delay)
 	site.SetDelay(1, delay)
-	files, err := site.ClientFiles(tb.TempDir())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	in, err := qlik.New(qlik.Config{Name: "qlik-prod", Proxies: site.Proxies(), CertFile: files.Cert, KeyFile: files.Key, CAFile: files.CA, RequestTimeout: time.Minute}, vendors.Env{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	reg, _ := vendors.NewRegistry(in)
+	reg := qlikRegistry(tb, site, time.Minute)
 	fake := slacktest.New(slacktest.Options{BotToken: "xoxb-b", AppToken: "xapp-a"})
 	tb.Cleanup(fake.Close)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))

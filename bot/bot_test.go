@@ -13,7 +13,6 @@ import (
 	"github.com/sessionbot/sessionbot/commands"
 	"github.com/sessionbot/sessionbot/internal/testkit"
 	"github.com/sessionbot/sessionbot/vendors"
-	"github.com/sessionbot/sessionbot/vendors/qlik"
 	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
 )
 
@@ -22,12 +21,7 @@ import (
 func TestStopLetsInFlightRepliesFinish(t *testing.T) {
 	site := testkit.Start(t, qliktest.New, qliktest.Options{Proxies: 1, Demo: true})
 	site.SetDelay(0, 500*time.Millisecond)
-	files, _ := site.ClientFiles(t.TempDir())
-	in, err := qlik.New(qlik.Config{Name: "qlik-prod", Proxies: site.Proxies(), CertFile: files.Cert, KeyFile: files.Key, CAFile: files.CA}, vendors.Env{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, _ := vendors.NewRegistry(in)
+	reg := qlikRegistry(t, site, 0)
 	fake := slacktest.New(slacktest.Options{BotToken: "xoxb-b", AppToken: "xapp-a"})
 	defer fake.Close()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))

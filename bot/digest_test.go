@@ -21,7 +21,6 @@ import (
 	"github.com/sessionbot/sessionbot/store"
 	"github.com/sessionbot/sessionbot/store/sqlite"
 	"github.com/sessionbot/sessionbot/vendors"
-	"github.com/sessionbot/sessionbot/vendors/qlik"
 	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
 )
 
@@ -122,12 +121,7 @@ func TestDigestIsOneMessageWithRequestEndButtonsAndTheChartInItsThread(t *testin
 // as a list's Kill button: the normal proposal, reason and approval flow.
 func TestRequestEndFromADigestStartsTheProposal(t *testing.T) {
 	site := testkit.Start(t, qliktest.New, qliktest.Options{Proxies: 1, Demo: true})
-	files, _ := site.ClientFiles(t.TempDir())
-	in, err := qlik.New(qlik.Config{Name: "qlik-prod", Proxies: site.Proxies(), CertFile: files.Cert, KeyFile: files.Key, CAFile: files.CA}, vendors.Env{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, _ := vendors.NewRegistry(in)
+	reg := qlikRegistry(t, site, 0)
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {
 		t.Fatal(err)
