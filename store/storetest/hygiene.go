@@ -91,8 +91,7 @@ func hygiene(t *testing.T, fresh Fresh) {
 	})
 	t.Run("100 concurrent sweeps on two replicas remind each request once", func(t *testing.T) {
 		t.Parallel()
-		open := fresh(t)
-		replicas := []store.Store{open(t), open(t)}
+		replicas := twoReplicas(t, fresh)
 		var want []string
 		for range 3 {
 			want = append(want, posted(t, replicas[0], NewRequest(1)).ID)
@@ -273,8 +272,7 @@ func reportRuns(t *testing.T, fresh Fresh) {
 	})
 	t.Run("a run is leased to one of 100 concurrent claims on two replicas", func(t *testing.T) {
 		t.Parallel()
-		open := fresh(t)
-		replicas := []store.Store{open(t), open(t)}
+		replicas := twoReplicas(t, fresh)
 		slot := T0.Add(time.Hour)
 		reports(t, replicas[0]).StartReport(t.Context(), "stale", T0)
 		var mu sync.Mutex

@@ -67,6 +67,14 @@ func state(t testing.TB, s store.Store, id string) store.State {
 	return r.State
 }
 
+// twoReplicas opens two stores on one fresh database, as two replicas of
+// the bot share it.
+func twoReplicas(t *testing.T, fresh Fresh) []store.Store {
+	t.Helper()
+	open := fresh(t)
+	return []store.Store{open(t), open(t)}
+}
+
 // Run runs the whole suite.
 func Run(t *testing.T, fresh Fresh) {
 	for _, part := range []struct {
@@ -305,8 +313,7 @@ func concurrency(t *testing.T, fresh Fresh) {
 	for _, needed := range []int{1, 3} {
 		t.Run(fmt.Sprintf("100 concurrent approvals on two replicas decide once when %d are needed", needed), func(t *testing.T) {
 			t.Parallel()
-			open := fresh(t)
-			replicas := []store.Store{open(t), open(t)}
+			replicas := twoReplicas(t, fresh)
 			r := create(t, replicas[0], NewRequest(needed))
 			var decided atomic.Int32
 			race(100, func(i int) {
@@ -329,8 +336,7 @@ func concurrency(t *testing.T, fresh Fresh) {
 	}
 	t.Run("100 concurrent double clicks by one person record one vote", func(t *testing.T) {
 		t.Parallel()
-		open := fresh(t)
-		replicas := []store.Store{open(t), open(t)}
+		replicas := twoReplicas(t, fresh)
 		r := create(t, replicas[0], NewRequest(2))
 		var recorded atomic.Int32
 		race(100, func(i int) {
@@ -348,8 +354,7 @@ func concurrency(t *testing.T, fresh Fresh) {
 	})
 	t.Run("100 concurrent claims on two replicas have one winner", func(t *testing.T) {
 		t.Parallel()
-		open := fresh(t)
-		replicas := []store.Store{open(t), open(t)}
+		replicas := twoReplicas(t, fresh)
 		r := approved(t, replicas[0])
 		var won atomic.Int32
 		var winner atomic.Value
@@ -581,8 +586,7 @@ func claimOnce(t *testing.T, fresh Fresh) {
 	})
 	t.Run("100 concurrent claims of one key on two replicas have one winner", func(t *testing.T) {
 		t.Parallel()
-		open := fresh(t)
-		replicas := []store.Store{open(t), open(t)}
+		replicas := twoReplicas(t, fresh)
 		var won atomic.Int32
 		race(100, func(i int) {
 			ok, err := replicas[i%2].ClaimOnce(t.Context(), "envelope:race", T0, time.Minute)
@@ -791,8 +795,7 @@ func faults(t *testing.T, fresh Fresh) {
 	})
 	t.Run("50 concurrent confirmations of one proposal on two replicas store one request", func(t *testing.T) {
 		t.Parallel()
-		open := fresh(t)
-		replicas := []store.Store{open(t), open(t)}
+		replicas := twoReplicas(t, fresh)
 		var stored atomic.Int32
 		race(50, func(i int) {
 			r := NewRequest(1)
