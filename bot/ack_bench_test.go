@@ -1,7 +1,6 @@
 package bot_test
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"sort"
@@ -27,15 +26,8 @@ func slowBot(tb testing.TB, delay time.Duration) *slacktest.Server {
 	tb.Cleanup(fake.Close)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s := bot.NewSlack(bot.Config{BotToken: "xoxb-b", AppToken: "xapp-a", APIURL: fake.APIURL(), Logger: logger, MaxInFlight: 1000, DrainTimeout: 200 * time.Millisecond})
-	b := bot.New(s, commands.New(commands.Config{Registry: reg, Logger: logger,
-		Options: map[string]commands.InstanceOptions{"qlik-prod": {Timeout: time.Minute}}}))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- b.Run(ctx) }()
-	tb.Cleanup(func() { cancel(); <-done })
-	if err := fake.WaitConnections(1, 10*time.Second); err != nil {
-		tb.Fatal(err)
-	}
+	run(tb, bot.New(s, commands.New(commands.Config{Registry: reg, Logger: logger,
+		Options: map[string]commands.InstanceOptions{"qlik-prod": {Timeout: time.Minute}}})), fake)
 	return fake
 }
 

@@ -27,12 +27,7 @@ func TestStopLetsInFlightRepliesFinish(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	b := bot.New(bot.NewSlack(bot.Config{BotToken: "xoxb-b", AppToken: "xapp-a", APIURL: fake.APIURL(), Logger: logger}),
 		commands.New(commands.Config{Registry: reg, Logger: logger}))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- b.Run(ctx) }()
-	if err := fake.WaitConnections(1, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	stop := run(t, b, fake)
 	sent, err := fake.SendSlashCommand(slacktest.SlashCommand{Command: "/sessions", Text: `list Domain\Marc`, UserID: "U1", ChannelID: "C1"})
 	if err != nil {
 		t.Fatal(err)
@@ -40,8 +35,8 @@ func TestStopLetsInFlightRepliesFinish(t *testing.T) {
 	if _, err := fake.WaitAck(sent.EnvelopeID, 2*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	cancel() // SIGTERM while the vendor is still answering
-	if err := <-done; err != nil {
+	// SIGTERM while the vendor is still answering
+	if err := stop(); err != nil {
 		t.Fatalf("Run after a stop: %v", err)
 	}
 	got := fake.Responses(sent.ResponseID)

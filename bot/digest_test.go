@@ -139,14 +139,8 @@ func TestRequestEndFromADigestStartsTheProposal(t *testing.T) {
 		Approvals: &commands.Approvals{Store: st, Notifier: s.Notifier(func(string) []string { return []string{"U0LEAD"} }), ReplicaID: "r1"},
 		Reports:   []commands.Report{{Name: "stale", Channel: "C0OPS", Rule: rule}},
 	})
-	b := bot.New(s, svc)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go b.Run(ctx)
-	if err := fake.WaitConnections(1, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.RunReport(ctx, "stale"); err != nil {
+	run(t, bot.New(s, svc), fake)
+	if _, err := svc.RunReport(context.Background(), "stale"); err != nil {
 		t.Fatal(err)
 	}
 	digest := fake.Posts()[0]

@@ -1,9 +1,13 @@
 package bot_test
 
 import (
+	"context"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/sessionbot/sessionbot/bot"
+	"github.com/sessionbot/sessionbot/bot/slacktest"
 	"github.com/sessionbot/sessionbot/vendors"
 	"github.com/sessionbot/sessionbot/vendors/qlik"
 	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
@@ -27,4 +31,24 @@ func qlikRegistry(tb testing.TB, site *qliktest.Site, timeout time.Duration) *ve
 		tb.Fatal(err)
 	}
 	return reg
+}
+
+// run runs b until stop is called or the test ends, and waits until it has
+// connected to fake. stop returns what Run returned.
+func run(tb testing.TB, b *bot.Bot, fake *slacktest.Server) (stop func() error) {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() { cancel(); err = <-done })
+		return err
+	}
+	tb.Cleanup(func() { stop() })
+	if err := fake.WaitConnections(1, 10*time.Second); err != nil {
+		tb.Fatal(err)
+	}
+	return stop
 }
