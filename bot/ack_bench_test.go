@@ -1,7 +1,6 @@
 package bot_test
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"sort"
@@ -11,8 +10,7 @@ import (
 	"github.com/sessionbot/sessionbot/bot"
 	"github.com/sessionbot/sessionbot/bot/slacktest"
 	"github.com/sessionbot/sessionbot/commands"
-	"github.com/sessionbot/sessionbot/vendors"
-	"github.com/sessionbot/sessionbot/vendors/qlik"
+	"github.com/sessionbot/sessionbot/internal/testkit"
 	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
 )
 
@@ -28,22 +26,10 @@ func slowBot(tb testing.TB, delay time.Duration) *slacktest.Server {
 // before it runs.
 func botOnSite(tb testing.TB, delay time.Duration, setup func(*bot.Bot)) (*slacktest.Server, *qliktest.Site) {
 	tb.Helper()
-	site, err := qliktest.New(qliktest.Options{Proxies: 2, Demo: true})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(site.Close)
+	site := testkit.Start(tb, qliktest.New, qliktest.Options{Proxies: 2, Demo: true})
 	site.SetDelay(0, delay)
 	site.SetDelay(1, delay)
-	files, err := site.ClientFiles(tb.TempDir())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	in, err := qlik.New(qlik.Config{Name: "qlik-prod", Proxies: site.Proxies(), CertFile: files.Cert, KeyFile: files.Key, CAFile: files.CA, RequestTimeout: time.Minute}, vendors.Env{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	reg, _ := vendors.NewRegistry(in)
+	reg := qlikRegistry(tb, site, time.Minute)
 	fake := slacktest.New(slacktest.Options{BotToken: "xoxb-b", AppToken: "xapp-a"})
 	tb.Cleanup(fake.Close)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -53,13 +39,7 @@ func botOnSite(tb testing.TB, delay time.Duration, setup func(*bot.Bot)) (*slack
 	if setup != nil {
 		setup(b)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- b.Run(ctx) }()
-	tb.Cleanup(func() { cancel(); <-done })
-	if err := fake.WaitConnections(1, 10*time.Second); err != nil {
-		tb.Fatal(err)
-	}
+	run(tb, b, fake)
 	return fake, site
 }
 

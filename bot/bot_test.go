@@ -11,37 +11,23 @@ import (
 	"github.com/sessionbot/sessionbot/bot"
 	"github.com/sessionbot/sessionbot/bot/slacktest"
 	"github.com/sessionbot/sessionbot/commands"
+	"github.com/sessionbot/sessionbot/internal/testkit"
 	"github.com/sessionbot/sessionbot/vendors"
-	"github.com/sessionbot/sessionbot/vendors/qlik"
 	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
 )
 
 // TestStopLetsInFlightRepliesFinish: a stop (SIGTERM) after the ack still
 // delivers the reply of a command whose vendor is slow.
 func TestStopLetsInFlightRepliesFinish(t *testing.T) {
-	site, err := qliktest.New(qliktest.Options{Proxies: 1, Demo: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer site.Close()
+	site := testkit.Start(t, qliktest.New, qliktest.Options{Proxies: 1, Demo: true})
 	site.SetDelay(0, 500*time.Millisecond)
-	files, _ := site.ClientFiles(t.TempDir())
-	in, err := qlik.New(qlik.Config{Name: "qlik-prod", Proxies: site.Proxies(), CertFile: files.Cert, KeyFile: files.Key, CAFile: files.CA}, vendors.Env{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, _ := vendors.NewRegistry(in)
+	reg := qlikRegistry(t, site, 0)
 	fake := slacktest.New(slacktest.Options{BotToken: "xoxb-b", AppToken: "xapp-a"})
 	defer fake.Close()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	b := bot.New(bot.NewSlack(bot.Config{BotToken: "xoxb-b", AppToken: "xapp-a", APIURL: fake.APIURL(), Logger: logger}),
 		commands.New(commands.Config{Registry: reg, Logger: logger}))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- b.Run(ctx) }()
-	if err := fake.WaitConnections(1, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	stop := run(t, b, fake)
 	sent, err := fake.SendSlashCommand(slacktest.SlashCommand{Command: "/sessions", Text: `list Domain\Marc`, UserID: "U1", ChannelID: "C1"})
 	if err != nil {
 		t.Fatal(err)
@@ -49,8 +35,8 @@ func TestStopLetsInFlightRepliesFinish(t *testing.T) {
 	if _, err := fake.WaitAck(sent.EnvelopeID, 2*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	cancel() // SIGTERM while the vendor is still answering
-	if err := <-done; err != nil {
+	// SIGTERM while the vendor is still answering
+	if err := stop(); err != nil {
 		t.Fatalf("Run after a stop: %v", err)
 	}
 	got := fake.Responses(sent.ResponseID)

@@ -17,10 +17,10 @@ import (
 	"github.com/sessionbot/sessionbot/bot/slacktest"
 	"github.com/sessionbot/sessionbot/commands"
 	"github.com/sessionbot/sessionbot/internal/chart"
+	"github.com/sessionbot/sessionbot/internal/testkit"
 	"github.com/sessionbot/sessionbot/store"
 	"github.com/sessionbot/sessionbot/store/sqlite"
 	"github.com/sessionbot/sessionbot/vendors"
-	"github.com/sessionbot/sessionbot/vendors/qlik"
 	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
 )
 
@@ -120,17 +120,8 @@ func TestDigestIsOneMessageWithRequestEndButtonsAndTheChartInItsThread(t *testin
 // A digest's Request end button, clicked in Slack, shows the same proposal
 // as a list's Kill button: the normal proposal, reason and approval flow.
 func TestRequestEndFromADigestStartsTheProposal(t *testing.T) {
-	site, err := qliktest.New(qliktest.Options{Proxies: 1, Demo: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer site.Close()
-	files, _ := site.ClientFiles(t.TempDir())
-	in, err := qlik.New(qlik.Config{Name: "qlik-prod", Proxies: site.Proxies(), CertFile: files.Cert, KeyFile: files.Key, CAFile: files.CA}, vendors.Env{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, _ := vendors.NewRegistry(in)
+	site := testkit.Start(t, qliktest.New, qliktest.Options{Proxies: 1, Demo: true})
+	reg := qlikRegistry(t, site, 0)
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -148,14 +139,8 @@ func TestRequestEndFromADigestStartsTheProposal(t *testing.T) {
 		Approvals: &commands.Approvals{Store: st, Notifier: s.Notifier(func(string) []string { return []string{"U0LEAD"} }), ReplicaID: "r1"},
 		Reports:   []commands.Report{{Name: "stale", Destination: "C0OPS", Rule: rule}},
 	})
-	b := bot.New(s, svc)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go b.Run(ctx)
-	if err := fake.WaitConnections(1, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.RunReport(ctx, "stale"); err != nil {
+	run(t, bot.New(s, svc), fake)
+	if _, err := svc.RunReport(context.Background(), "stale"); err != nil {
 		t.Fatal(err)
 	}
 	digest := fake.Posts()[0]

@@ -178,26 +178,17 @@ func (c Capability) String() string {
 
 // Capabilities reads what an instance can do from the interfaces it implements.
 func Capabilities(in Instance) Capability {
-	var c Capability
-	if _, ok := in.(UserSessionLister); ok {
-		c |= CanListUser
+	return can[UserSessionLister](in, CanListUser) | can[SessionGetter](in, CanGet) |
+		can[AllSessionLister](in, CanListAll) | can[SessionEnder](in, CanEnd) |
+		can[UserLogouter](in, CanLogout) | can[WindowedLister](in, CanWindow)
+}
+
+// can is c when in implements T, and nothing otherwise.
+func can[T any](in Instance, c Capability) Capability {
+	if _, ok := in.(T); ok {
+		return c
 	}
-	if _, ok := in.(SessionGetter); ok {
-		c |= CanGet
-	}
-	if _, ok := in.(AllSessionLister); ok {
-		c |= CanListAll
-	}
-	if _, ok := in.(SessionEnder); ok {
-		c |= CanEnd
-	}
-	if _, ok := in.(UserLogouter); ok {
-		c |= CanLogout
-	}
-	if _, ok := in.(WindowedLister); ok {
-		c |= CanWindow
-	}
-	return c
+	return 0
 }
 
 // Errors shared by every adapter, so callers can tell them apart with errors.Is.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sessionbot/sessionbot/commands/nl/nltest"
+	"github.com/sessionbot/sessionbot/internal/testkit"
 	"github.com/sessionbot/sessionbot/store/postgres/pgtest"
 	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
 )
@@ -283,11 +284,7 @@ func TestCheckOfflineTouchesNothing(t *testing.T) {
 		}
 	}()
 	addr := ln.Addr().String()
-	site, err := qliktest.New(qliktest.Options{Proxies: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer site.Close()
+	site := testkit.Start(t, qliktest.New, qliktest.Options{Proxies: 1})
 	files, err := site.ClientFiles(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

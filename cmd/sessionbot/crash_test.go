@@ -63,10 +63,7 @@ func TestKilledDuringExecutionIsRecoveredAndReported(t *testing.T) {
 	if err := w.slack.WaitConnections(1, 20*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	reply := w.command(t, oncall, "kill "+qliktest.MarcSessionOnProxy0+" on qlik-prod reason compromised laptop")
-	confirm := button(t, reply[0].Blocks, bot.ActionConfirm)
-	w.slack.SendBlockAction(slacktest.BlockAction{UserID: oncall, ChannelID: "C0OPS", ActionID: bot.ActionConfirm, Value: confirm})
-	approval := waitPost(t, w.slack, func(p slacktest.Post) bool { return p.Channel == "C0APPROVALS" })
+	approval := w.propose(t, qliktest.MarcSessionOnProxy0, "compromised laptop")
 	requestID := button(t, approval.Blocks, bot.ActionApprove)
 
 	w.site.HangDeletes(true)

@@ -8,15 +8,23 @@ import (
 	"github.com/sessionbot/sessionbot/store/sqlite"
 )
 
+// tempStore is a SQLite store in a temporary folder, closed when the test
+// ends.
+func tempStore(t *testing.T) *sqlite.Store {
+	t.Helper()
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "sessionbot.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 // With SQLite (one replica) envelopes are de-duplicated in memory only:
 // no store write per envelope. With PostgreSQL the replicas share claims.
 func TestEnvelopeClaimsGoToTheStoreOnlyWhenReplicasShareIt(t *testing.T) {
 	t.Parallel()
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "d.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := tempStore(t)
 	if sharedDedup(config.Store{Driver: "sqlite"}, st) != nil {
 		t.Error("SQLite: envelopes are claimed in the store, costing a commit each")
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/sessionbot/sessionbot/cmd/sessionbot/config"
 	"github.com/sessionbot/sessionbot/commands"
 	"github.com/sessionbot/sessionbot/console"
+	"github.com/sessionbot/sessionbot/internal/staticdir"
 	"github.com/sessionbot/sessionbot/internal/testpki"
 	"github.com/sessionbot/sessionbot/store/sqlite"
 	"github.com/sessionbot/sessionbot/vendors/commvault/commvaulttest"
@@ -49,16 +50,6 @@ func demoPerson(s qliktest.Session) qliktest.Session {
 	}
 	s.Attributes = attrs
 	return s
-}
-
-// demoDirectory stands in for Slack's users.info in the demo.
-type demoDirectory map[string]string
-
-func (d demoDirectory) Email(_ context.Context, id string) (string, error) {
-	if e, ok := d[id]; ok {
-		return e, nil
-	}
-	return "", &commands.UnknownPerson{Hint: "The demo's directory knows @" + demoMarc + " only."}
 }
 
 // startDemo starts fake vendors on loopback, with sample sessions, and
@@ -170,7 +161,7 @@ func startDemo(ctx context.Context, g *globals, term *console.Console) (*environ
 	}
 	env.service = commands.New(commands.Config{
 		Registry: reg, Options: options, Logger: logger, Clock: time.Now,
-		Directory: demoDirectory{demoMarc: demoMarcEmail},
+		Directory: staticdir.Directory{demoMarc: demoMarcEmail},
 		Access:    access,
 		Approvals: &commands.Approvals{Store: st, Notifier: term.Notifier(), ReplicaID: "demo"},
 		Reports:   []commands.Report{report},

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sessionbot/sessionbot/bot"
 	"github.com/sessionbot/sessionbot/bot/slacktest"
+	"github.com/sessionbot/sessionbot/internal/testkit"
 	"github.com/sessionbot/sessionbot/store/postgres/pgtest"
 	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
 )
@@ -36,11 +37,7 @@ type world struct {
 
 func newWorld(t *testing.T, storeYAML string) *world {
 	t.Helper()
-	site, err := qliktest.New(qliktest.Options{Proxies: 2, Demo: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(site.Close)
+	site := testkit.Start(t, qliktest.New, qliktest.Options{Proxies: 2, Demo: true})
 	dir := t.TempDir()
 	files, err := site.ClientFiles(dir)
 	if err != nil {
@@ -103,11 +100,10 @@ instances:
 func (w *world) serve(t *testing.T) (stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var stderr bytes.Buffer
-	var mu sync.Mutex
+	var stderr testkit.LogBuffer
 	done := make(chan error, 1)
 	go func() {
-		root := newRootCommand(strings.NewReader(""), &bytes.Buffer{}, &lockedWriter{w: &stderr, mu: &mu})
+		root := newRootCommand(strings.NewReader(""), &bytes.Buffer{}, &stderr)
 		root.SetArgs([]string{"serve", "--config", w.config})
 		done <- root.ExecuteContext(ctx)
 	}()
@@ -130,23 +126,40 @@ func (w *world) serve(t *testing.T) (stop func() error) {
 			t.Errorf("serve: %v", err)
 		}
 		if t.Failed() {
-			mu.Lock()
 			t.Logf("serve's log:\n%s", stderr.String())
-			mu.Unlock()
 		}
 	})
 	return stop
 }
 
-type lockedWriter struct {
-	w  *bytes.Buffer
-	mu *sync.Mutex
+// start serves replicas of the bot until the test ends and waits until
+// each has connected to Slack.
+func (w *world) start(t *testing.T, replicas int) {
+	t.Helper()
+	for range replicas {
+		w.serve(t)
+	}
+	if err := w.slack.WaitConnections(replicas, 15*time.Second); err != nil {
+		t.Fatal(err)
+	}
 }
 
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
+// propose asks, as oncall, to end session with reason, confirms the
+// proposal and returns the approval message it posts.
+func (w *world) propose(t *testing.T, session, reason string) slacktest.Post {
+	t.Helper()
+	reply := w.command(t, oncall, "kill "+session+" on qlik-prod reason "+reason)
+	confirm := button(t, reply[0].Blocks, bot.ActionConfirm)
+	sent, err := w.slack.SendBlockAction(slacktest.BlockAction{UserID: oncall, ChannelID: "C0OPS", ActionID: bot.ActionConfirm, Value: confirm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.slack.WaitAck(sent.EnvelopeID, 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return waitPost(t, w.slack, func(p slacktest.Post) bool {
+		return p.Method == "chat.postMessage" && p.Channel == "C0APPROVALS" && strings.Contains(string(p.Blocks), session)
+	})
 }
 
 func (w *world) command(t *testing.T, user, text string) []slacktest.Response {
@@ -197,10 +210,7 @@ func button(t *testing.T, blocks json.RawMessage, actionID string, want ...strin
 
 func TestServeAnswersOverSocketModeAndReconnects(t *testing.T) {
 	w := newWorld(t, "")
-	w.serve(t)
-	if err := w.slack.WaitConnections(1, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	w.start(t, 1)
 
 	got := w.command(t, oncall, `list Domain\Marc`)
 	blocks := string(got[0].Blocks)
@@ -239,10 +249,7 @@ func TestServeAnswersOverSocketModeAndReconnects(t *testing.T) {
 
 func TestKillFlowThroughButtonsAndApproval(t *testing.T) {
 	w := newWorld(t, "")
-	w.serve(t)
-	if err := w.slack.WaitConnections(1, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	w.start(t, 1)
 	list := w.command(t, oncall, `list Domain\Marc on qlik-prod`)
 	kill := button(t, list[0].Blocks, bot.ActionKill, qliktest.MarcSessionOnProxy0)
 
@@ -332,17 +339,9 @@ func waitPost(t *testing.T, fake *slacktest.Server, match func(slacktest.Post) b
 func TestTwoReplicasOnOnePostgresDeleteOnce(t *testing.T) {
 	dsn, _ := pgtest.SchemaDSN(t)
 	w := newWorld(t, "driver: postgres\n  dsn: "+dsn)
-	w.serve(t)
-	w.serve(t)
-	if err := w.slack.WaitConnections(2, 15*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	w.start(t, 2)
 	// Ask through the typed grammar, as one on-call engineer would.
-	reply := w.command(t, oncall, "kill "+qliktest.MarcSessionOnProxy0+" on qlik-prod reason compromised laptop")
-	confirm := button(t, reply[0].Blocks, bot.ActionConfirm)
-	sent, _ := w.slack.SendBlockAction(slacktest.BlockAction{UserID: oncall, ChannelID: "C0OPS", ActionID: bot.ActionConfirm, Value: confirm})
-	w.slack.WaitAck(sent.EnvelopeID, 3*time.Second)
-	approval := waitPost(t, w.slack, func(p slacktest.Post) bool { return p.Channel == "C0APPROVALS" })
+	approval := w.propose(t, qliktest.MarcSessionOnProxy0, "compromised laptop")
 	requestID := button(t, approval.Blocks, bot.ActionApprove)
 
 	// 100 clicks by two approvers, spread by Slack over both replicas.
@@ -380,14 +379,8 @@ func TestServeExitsOnRevokedToken(t *testing.T) {
 
 func TestDenyWithAReasonThroughTheDialog(t *testing.T) {
 	w := newWorld(t, "")
-	w.serve(t)
-	if err := w.slack.WaitConnections(1, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	reply := w.command(t, oncall, "kill "+qliktest.MarcSessionOnProxy0+" on qlik-prod reason looks stuck")
-	confirm := button(t, reply[0].Blocks, bot.ActionConfirm)
-	w.slack.SendBlockAction(slacktest.BlockAction{UserID: oncall, ChannelID: "C0OPS", ActionID: bot.ActionConfirm, Value: confirm})
-	approval := waitPost(t, w.slack, func(p slacktest.Post) bool { return p.Channel == "C0APPROVALS" })
+	w.start(t, 1)
+	approval := w.propose(t, qliktest.MarcSessionOnProxy0, "looks stuck")
 	requestID := button(t, approval.Blocks, bot.ActionDeny)
 
 	sent, _ := w.slack.SendBlockAction(slacktest.BlockAction{UserID: lead, ChannelID: "C0APPROVALS", ActionID: bot.ActionDeny, Value: requestID, MessageTS: approval.TS})
@@ -431,14 +424,8 @@ func TestApproversNamedByChannel(t *testing.T) {
 	w := newWorld(t, "")
 	cfg, _ := os.ReadFile(w.config)
 	os.WriteFile(w.config, []byte(strings.Replace(string(cfg), "approvers: [S0LEADS]", "approvers: [C0LEADS]", 1)), 0o600)
-	w.serve(t)
-	if err := w.slack.WaitConnections(1, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	reply := w.command(t, oncall, "kill "+qliktest.MarcSessionOnProxy0+" on qlik-prod reason stuck")
-	confirm := button(t, reply[0].Blocks, bot.ActionConfirm)
-	w.slack.SendBlockAction(slacktest.BlockAction{UserID: oncall, ChannelID: "C0OPS", ActionID: bot.ActionConfirm, Value: confirm})
-	approval := waitPost(t, w.slack, func(p slacktest.Post) bool { return p.Channel == "C0APPROVALS" })
+	w.start(t, 1)
+	approval := w.propose(t, qliktest.MarcSessionOnProxy0, "stuck")
 	requestID := button(t, approval.Blocks, bot.ActionApprove)
 	if !strings.Contains(string(approval.Blocks), `members of \u003c#C0LEADS\u003e`) {
 		t.Errorf("approval message does not name the approvers' channel: %s", approval.Blocks)

@@ -75,10 +75,7 @@ func TestSlackRefusalsEndInTheTrueMessage(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, "")
 	w.sweepEverySecond(t)
-	w.serve(t)
-	if err := w.slack.WaitConnections(1, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	w.start(t, 1)
 	// Four attempts of the click's post fail, then one of the sweep's.
 	w.slack.Fail("chat.postMessage", 5, http.StatusServiceUnavailable)
 	confirm := w.request(t)
@@ -121,10 +118,7 @@ func TestSlackRefusalsEndInTheTrueMessage(t *testing.T) {
 func TestRedeliveryAnswersOnce(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, "")
-	w.serve(t)
-	if err := w.slack.WaitConnections(1, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	w.start(t, 1)
 	answers := func() int {
 		n := 0
 		for _, p := range w.slack.Posts() {
@@ -253,11 +247,7 @@ func TestRedeliveredEventIsAnsweredOnceAcrossReplicas(t *testing.T) {
 	t.Parallel()
 	dsn, _ := pgtest.SchemaDSN(t)
 	w := newWorld(t, "driver: postgres\n  dsn: "+dsn)
-	w.serve(t)
-	w.serve(t)
-	if err := w.slack.WaitConnections(2, 15*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	w.start(t, 2)
 	mention, err := w.slack.SendAppMention(oncall, "C0OPS", "help")
 	if err != nil {
 		t.Fatal(err)

@@ -15,12 +15,7 @@ import (
 // proposal's Confirm button, and returns its id and approval message.
 func (w *world) requestOf(t *testing.T, session string) (string, slacktest.Post) {
 	t.Helper()
-	reply := w.command(t, oncall, "kill "+session+" on qlik-prod reason looks stuck")
-	confirm := button(t, reply[0].Blocks, bot.ActionConfirm)
-	w.slack.SendBlockAction(slacktest.BlockAction{UserID: oncall, ChannelID: "C0OPS", ActionID: bot.ActionConfirm, Value: confirm})
-	approval := waitPost(t, w.slack, func(p slacktest.Post) bool {
-		return p.Method == "chat.postMessage" && p.Channel == "C0APPROVALS" && strings.Contains(string(p.Blocks), session)
-	})
+	approval := w.propose(t, session, "looks stuck")
 	return button(t, approval.Blocks, bot.ActionApprove), approval
 }
 
@@ -59,10 +54,7 @@ func (w *world) homeClick(t *testing.T, user, action, value string) {
 
 func TestApproveFromTheHome(t *testing.T) {
 	w := newWorld(t, "")
-	w.serve(t)
-	if err := w.slack.WaitConnections(1, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	w.start(t, 1)
 	id, approval := w.requestOf(t, qliktest.MarcSessionOnProxy0)
 
 	// The requester sees their request with Withdraw, and no vote of
@@ -105,10 +97,7 @@ func TestApproveFromTheHome(t *testing.T) {
 
 func TestWithdrawFromTheHome(t *testing.T) {
 	w := newWorld(t, "")
-	w.serve(t)
-	if err := w.slack.WaitConnections(1, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	w.start(t, 1)
 	id, approval := w.requestOf(t, qliktest.MarcSessionOnProxy1)
 	w.openHome(t, oncall, func(v string) bool { return strings.Contains(v, id) })
 	w.openHome(t, lead, func(v string) bool { return strings.Contains(v, id) })

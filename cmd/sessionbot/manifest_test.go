@@ -10,30 +10,40 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// TestManifestLetsPeopleMessageTheBot: the bot subscribes to direct
-// messages, which Slack delivers only when the Messages tab is on and
-// writable.
-func TestManifestLetsPeopleMessageTheBot(t *testing.T) {
+// manifest is what the tests read of the Slack app manifest.
+type manifest struct {
+	Features struct {
+		AppHome *struct {
+			HomeTab             bool `yaml:"home_tab_enabled"`
+			MessagesTab         bool `yaml:"messages_tab_enabled"`
+			MessagesTabReadOnly bool `yaml:"messages_tab_read_only_enabled"`
+		} `yaml:"app_home"`
+	} `yaml:"features"`
+	Settings struct {
+		Events struct {
+			BotEvents []string `yaml:"bot_events"`
+		} `yaml:"event_subscriptions"`
+	} `yaml:"settings"`
+}
+
+func readManifest(t *testing.T) manifest {
+	t.Helper()
 	raw, err := os.ReadFile("../../manifest.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m struct {
-		Features struct {
-			AppHome *struct {
-				MessagesTab         bool `yaml:"messages_tab_enabled"`
-				MessagesTabReadOnly bool `yaml:"messages_tab_read_only_enabled"`
-			} `yaml:"app_home"`
-		} `yaml:"features"`
-		Settings struct {
-			Events struct {
-				BotEvents []string `yaml:"bot_events"`
-			} `yaml:"event_subscriptions"`
-		} `yaml:"settings"`
-	}
+	var m manifest
 	if err := yaml.Unmarshal(raw, &m); err != nil {
 		t.Fatal(err)
 	}
+	return m
+}
+
+// TestManifestLetsPeopleMessageTheBot: the bot subscribes to direct
+// messages, which Slack delivers only when the Messages tab is on and
+// writable.
+func TestManifestLetsPeopleMessageTheBot(t *testing.T) {
+	m := readManifest(t)
 	if !slices.Contains(m.Settings.Events.BotEvents, "message.im") {
 		t.Fatal("the manifest does not subscribe to message.im")
 	}
@@ -45,26 +55,8 @@ func TestManifestLetsPeopleMessageTheBot(t *testing.T) {
 // TestManifestHasTheHomeTab: the App Home is published on app_home_opened,
 // which Slack sends only to an app subscribed to it with the Home tab on.
 func TestManifestHasTheHomeTab(t *testing.T) {
-	raw, err := os.ReadFile("../../manifest.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m struct {
-		Features struct {
-			AppHome struct {
-				HomeTab bool `yaml:"home_tab_enabled"`
-			} `yaml:"app_home"`
-		} `yaml:"features"`
-		Settings struct {
-			Events struct {
-				BotEvents []string `yaml:"bot_events"`
-			} `yaml:"event_subscriptions"`
-		} `yaml:"settings"`
-	}
-	if err := yaml.Unmarshal(raw, &m); err != nil {
-		t.Fatal(err)
-	}
-	if !m.Features.AppHome.HomeTab || !slices.Contains(m.Settings.Events.BotEvents, "app_home_opened") {
+	m := readManifest(t)
+	if h := m.Features.AppHome; h == nil || !h.HomeTab || !slices.Contains(m.Settings.Events.BotEvents, "app_home_opened") {
 		t.Fatalf("the manifest needs features.app_home.home_tab_enabled and the app_home_opened event: %+v", m)
 	}
 }

@@ -33,10 +33,7 @@ func TestServeExposesMetricsAndHealth(t *testing.T) {
 	w := newWorld(t, "")
 	cfg, _ := os.ReadFile(w.config)
 	os.WriteFile(w.config, append(cfg, []byte("metrics:\n  listen: "+addr+"\n")...), 0o600)
-	w.serve(t)
-	if err := w.slack.WaitConnections(1, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	w.start(t, 1)
 	w.command(t, oncall, `list Domain\Marc`)
 	w.command(t, oncall, `lsit Domain\Marc`)
 

@@ -2,17 +2,15 @@ package main
 
 import (
 	"encoding/json"
-	"time"
-
-	"github.com/sessionbot/sessionbot/bot"
-	"github.com/sessionbot/sessionbot/bot/slacktest"
-	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/sessionbot/sessionbot/bot"
+	"github.com/sessionbot/sessionbot/bot/slacktest"
 	"github.com/sessionbot/sessionbot/commands/nl/nltest"
+	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
 )
 
 // TestNLEvalRunsAgainstAModel runs `sessionbot nl-eval` against the fake
@@ -74,10 +72,7 @@ func TestPlainWordsOverSlack(t *testing.T) {
 	cfg, _ := os.ReadFile(w.config)
 	cfg = append(cfg, []byte("language:\n  enabled: true\n  base_url: "+model.BaseURL()+"\n  api_key: sk-test-key\n  model: gpt-test\n")...)
 	os.WriteFile(w.config, cfg, 0o600)
-	w.serve(t)
-	if err := w.slack.WaitConnections(1, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	w.start(t, 1)
 
 	w.slack.SendAppMention(oncall, "C0OPS", `who is logged in as Domain\Marc on qlik prod`)
 	answer := waitPost(t, w.slack, func(p slacktest.Post) bool { return p.Method == "chat.postEphemeral" && p.User == oncall })

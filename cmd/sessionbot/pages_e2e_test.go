@@ -20,10 +20,7 @@ func TestALongListIsWalkedFromTheKeptResult(t *testing.T) {
 	for i := range extra {
 		w.site.AddSession(i%2, qliktest.Session{UserDirectory: "Domain", UserID: fmt.Sprintf("user%03d", i), SessionID: fmt.Sprintf("%08x-0000-4000-8000-00000000beef", i)})
 	}
-	w.serve(t)
-	if err := w.slack.WaitConnections(1, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	w.start(t, 1)
 	click := func(action, value string) slacktest.Response {
 		t.Helper()
 		sent, err := w.slack.SendBlockAction(slacktest.BlockAction{UserID: oncall, ChannelID: "C0OPS", ActionID: action, Value: value})

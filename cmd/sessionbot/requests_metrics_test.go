@@ -1,7 +1,6 @@
 package main
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -9,7 +8,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/sessionbot/sessionbot/store"
-	"github.com/sessionbot/sessionbot/store/sqlite"
 	"github.com/sessionbot/sessionbot/store/storetest"
 )
 
@@ -18,10 +16,7 @@ import (
 // from the store itself, and a store that does not answer says so.
 func TestRequestMetricsShowWhatWaitsInTheStore(t *testing.T) {
 	t.Parallel()
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "m.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := tempStore(t)
 	t0 := storetest.T0
 	add := func(state store.State, created, decided, finished time.Time) {
 		r := storetest.NewRequest(1)

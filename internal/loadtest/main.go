@@ -628,15 +628,10 @@ func (e *environment) saturation() error {
 	o := e.o
 	e.setVendorDelay(0)
 	fmt.Printf("== saturation: %d commands, %d outstanding at a time; proxies answer at once\n", o.saturation, o.window)
-	results := map[string]result{}
-	for _, name := range []string{"echo", "serve"} {
-		r, err := e.closedLoop(name, o.saturation, false)
-		if err != nil {
-			return err
-		}
-		results[name] = r
+	echo, serve, err := e.closedLoops(o.saturation, false)
+	if err != nil {
+		return err
 	}
-	echo, serve := results["echo"], results["serve"]
 	t := table{}
 	t.latencies(echo, serve)
 	t.row("commands/s (echo: acks, serve: lists)", fmt.Sprintf("%.0f", echo.rate(echo.commands)), fmt.Sprintf("%.0f", serve.rate(serve.lists)),
@@ -654,15 +649,10 @@ func (e *environment) leak() error {
 	o := e.o
 	e.setVendorDelay(0)
 	fmt.Printf("== leaks: %d commands, %d outstanding at a time, then 5 s idle\n", o.leak, o.window)
-	results := map[string]result{}
-	for _, name := range []string{"echo", "serve"} {
-		r, err := e.closedLoop(name, o.leak, true)
-		if err != nil {
-			return err
-		}
-		results[name] = r
+	echo, serve, err := e.closedLoops(o.leak, true)
+	if err != nil {
+		return err
 	}
-	echo, serve := results["echo"], results["serve"]
 	t := table{}
 	t.row("commands/s", fmt.Sprintf("%.0f", echo.rate(echo.commands)), fmt.Sprintf("%.0f", serve.rate(serve.lists)), ratio(serve.rate(serve.lists), echo.rate(echo.commands)))
 	t.row("lists answered", "-", fmt.Sprintf("%d of %d (%d busy, %d other)", serve.lists, serve.commands, serve.busy, serve.other), "")
@@ -673,6 +663,15 @@ func (e *environment) leak() error {
 	t.row("CPU per command (ms)", ms(echo.cpuPerCommand()), ms(serve.cpuPerCommand()), ratio(float64(serve.cpuPerCommand()), float64(echo.cpuPerCommand())))
 	t.print()
 	return nil
+}
+
+// closedLoops runs closedLoop for the echo bot, then for serve.
+func (e *environment) closedLoops(n int, idleAfter bool) (echo, serve result, err error) {
+	if echo, err = e.closedLoop("echo", n, idleAfter); err != nil {
+		return result{}, result{}, err
+	}
+	serve, err = e.closedLoop("serve", n, idleAfter)
+	return echo, serve, err
 }
 
 func (e *environment) closedLoop(name string, n int, idleAfter bool) (result, error) {

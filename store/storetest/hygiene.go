@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -11,15 +12,20 @@ import (
 	"github.com/sessionbot/sessionbot/store"
 )
 
-// reminders returns s as store.Reminders, failing the test when the engine
-// lacks it.
+// as returns s as the optional interface T, failing the test when the
+// engine lacks it.
+func as[T any](t testing.TB, s store.Store) T {
+	t.Helper()
+	x, ok := s.(T)
+	if !ok {
+		t.Fatalf("%T does not implement %v", s, reflect.TypeFor[T]())
+	}
+	return x
+}
+
 func reminders(t testing.TB, s store.Store) store.Reminders {
 	t.Helper()
-	r, ok := s.(store.Reminders)
-	if !ok {
-		t.Fatalf("%T does not implement store.Reminders", s)
-	}
-	return r
+	return as[store.Reminders](t, s)
 }
 
 // posted is a pending request whose approval message was posted.
@@ -85,8 +91,7 @@ func hygiene(t *testing.T, fresh Fresh) {
 	})
 	t.Run("100 concurrent sweeps on two replicas remind each request once", func(t *testing.T) {
 		t.Parallel()
-		open := fresh(t)
-		replicas := []store.Store{open(t), open(t)}
+		replicas := twoReplicas(t, fresh)
 		var want []string
 		for range 3 {
 			want = append(want, posted(t, replicas[0], NewRequest(1)).ID)
@@ -112,20 +117,12 @@ func hygiene(t *testing.T, fresh Fresh) {
 
 func pruner(t testing.TB, s store.Store) store.Pruner {
 	t.Helper()
-	p, ok := s.(store.Pruner)
-	if !ok {
-		t.Fatalf("%T does not implement store.Pruner", s)
-	}
-	return p
+	return as[store.Pruner](t, s)
 }
 
 func reports(t testing.TB, s store.Store) store.Reports {
 	t.Helper()
-	r, ok := s.(store.Reports)
-	if !ok {
-		t.Fatalf("%T does not implement store.Reports", s)
-	}
-	return r
+	return as[store.Reports](t, s)
 }
 
 const day = 24 * time.Hour
@@ -275,8 +272,7 @@ func reportRuns(t *testing.T, fresh Fresh) {
 	})
 	t.Run("a run is leased to one of 100 concurrent claims on two replicas", func(t *testing.T) {
 		t.Parallel()
-		open := fresh(t)
-		replicas := []store.Store{open(t), open(t)}
+		replicas := twoReplicas(t, fresh)
 		slot := T0.Add(time.Hour)
 		reports(t, replicas[0]).StartReport(t.Context(), "stale", T0)
 		var mu sync.Mutex

@@ -67,20 +67,26 @@ func state(t testing.TB, s store.Store, id string) store.State {
 	return r.State
 }
 
+// twoReplicas opens two stores on one fresh database, as two replicas of
+// the bot share it.
+func twoReplicas(t *testing.T, fresh Fresh) []store.Store {
+	t.Helper()
+	open := fresh(t)
+	return []store.Store{open(t), open(t)}
+}
+
 // Run runs the whole suite.
 func Run(t *testing.T, fresh Fresh) {
-	t.Run("requests", func(t *testing.T) { t.Parallel(); requests(t, fresh) })
-	t.Run("votes", func(t *testing.T) { t.Parallel(); votes(t, fresh) })
-	t.Run("concurrency", func(t *testing.T) { t.Parallel(); concurrency(t, fresh) })
-	t.Run("execution", func(t *testing.T) { t.Parallel(); execution(t, fresh) })
-	t.Run("sweeps", func(t *testing.T) { t.Parallel(); sweeps(t, fresh) })
-	t.Run("claim once", func(t *testing.T) { t.Parallel(); claimOnce(t, fresh) })
-	t.Run("audit", func(t *testing.T) { t.Parallel(); audit(t, fresh) })
-	t.Run("faults", func(t *testing.T) { t.Parallel(); faults(t, fresh) })
-	t.Run("hygiene", func(t *testing.T) { t.Parallel(); hygiene(t, fresh) })
-	t.Run("retention", func(t *testing.T) { t.Parallel(); retention(t, fresh) })
-	t.Run("report runs", func(t *testing.T) { t.Parallel(); reportRuns(t, fresh) })
-	t.Run("withdraw", func(t *testing.T) { t.Parallel(); withdraw(t, fresh) })
+	for _, part := range []struct {
+		name string
+		run  func(*testing.T, Fresh)
+	}{
+		{"requests", requests}, {"votes", votes}, {"concurrency", concurrency}, {"execution", execution},
+		{"sweeps", sweeps}, {"claim once", claimOnce}, {"audit", audit}, {"faults", faults},
+		{"hygiene", hygiene}, {"retention", retention}, {"report runs", reportRuns}, {"withdraw", withdraw},
+	} {
+		t.Run(part.name, func(t *testing.T) { t.Parallel(); part.run(t, fresh) })
+	}
 }
 
 func requests(t *testing.T, fresh Fresh) {
@@ -307,8 +313,7 @@ func concurrency(t *testing.T, fresh Fresh) {
 	for _, needed := range []int{1, 3} {
 		t.Run(fmt.Sprintf("100 concurrent approvals on two replicas decide once when %d are needed", needed), func(t *testing.T) {
 			t.Parallel()
-			open := fresh(t)
-			replicas := []store.Store{open(t), open(t)}
+			replicas := twoReplicas(t, fresh)
 			r := create(t, replicas[0], NewRequest(needed))
 			var decided atomic.Int32
 			race(100, func(i int) {
@@ -331,8 +336,7 @@ func concurrency(t *testing.T, fresh Fresh) {
 	}
 	t.Run("100 concurrent double clicks by one person record one vote", func(t *testing.T) {
 		t.Parallel()
-		open := fresh(t)
-		replicas := []store.Store{open(t), open(t)}
+		replicas := twoReplicas(t, fresh)
 		r := create(t, replicas[0], NewRequest(2))
 		var recorded atomic.Int32
 		race(100, func(i int) {
@@ -350,8 +354,7 @@ func concurrency(t *testing.T, fresh Fresh) {
 	})
 	t.Run("100 concurrent claims on two replicas have one winner", func(t *testing.T) {
 		t.Parallel()
-		open := fresh(t)
-		replicas := []store.Store{open(t), open(t)}
+		replicas := twoReplicas(t, fresh)
 		r := approved(t, replicas[0])
 		var won atomic.Int32
 		var winner atomic.Value
@@ -583,8 +586,7 @@ func claimOnce(t *testing.T, fresh Fresh) {
 	})
 	t.Run("100 concurrent claims of one key on two replicas have one winner", func(t *testing.T) {
 		t.Parallel()
-		open := fresh(t)
-		replicas := []store.Store{open(t), open(t)}
+		replicas := twoReplicas(t, fresh)
 		var won atomic.Int32
 		race(100, func(i int) {
 			ok, err := replicas[i%2].ClaimOnce(t.Context(), "envelope:race", T0, time.Minute)
@@ -793,8 +795,7 @@ func faults(t *testing.T, fresh Fresh) {
 	})
 	t.Run("50 concurrent confirmations of one proposal on two replicas store one request", func(t *testing.T) {
 		t.Parallel()
-		open := fresh(t)
-		replicas := []store.Store{open(t), open(t)}
+		replicas := twoReplicas(t, fresh)
 		var stored atomic.Int32
 		race(50, func(i int) {
 			r := NewRequest(1)

@@ -2,18 +2,15 @@ package commvault
 
 import (
 	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 	"unicode"
 
 	"github.com/sessionbot/sessionbot/vendors"
+	"github.com/sessionbot/sessionbot/vendors/internal/httpx"
 )
 
 // Defaults for what Config leaves empty.
@@ -157,7 +154,7 @@ func (cfg Config) check() (settings, error) {
 
 	s.tls = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: s.insecure}
 	if strings.TrimSpace(cfg.CAFile) != "" {
-		roots, p := loadCA(cfg.CAFile)
+		roots, p := httpx.LoadCA(cfg.CAFile, "give a PEM file with the CA that signed the web server's certificate")
 		problems = append(problems, p...)
 		s.tls.RootCAs = roots
 	}
@@ -201,27 +198,4 @@ func parseBase(raw string) (base, node string, plainHTTP bool, problems vendors.
 	u.Scheme = strings.ToLower(u.Scheme)
 	path := strings.TrimRight(u.EscapedPath(), "/")
 	return u.Scheme + "://" + u.Host + path, u.Host, plainHTTP, nil
-}
-
-// loadCA reads a PEM CA file into a pool with the system's roots, so the
-// web server may use either. Problems name the file, never its content.
-func loadCA(path string) (*x509.CertPool, vendors.ConfigProblems) {
-	const fix = "give a PEM file with the CA that signed the web server's certificate"
-	data, err := os.ReadFile(path)
-	if err != nil {
-		reason := err.Error()
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			reason = pe.Err.Error()
-		}
-		return nil, vendors.ConfigProblems{{Key: "ca_file", Value: path, Problem: "cannot be read: " + reason, Fix: fix, Err: err}}
-	}
-	roots, err := x509.SystemCertPool()
-	if err != nil || roots == nil {
-		roots = x509.NewCertPool()
-	}
-	if !roots.AppendCertsFromPEM(data) {
-		return nil, vendors.ConfigProblems{{Key: "ca_file", Value: path, Problem: "contains no PEM certificate that can be parsed", Fix: fix}}
-	}
-	return roots, nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionbot/sessionbot/internal/testkit"
 	"github.com/sessionbot/sessionbot/vendors"
 	"github.com/sessionbot/sessionbot/vendors/commvault"
 	"github.com/sessionbot/sessionbot/vendors/commvault/commvaulttest"
@@ -100,8 +101,8 @@ func TestInsecureSkipVerifyWorksAndWarns(t *testing.T) {
 	cfg := configFor(t, srv)
 	cfg.CAFile = ""
 	cfg.InsecureSkipVerify = true
-	var logs logBuffer
-	in := newInstanceLogging(t, cfg, logs.logger())
+	var logs testkit.LogBuffer
+	in := newInstanceLogging(t, cfg, logs.Logger())
 	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "TLS certificate verification is off") ||
 		!strings.Contains(logs.String(), "instance=cv-test") {
 		t.Errorf("no warning naming the instance:\n%s", logs.String())

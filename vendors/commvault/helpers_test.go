@@ -1,15 +1,14 @@
 package commvault_test
 
 import (
-	"bytes"
 	"context"
-	"github.com/sessionbot/sessionbot/internal/testclock"
 	"log/slog"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/sessionbot/sessionbot/internal/testclock"
+	"github.com/sessionbot/sessionbot/internal/testkit"
 	"github.com/sessionbot/sessionbot/vendors"
 	"github.com/sessionbot/sessionbot/vendors/commvault"
 	"github.com/sessionbot/sessionbot/vendors/commvault/commvaulttest"
@@ -30,12 +29,7 @@ var (
 // newServer starts a fake web service that stops with the test.
 func newServer(t testing.TB, opts commvaulttest.Options) *commvaulttest.Server {
 	t.Helper()
-	srv, err := commvaulttest.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	return srv
+	return testkit.Start(t, commvaulttest.New, opts)
 }
 
 // configFor logs in as the fake's bot account and trusts its CA.
@@ -75,29 +69,6 @@ func testContext(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-// logBuffer collects every log line, at every level, safely across
-// goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // fakeClock is a clock the test moves by hand.

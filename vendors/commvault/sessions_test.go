@@ -117,6 +117,22 @@ func TestMarcHasAnOpenConsoleSessionAndAnEndedCommandLineOne(t *testing.T) {
 	}
 }
 
+func TestListAllSessionsListsEveryUsersOpenSessions(t *testing.T) {
+	srv := newServer(t, commvaulttest.Options{Seed: true})
+	in := newInstance(t, configFor(t, srv))
+	got, err := in.ListAllSessions(testContext(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := ids(got.Sessions)
+	slices.Sort(listed)
+	want := []string{commvaulttest.MarcConsoleSession, commvaulttest.JsmithWebSession}
+	slices.Sort(want)
+	if !slices.Equal(listed, want) || len(got.Warnings) != 0 {
+		t.Errorf("sessions %v (warnings %v), want the open ones %v", listed, got.Warnings, want)
+	}
+}
+
 func TestConsoleNames(t *testing.T) {
 	tests := []struct {
 		consoleType int

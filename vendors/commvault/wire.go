@@ -225,62 +225,61 @@ func badXML(err error) error {
 	return httpx.BadAnswer(fmt.Sprintf("answered invalid XML (%s)", httpx.Snippet(err.Error(), 120)), "")
 }
 
+// decodeList reads a list answer: an API error, XML element elements at
+// any depth, or JSON read by fromJSON from the trimmed body.
+func decodeList[T any](a answer, element string, fromJSON func(body []byte) ([]T, error)) ([]T, error) {
+	if e, ok := apiErrorOf(a); ok {
+		return nil, e
+	}
+	asXML, err := format(a)
+	if err != nil {
+		return nil, err
+	}
+	if asXML {
+		return xmlElements[T](a.body, element)
+	}
+	return fromJSON(bytes.TrimSpace(a.body))
+}
+
 // decodeSessions reads a session list in any of its shapes: XML sessions
 // elements at any depth; JSON {"sessions":[...]}, {"sessions":{...}}, a
 // bare array or a bare session object. An object with neither sessions
 // nor sessionId holds none: Commvault leaves empty lists out.
 func decodeSessions(a answer) ([]wireSession, error) {
-	if e, ok := apiErrorOf(a); ok {
-		return nil, e
-	}
-	asXML, err := format(a)
-	if err != nil {
-		return nil, err
-	}
-	if asXML {
-		return xmlElements[wireSession](a.body, "sessions")
-	}
-	trimmed := bytes.TrimSpace(a.body)
-	if len(trimmed) == 0 {
-		return nil, fmt.Errorf("answered nothing: %w", vendors.ErrBadAnswer)
-	}
-	if trimmed[0] == '[' {
-		return oneOrMany[wireSession](trimmed)
-	}
-	obj, err := jsonObject(trimmed)
-	if err != nil {
-		return nil, err
-	}
-	if raw, ok := field(obj, "sessions"); ok {
-		return oneOrMany[wireSession](raw)
-	}
-	if _, ok := field(obj, "sessionId"); ok {
-		return oneOrMany[wireSession](trimmed)
-	}
-	return nil, nil
+	return decodeList(a, "sessions", func(trimmed []byte) ([]wireSession, error) {
+		if len(trimmed) == 0 {
+			return nil, fmt.Errorf("answered nothing: %w", vendors.ErrBadAnswer)
+		}
+		if trimmed[0] == '[' {
+			return oneOrMany[wireSession](trimmed)
+		}
+		obj, err := jsonObject(trimmed)
+		if err != nil {
+			return nil, err
+		}
+		if raw, ok := field(obj, "sessions"); ok {
+			return oneOrMany[wireSession](raw)
+		}
+		if _, ok := field(obj, "sessionId"); ok {
+			return oneOrMany[wireSession](trimmed)
+		}
+		return nil, nil
+	})
 }
 
 // decodeUsers reads a user list: {"users":[...]} (or one object), or XML
 // users elements.
 func decodeUsers(a answer) ([]wireUser, error) {
-	if e, ok := apiErrorOf(a); ok {
-		return nil, e
-	}
-	asXML, err := format(a)
-	if err != nil {
-		return nil, err
-	}
-	if asXML {
-		return xmlElements[wireUser](a.body, "users")
-	}
-	obj, err := jsonObject(bytes.TrimSpace(a.body))
-	if err != nil {
-		return nil, err
-	}
-	if raw, ok := field(obj, "users"); ok {
-		return oneOrMany[wireUser](raw)
-	}
-	return nil, nil
+	return decodeList(a, "users", func(trimmed []byte) ([]wireUser, error) {
+		obj, err := jsonObject(trimmed)
+		if err != nil {
+			return nil, err
+		}
+		if raw, ok := field(obj, "users"); ok {
+			return oneOrMany[wireUser](raw)
+		}
+		return nil, nil
+	})
 }
 
 // decodeToken reads the token of a login answer, JSON or XML.

@@ -3,14 +3,12 @@ package microsoft
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -63,9 +61,9 @@ func newGraphClient(cfg Config, logger *slog.Logger, clock func() time.Time) (*g
 	}
 	var tlsConfig *tls.Config
 	if cfg.CAFile != "" {
-		pool, err := loadCAs(cfg.CAFile)
-		if err != nil {
-			return nil, err
+		pool, p := httpx.LoadCA(cfg.CAFile, "")
+		if len(p) > 0 {
+			return nil, p
 		}
 		tlsConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
@@ -103,22 +101,6 @@ func newGraphClient(cfg Config, logger *slog.Logger, clock func() time.Time) (*g
 		Now:        clock,
 	}
 	return g, nil
-}
-
-// loadCAs adds the PEM certificates in path to the system roots.
-func loadCAs(path string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("ca_file: %w", err)
-	}
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("ca_file %s: no PEM certificate in it", path)
-	}
-	return pool, nil
 }
 
 func (g *graphClient) host() string { return g.base.Host }

@@ -247,6 +247,10 @@ func TestGraphRemembersUsersBriefly(t *testing.T) {
 }
 
 func TestGraphNamesTheMissingPermission(t *testing.T) {
+	listMarc := func(in *Instance) error {
+		_, err := in.ListUserSessions(context.Background(), vendors.UserQuery{User: vendors.Identity{ID: graphtest.MarcUPN}})
+		return err
+	}
 	tests := []struct {
 		name string
 		api  graphtest.API
@@ -256,19 +260,13 @@ func TestGraphNamesTheMissingPermission(t *testing.T) {
 		{
 			name: "no access to users asks for User.Read.All",
 			api:  graphtest.APIUsers,
-			call: func(in *Instance) error {
-				_, err := in.ListUserSessions(context.Background(), vendors.UserQuery{User: vendors.Identity{ID: graphtest.MarcUPN}})
-				return err
-			},
+			call: listMarc,
 			want: "lacks the application permission User.Read.All",
 		},
 		{
 			name: "no access to call records asks for CallRecords.Read.All",
 			api:  graphtest.APICallRecords,
-			call: func(in *Instance) error {
-				_, err := in.ListUserSessions(context.Background(), vendors.UserQuery{User: vendors.Identity{ID: graphtest.MarcUPN}})
-				return err
-			},
+			call: listMarc,
 			want: "lacks the application permission CallRecords.Read.All",
 		},
 		{

@@ -13,17 +13,15 @@ package microsoft
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/url"
-	"os"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/sessionbot/sessionbot/vendors"
+	"github.com/sessionbot/sessionbot/vendors/internal/httpx"
 )
 
 // Backends.
@@ -166,13 +164,8 @@ func (c Config) problems() vendors.ConfigProblems {
 			}
 		}
 		if c.CAFile != "" {
-			const fix = "give a PEM file with the extra CA, or leave it out"
-			var pe *fs.PathError
-			if _, err := os.Stat(c.CAFile); errors.As(err, &pe) {
-				out = append(out, vendors.ConfigProblem{Key: "ca_file", Value: c.CAFile, Problem: "cannot be read: " + pe.Err.Error(), Err: err, Fix: fix})
-			} else if _, err := loadCAs(c.CAFile); err != nil {
-				out.Add("ca_file", c.CAFile, fix, "holds no PEM certificate that can be parsed")
-			}
+			_, p := httpx.LoadCA(c.CAFile, "give a PEM file with the extra CA, or leave it out")
+			out = append(out, p...)
 		}
 	case BackendPowerShell:
 		missing("tenant_id", "the Entra ID tenant (directory) id", c.TenantID)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -203,5 +205,28 @@ func TestListingRefusesDirectoryStyleNames(t *testing.T) {
 	_, err = in.ListUserSessions(context.Background(), vendors.UserQuery{User: vendors.Identity{Directory: "CORP", ID: "marc"}})
 	if !errors.Is(err, vendors.ErrInvalidInput) || !strings.Contains(err.Error(), "named by UPN") {
 		t.Fatalf("error %v, want one saying users are named by UPN", err)
+	}
+}
+
+func TestCAFileProblemsComeUnderTheirKey(t *testing.T) {
+	dir := t.TempDir()
+	notPEM := filepath.Join(dir, "ca.txt")
+	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, path, want string
+	}{
+		{"a missing file cannot be read", filepath.Join(dir, "missing.pem"), "cannot be read: no such file or directory"},
+		{"a file without a certificate is refused", notPEM, "contains no PEM certificate that can be parsed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(Config{Name: "teams", TenantID: "t", ClientID: "c", ClientSecret: "s", CAFile: tt.path, Type: vendors.Teams}, vendors.Env{})
+			var problems vendors.ConfigProblems
+			if !errors.As(err, &problems) || len(problems) != 1 || problems[0].Key != "ca_file" || problems[0].Problem != tt.want {
+				t.Fatalf("err = %v, want one ca_file problem saying %q", err, tt.want)
+			}
+		})
 	}
 }

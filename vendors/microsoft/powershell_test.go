@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionbot/sessionbot/internal/testkit"
 	"github.com/sessionbot/sessionbot/vendors"
 )
 
@@ -421,8 +421,8 @@ func TestWorkerStderrIsLoggedWithoutTheThumbprint(t *testing.T) {
 	if err := os.WriteFile(script, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var logged safeBuffer
-	logger := slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var logged testkit.LogBuffer
+	logger := logged.Logger()
 	in, err := New(Config{Name: "skype", Backend: BackendPowerShell, TenantID: testTenant, AppID: testApp,
 		CertificateThumbprint: testThumbprint, Pwsh: fakeWorker, Script: script, Type: vendors.Skype}, vendors.Env{Logger: logger})
 	if err != nil {
@@ -441,24 +441,6 @@ func TestWorkerStderrIsLoggedWithoutTheThumbprint(t *testing.T) {
 	if strings.Contains(out, testThumbprint) {
 		t.Fatalf("the log shows the thumbprint:\n%s", out)
 	}
-}
-
-// safeBuffer is a bytes.Buffer that a log handler and the test can share.
-type safeBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *safeBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *safeBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestWorkerOutlivesCallersThatGiveUp(t *testing.T) {

@@ -25,15 +25,23 @@ func listAtOnce(t *testing.T, n int, list func() error) []error {
 	return errs
 }
 
+// slowSite is a one-proxy demo site that answers after delay, and a
+// config for it that opens at most conns connections.
+func slowSite(t *testing.T, delay time.Duration, conns int) (*qliktest.Site, qlik.Config) {
+	t.Helper()
+	site := newSite(t, qliktest.Options{Proxies: 1, Demo: true})
+	site.SetDelay(0, delay)
+	cfg := configFor(t, site)
+	cfg.MaxConnections = conns
+	return site, cfg
+}
+
 // TestIdleConnectionsAreKeptUpToTheCap: two bursts as large as the
 // connection cap open the cap's connections once; the second burst reuses
 // them all instead of opening (and handshaking) new ones.
 func TestIdleConnectionsAreKeptUpToTheCap(t *testing.T) {
 	t.Parallel()
-	site := newSite(t, qliktest.Options{Proxies: 1, Demo: true})
-	site.SetDelay(0, 100*time.Millisecond)
-	cfg := configFor(t, site)
-	cfg.MaxConnections = 12
+	site, cfg := slowSite(t, 100*time.Millisecond, 12)
 	in := newInstance(t, cfg)
 	ctx := testContext(t)
 	for burst := range 2 {
@@ -54,10 +62,7 @@ func TestIdleConnectionsAreKeptUpToTheCap(t *testing.T) {
 // request that gets it within queue_wait has its whole request_timeout.
 func TestWaitingForAConnectionIsBoundedAndSaysBusy(t *testing.T) {
 	t.Parallel()
-	site := newSite(t, qliktest.Options{Proxies: 1, Demo: true})
-	site.SetDelay(0, 600*time.Millisecond)
-	cfg := configFor(t, site)
-	cfg.MaxConnections = 1
+	site, cfg := slowSite(t, 600*time.Millisecond, 1)
 	cfg.RequestTimeout = 900 * time.Millisecond
 	cfg.QueueWait = 100 * time.Millisecond
 	in := newInstance(t, cfg)
@@ -99,10 +104,7 @@ func TestWaitingForAConnectionIsBoundedAndSaysBusy(t *testing.T) {
 // while the first is still being answered, instead of waiting to fail.
 func TestOverloadIsBusyAtOnce(t *testing.T) {
 	t.Parallel()
-	site := newSite(t, qliktest.Options{Proxies: 1, Demo: true})
-	site.SetDelay(0, time.Second)
-	cfg := configFor(t, site)
-	cfg.MaxConnections = 1
+	_, cfg := slowSite(t, time.Second, 1)
 	cfg.RequestTimeout = 5 * time.Second
 	cfg.QueueWait = 2500 * time.Millisecond
 	in := newInstance(t, cfg)
@@ -136,56 +138,32 @@ func TestOverloadIsBusyAtOnce(t *testing.T) {
 	wg.Wait()
 }
 
-// TestEndingASessionWaitsForAConnection: an approved end is not turned
-// away after queue_wait as a list would be; it waits as long as its
-// deadline allows.
-func TestEndingASessionWaitsForAConnection(t *testing.T) {
-	t.Parallel()
-	site := newSite(t, qliktest.Options{Proxies: 1, Demo: true})
-	site.SetDelay(0, 300*time.Millisecond)
-	cfg := configFor(t, site)
-	cfg.MaxConnections = 1
-	cfg.QueueWait = 10 * time.Millisecond
-	in := newInstance(t, cfg)
-	ctx := testContext(t)
-	listed := make(chan error, 1)
-	go func() { _, err := in.ListAllSessions(ctx); listed <- err }()
-	for len(site.Requests()) == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	err := in.EndSession(ctx, vendors.Session{ID: qliktest.MarcSessionOnProxy0, Node: site.Proxies()[0]})
-	if err != nil {
-		t.Errorf("end while a list held the connection: %v", err)
-	}
-	if err := <-listed; err != nil {
-		t.Error(err)
-	}
-}
-
-// TestApprovedEndRereadWaitsForAConnection: executing an approved end
-// re-reads the session first (and EndSession without a node looks it up);
-// that read is part of the change, so it waits for a connection as the
-// delete does instead of failing the approved request as busy.
-func TestApprovedEndRereadWaitsForAConnection(t *testing.T) {
+// TestChangesWaitForAConnection: an approved end is not turned away
+// after queue_wait as a list would be; it waits as long as its deadline
+// allows. Executing an approved end re-reads the session first (and
+// EndSession without a node looks it up); that read is part of the
+// change, so it waits for a connection as the delete does instead of
+// failing the approved request as busy.
+func TestChangesWaitForAConnection(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name string
-		run  func(ctx context.Context, in *qlik.Instance) error
+		run  func(ctx context.Context, in *qlik.Instance, site *qliktest.Site) error
 	}{
-		{"re-read", func(ctx context.Context, in *qlik.Instance) error {
+		{"end", func(ctx context.Context, in *qlik.Instance, site *qliktest.Site) error {
+			return in.EndSession(ctx, vendors.Session{ID: qliktest.MarcSessionOnProxy0, Node: site.Proxies()[0]})
+		}},
+		{"re-read", func(ctx context.Context, in *qlik.Instance, site *qliktest.Site) error {
 			_, err := in.GetSession(vendors.ForChange(ctx), qliktest.MarcSessionOnProxy0)
 			return err
 		}},
-		{"end without a node", func(ctx context.Context, in *qlik.Instance) error {
+		{"end without a node", func(ctx context.Context, in *qlik.Instance, site *qliktest.Site) error {
 			return in.EndSession(ctx, vendors.Session{ID: qliktest.MarcSessionOnProxy0})
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			site := newSite(t, qliktest.Options{Proxies: 1, Demo: true})
-			site.SetDelay(0, 300*time.Millisecond)
-			cfg := configFor(t, site)
-			cfg.MaxConnections = 1
+			site, cfg := slowSite(t, 300*time.Millisecond, 1)
 			cfg.QueueWait = 10 * time.Millisecond
 			in := newInstance(t, cfg)
 			ctx := testContext(t)
@@ -194,7 +172,7 @@ func TestApprovedEndRereadWaitsForAConnection(t *testing.T) {
 			for len(site.Requests()) == 0 {
 				time.Sleep(time.Millisecond)
 			}
-			if err := tc.run(ctx, in); err != nil {
+			if err := tc.run(ctx, in, site); err != nil {
 				t.Errorf("while a list held the connection: %v", err)
 			}
 			if err := <-listed; err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sessionbot/sessionbot/internal/testpki"
 	"github.com/sessionbot/sessionbot/vendors"
+	"github.com/sessionbot/sessionbot/vendors/qlik"
 	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
 )
 
@@ -35,14 +36,24 @@ var failureModes = []struct {
 		words: []string{"connection"}},
 }
 
+// failingSite is a demo site of proxies where the proxies failing answer
+// in mode, and an instance on it that waits 300ms for an answer.
+func failingSite(t *testing.T, proxies int, mode qliktest.Mode, failing ...int) (*qliktest.Site, *qlik.Instance) {
+	t.Helper()
+	site := newSite(t, qliktest.Options{Proxies: proxies, Demo: true})
+	cfg := configFor(t, site)
+	cfg.RequestTimeout = 300 * time.Millisecond
+	in := newInstance(t, cfg)
+	for _, i := range failing {
+		site.Fail(i, mode)
+	}
+	return site, in
+}
+
 func TestOneFailingProxyBecomesAWarning(t *testing.T) {
 	for _, tt := range failureModes {
 		t.Run(tt.name, func(t *testing.T) {
-			site := newSite(t, qliktest.Options{Proxies: 3, Demo: true})
-			cfg := configFor(t, site)
-			cfg.RequestTimeout = 300 * time.Millisecond
-			in := newInstance(t, cfg)
-			site.Fail(1, tt.mode)
+			site, in := failingSite(t, 3, tt.mode, 1)
 
 			got, err := in.ListAllSessions(testContext(t))
 			if err != nil {
@@ -69,12 +80,7 @@ func TestOneFailingProxyBecomesAWarning(t *testing.T) {
 func TestEveryProxyFailingIsAnError(t *testing.T) {
 	for _, tt := range failureModes {
 		t.Run(tt.name, func(t *testing.T) {
-			site := newSite(t, qliktest.Options{Proxies: 2, Demo: true})
-			cfg := configFor(t, site)
-			cfg.RequestTimeout = 300 * time.Millisecond
-			in := newInstance(t, cfg)
-			site.Fail(0, tt.mode)
-			site.Fail(1, tt.mode)
+			site, in := failingSite(t, 2, tt.mode, 0, 1)
 
 			got, err := in.ListUserSessions(testContext(t), vendors.UserQuery{User: vendors.Identity{Directory: "Domain", ID: "Marc"}})
 			if err == nil {

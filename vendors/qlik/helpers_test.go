@@ -2,11 +2,13 @@ package qlik_test
 
 import (
 	"context"
-	"github.com/sessionbot/sessionbot/internal/testclock"
 	"log/slog"
 	"os"
 	"testing"
 	"time"
+
+	"github.com/sessionbot/sessionbot/internal/testclock"
+	"github.com/sessionbot/sessionbot/internal/testkit"
 
 	"github.com/sessionbot/sessionbot/vendors"
 	"github.com/sessionbot/sessionbot/vendors/qlik"
@@ -22,12 +24,7 @@ func TestMain(m *testing.M) {
 // newSite starts a fake site that stops with the test.
 func newSite(t testing.TB, opts qliktest.Options) *qliktest.Site {
 	t.Helper()
-	site, err := qliktest.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(site.Close)
-	return site
+	return testkit.Start(t, qliktest.New, opts)
 }
 
 // configFor is a configuration that lists the site's proxies, with the

@@ -16,22 +16,28 @@ const qpsPort = "QPS port 4243"
 // array and a 404 both mean the proxy holds none. Qlik keeps no history,
 // so q.Window is not used.
 func (in *Instance) ListUserSessions(ctx context.Context, q vendors.UserQuery) (vendors.Listing, error) {
-	op := "list sessions of " + q.User.String()
-	if err := checkIdentity(q.User); err != nil {
+	return in.onEveryNodeForUser(ctx, "list sessions of "+q.User.String(), http.MethodGet, q.User, in.slots.take)
+}
+
+// onEveryNodeForUser sends method to one person's route on every proxy,
+// holding a connection slot from take, and merges the sessions answered.
+func (in *Instance) onEveryNodeForUser(ctx context.Context, op, method string, user vendors.Identity,
+	take func(context.Context) (func(), error)) (vendors.Listing, error) {
+	if err := checkIdentity(user); err != nil {
 		return vendors.Listing{}, fmt.Errorf("qlik %s: %s: %w", in.s.name, op, err)
 	}
 	nodes, warnings, err := in.proxies(ctx)
 	if err != nil {
 		return vendors.Listing{}, err
 	}
-	release, err := in.slots.take(ctx)
+	release, err := take(ctx)
 	if err != nil {
 		return vendors.Listing{}, fmt.Errorf("qlik %s: %s: %w", in.s.name, op, err)
 	}
 	defer release()
-	path := qps(in.s.virtualProxy, "user", q.User.Directory, q.User.ID)
+	path := qps(in.s.virtualProxy, "user", user.Directory, user.ID)
 	results := onEveryNode(ctx, nodes, func(ctx context.Context, node string) ([]vendors.Session, error) {
-		return in.sessionList(ctx, http.MethodGet, node, path)
+		return in.sessionList(ctx, method, node, path)
 	})
 	return in.merge(op, results, warnings)
 }
@@ -61,11 +67,7 @@ func (in *Instance) listAll(ctx context.Context, node string) ([]vendors.Session
 	if err != nil {
 		return nil, err
 	}
-	var ws []wireSession
-	if err := decode(a, &ws, qpsPort); err != nil {
-		return nil, err
-	}
-	return in.toSessions(ws, node)
+	return in.sessionsIn(a, node)
 }
 
 // sessionList reads an array of sessions from the user routes, where 404
@@ -78,6 +80,11 @@ func (in *Instance) sessionList(ctx context.Context, method, node string, path a
 	if err != nil {
 		return nil, err
 	}
+	return in.sessionsIn(a, node)
+}
+
+// sessionsIn decodes the array of sessions node answered.
+func (in *Instance) sessionsIn(a answer, node string) ([]vendors.Session, error) {
 	var ws []wireSession
 	if err := decode(a, &ws, qpsPort); err != nil {
 		return nil, err
@@ -210,24 +217,7 @@ func (in *Instance) EndSession(ctx context.Context, s vendors.Session) error {
 // LogoutUser ends one person's sessions on every proxy and returns those
 // ended. A proxy that fails is a warning while another answered.
 func (in *Instance) LogoutUser(ctx context.Context, user vendors.Identity) (vendors.Listing, error) {
-	op := "log out " + user.String()
-	if err := checkIdentity(user); err != nil {
-		return vendors.Listing{}, fmt.Errorf("qlik %s: %s: %w", in.s.name, op, err)
-	}
-	nodes, warnings, err := in.proxies(ctx)
-	if err != nil {
-		return vendors.Listing{}, err
-	}
-	release, err := in.slots.takeForChange(ctx)
-	if err != nil {
-		return vendors.Listing{}, fmt.Errorf("qlik %s: %s: %w", in.s.name, op, err)
-	}
-	defer release()
-	path := qps(in.s.virtualProxy, "user", user.Directory, user.ID)
-	results := onEveryNode(ctx, nodes, func(ctx context.Context, node string) ([]vendors.Session, error) {
-		return in.sessionList(ctx, http.MethodDelete, node, path)
-	})
-	listing, err := in.merge(op, results, warnings)
+	listing, err := in.onEveryNodeForUser(ctx, "log out "+user.String(), http.MethodDelete, user, in.slots.takeForChange)
 	if err == nil {
 		in.logger.Info("qlik user logged out", "instance", in.s.name, "user", user.String(), "sessions", len(listing.Sessions))
 	}

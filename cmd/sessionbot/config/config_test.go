@@ -121,11 +121,7 @@ instances:
   Bad.Name:
     type: qlik
 `
-	_, err := Load(writeFile(t, "c.yaml", yaml), testTypes, true)
-	var p Problems
-	if !errors.As(err, &p) {
-		t.Fatalf("err = %v, want Problems", err)
-	}
+	p := problemsOf(t, yaml)
 	assertProblems(t, p,
 		"slack.command sessions",
 		"slack.bot_tokn ",
@@ -145,6 +141,17 @@ instances:
 			}
 		}
 	}
+}
+
+// problemsOf loads yaml from a file and returns the problems it has.
+func problemsOf(t *testing.T, yaml string) Problems {
+	t.Helper()
+	_, err := Load(writeFile(t, "c.yaml", yaml), testTypes, true)
+	var p Problems
+	if !errors.As(err, &p) {
+		t.Fatalf("err = %v, want Problems", err)
+	}
+	return p
 }
 
 // assertProblems checks that each "key value" has a problem.
@@ -188,11 +195,7 @@ instances:
     approval_channel: approvals
     allow_self_approval: maybe
 `
-	_, err := Load(writeFile(t, "c.yaml", yaml), testTypes, true)
-	var p Problems
-	if !errors.As(err, &p) {
-		t.Fatalf("err = %v, want Problems", err)
-	}
+	p := problemsOf(t, yaml)
 	assertProblems(t, p,
 		"slack.reply_timeout 60",
 		"timeout ten",

@@ -5,12 +5,14 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"github.com/sessionbot/sessionbot/internal/testclock"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sessionbot/sessionbot/internal/testclock"
+	"github.com/sessionbot/sessionbot/internal/testkit"
 
 	"github.com/sessionbot/sessionbot/vendors/commvault/commvaulttest"
 )
@@ -24,11 +26,7 @@ type client struct {
 
 func newFake(t *testing.T, opts commvaulttest.Options) *client {
 	t.Helper()
-	srv, err := commvaulttest.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
+	srv := testkit.Start(t, commvaulttest.New, opts)
 	roots := x509.NewCertPool()
 	if !roots.AppendCertsFromPEM(srv.CAPEM()) {
 		t.Fatal("CA PEM does not parse")

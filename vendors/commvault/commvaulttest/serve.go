@@ -291,14 +291,22 @@ func (s *Server) serveUsers(w http.ResponseWriter, r *http.Request, only string)
 	}{Users: list})
 }
 
+// switchedOff answers 404 as a release without the route does, when the
+// test switched the route off (off points at its switch).
+func (s *Server) switchedOff(w http.ResponseWriter, off *bool) bool {
+	s.mu.Lock()
+	isOff := *off
+	s.mu.Unlock()
+	if isOff {
+		notFoundPage(w)
+	}
+	return isOff
+}
+
 // serveByName reads byName(userName='...'), where a quote inside the name
 // is doubled, as OData strings have it.
 func (s *Server) serveByName(w http.ResponseWriter, r *http.Request, arg string) {
-	s.mu.Lock()
-	off := s.noByName
-	s.mu.Unlock()
-	if off {
-		notFoundPage(w)
+	if s.switchedOff(w, &s.noByName) {
 		return
 	}
 	raw, err := url.PathUnescape(arg)
@@ -375,11 +383,7 @@ type logoffRequest struct {
 }
 
 func (s *Server) serveLogoff(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	off := s.noLogoff
-	s.mu.Unlock()
-	if off {
-		notFoundPage(w)
+	if s.switchedOff(w, &s.noLogoff) {
 		return
 	}
 	if ct := r.Header.Get("Content-Type"); !isMediaType(ct, "application/xml") && !isMediaType(ct, "text/xml") {

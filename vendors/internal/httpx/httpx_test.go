@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionbot/sessionbot/internal/testkit"
 	"github.com/sessionbot/sessionbot/vendors"
 	"github.com/sessionbot/sessionbot/vendors/internal/httpx"
 )
@@ -321,17 +321,14 @@ func TestRetryAfter(t *testing.T) {
 
 func TestTheDebugLogNamesTheRequestButNoSecret(t *testing.T) {
 	t.Parallel()
-	var buf bytes.Buffer
-	var mu sync.Mutex
+	var buf testkit.LogBuffer
 	c, base := newClient(t, func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "{}") })
-	c.Logger = slog.New(slog.NewTextHandler(lockedWriter{&mu, &buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c.Logger = buf.Logger()
 	_, err := c.Call(context.Background(), httpx.Request{Method: http.MethodGet, URL: base + "/users/x?key=" + url.QueryEscape(secret),
 		Header: http.Header{"Authorization": {"Bearer " + secret}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
 	line := buf.String()
 	for _, want := range []string{"method=GET", "path=/users/x", "status=200", "elapsed="} {
 		if !strings.Contains(line, want) {
@@ -341,17 +338,6 @@ func TestTheDebugLogNamesTheRequestButNoSecret(t *testing.T) {
 	if strings.Contains(line, "key=") || strings.Contains(line, "s3cr3t") {
 		t.Errorf("log %q holds the query or a secret", line)
 	}
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 func TestASecretCutByTheQuoteLimitIsStillRedacted(t *testing.T) {

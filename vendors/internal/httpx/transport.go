@@ -2,9 +2,15 @@ package httpx
 
 import (
 	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io/fs"
 	"net"
 	"net/http"
+	"os"
 	"time"
+
+	"github.com/sessionbot/sessionbot/vendors"
 )
 
 // Transport is an HTTP transport for one vendor instance: TLS from the
@@ -32,4 +38,27 @@ func NoRedirects(t http.RoundTripper) *http.Client {
 		Transport:     t,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+}
+
+// LoadCA reads the PEM file at path into a pool with the system's roots,
+// so the server may use either. Problems come under ca_file, name the
+// file and never quote its content; fix says what to give instead.
+func LoadCA(path, fix string) (*x509.CertPool, vendors.ConfigProblems) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		reason := err.Error()
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			reason = pe.Err.Error()
+		}
+		return nil, vendors.ConfigProblems{{Key: "ca_file", Value: path, Problem: "cannot be read: " + reason, Fix: fix, Err: err}}
+	}
+	roots, err := x509.SystemCertPool()
+	if err != nil || roots == nil {
+		roots = x509.NewCertPool()
+	}
+	if !roots.AppendCertsFromPEM(data) {
+		return nil, vendors.ConfigProblems{{Key: "ca_file", Value: path, Problem: "contains no PEM certificate that can be parsed", Fix: fix}}
+	}
+	return roots, nil
 }

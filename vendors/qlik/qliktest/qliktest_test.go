@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sessionbot/sessionbot/internal/testkit"
 	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
 )
 
@@ -26,12 +27,7 @@ func rawClient(t *testing.T, site *qliktest.Site) *http.Client {
 
 func newSite(t *testing.T, opts qliktest.Options) *qliktest.Site {
 	t.Helper()
-	site, err := qliktest.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(site.Close)
-	return site
+	return testkit.Start(t, qliktest.New, opts)
 }
 
 func TestTheFakeIsStrictLikeQlik(t *testing.T) {

@@ -1,0 +1,54 @@
+package bot_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessionbot/sessionbot/bot"
+	"github.com/sessionbot/sessionbot/bot/slacktest"
+	"github.com/sessionbot/sessionbot/vendors"
+	"github.com/sessionbot/sessionbot/vendors/qlik"
+	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
+)
+
+// qlikRegistry holds one Qlik instance, qlik-prod, on site's proxies; a
+// zero timeout keeps the adapter's default.
+func qlikRegistry(tb testing.TB, site *qliktest.Site, timeout time.Duration) *vendors.Registry {
+	tb.Helper()
+	files, err := site.ClientFiles(tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	in, err := qlik.New(qlik.Config{Name: "qlik-prod", Proxies: site.Proxies(), CertFile: files.Cert, KeyFile: files.Key, CAFile: files.CA,
+		RequestTimeout: timeout}, vendors.Env{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	reg, err := vendors.NewRegistry(in)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return reg
+}
+
+// run runs b until stop is called or the test ends, and waits until it has
+// connected to fake. stop returns what Run returned.
+func run(tb testing.TB, b *bot.Bot, fake *slacktest.Server) (stop func() error) {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() { cancel(); err = <-done })
+		return err
+	}
+	tb.Cleanup(func() { stop() })
+	if err := fake.WaitConnections(1, 10*time.Second); err != nil {
+		tb.Fatal(err)
+	}
+	return stop
+}
