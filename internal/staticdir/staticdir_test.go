@@ -16,7 +16,7 @@ func TestEmail(t *testing.T) {
 		name, id, want, wantErr string
 	}{
 		{"a known id gives its address", "U0MARC", "marc@contoso.com", ""},
-		{"an unknown id is not a person, with the ids that are", "U0NOBODY", "", "The demo's directory knows @U0MARC only."},
+		{"an unknown id is not a person, with the ids that are", "U0NOBODY", "", "not a person: The demo's directory knows @U0MARC only."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
