@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -26,27 +27,39 @@ import (
 	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
 )
 
-// atVersion3 applies an engine's migrations 001 to 003 as the bot before
-// migration 004 did, so a test can fill the old columns.
+// atVersion3 applies an engine's migrations 001 to 003 (its own files and
+// the shared ones, in name order) as the bot before migration 004 did, so a
+// test can fill the old columns.
 func atVersion3(t *testing.T, db *sql.DB, dir string) {
 	t.Helper()
 	if _, err := db.Exec(`CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
-	for v, name := range []string{"001_init.sql", "002_faults.sql", "003_hygiene.sql"} {
-		body, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, stmt := range strings.Split(string(body), ";") {
-			if strings.TrimSpace(stmt) == "" {
-				continue
+	for v := 1; v <= 3; v++ {
+		var files []string
+		for _, d := range []string{dir, "../store/internal/sqldb/migrations"} {
+			names, err := filepath.Glob(filepath.Join(d, fmt.Sprintf("%03d_*.sql", v)))
+			if err != nil {
+				t.Fatal(err)
 			}
-			if _, err := db.Exec(stmt); err != nil {
-				t.Fatalf("%s: %v", name, err)
+			files = append(files, names...)
+		}
+		slices.SortFunc(files, func(a, b string) int { return strings.Compare(filepath.Base(a), filepath.Base(b)) })
+		for _, name := range files {
+			body, err := os.ReadFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, stmt := range strings.Split(string(body), ";") {
+				if strings.TrimSpace(stmt) == "" {
+					continue
+				}
+				if _, err := db.Exec(stmt); err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
 			}
 		}
-		if _, err := db.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)`, v+1); err != nil {
+		if _, err := db.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)`, v); err != nil {
 			t.Fatal(err)
 		}
 	}

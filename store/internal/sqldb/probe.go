@@ -5,25 +5,20 @@ import (
 	"database/sql"
 	"fmt"
 	"io/fs"
-	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/sessionbot/sessionbot/store"
 )
 
 // Probe reads the schema version and proves the database takes a write,
 // in a transaction it rolls back: it changes nothing, not even the schema.
-func Probe(ctx context.Context, db *sql.DB, migrations fs.FS) (store.Health, error) {
+func Probe(ctx context.Context, db *sql.DB, engine fs.FS) (store.Health, error) {
 	var h store.Health
-	names, err := fs.Glob(migrations, "*.sql")
+	versions, err := plan(engine)
 	if err != nil {
 		return h, err
 	}
-	slices.Sort(names)
-	if len(names) > 0 {
-		num, _, _ := strings.Cut(names[len(names)-1], "_")
-		h.Latest, _ = strconv.Atoi(num)
+	if len(versions) > 0 {
+		h.Latest = versions[len(versions)-1].version
 	}
 	if err := db.PingContext(ctx); err != nil {
 		return h, fmt.Errorf("connect: %w", err)

@@ -55,11 +55,11 @@ const (
 
 var _ store.Store = (*DB)(nil)
 
-// New wraps an open database and applies migrations from fsys (files
-// NNN_name.sql, applied in order, each once).
-func New(ctx context.Context, db *sql.DB, d Dialect, migrations fs.FS) (*DB, error) {
+// New wraps an open database and applies the migrations (see plan) of the
+// shared folder and the engine's, each version once.
+func New(ctx context.Context, db *sql.DB, d Dialect, engine fs.FS) (*DB, error) {
 	s := &DB{db: db, d: d}
-	if err := s.migrate(ctx, migrations); err != nil {
+	if err := s.migrate(ctx, engine); err != nil {
 		return nil, err
 	}
 	var err error
@@ -73,12 +73,11 @@ func New(ctx context.Context, db *sql.DB, d Dialect, migrations fs.FS) (*DB, err
 	return s, nil
 }
 
-func (s *DB) migrate(ctx context.Context, fsys fs.FS) error {
-	names, err := fs.Glob(fsys, "*.sql")
+func (s *DB) migrate(ctx context.Context, engine fs.FS) error {
+	versions, err := plan(engine)
 	if err != nil {
 		return err
 	}
-	slices.Sort(names) // zero-padded versions: 001, 002, ...
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin migrations: %w", err)
@@ -92,34 +91,21 @@ func (s *DB) migrate(ctx context.Context, fsys fs.FS) error {
 	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
-	for _, name := range names {
-		num, _, ok := strings.Cut(name, "_")
-		version, err := strconv.Atoi(num)
-		if !ok || err != nil {
-			return fmt.Errorf("migration %s: name must start with a number and _", name)
-		}
+	for _, m := range versions {
 		var seen int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, version).Scan(&seen); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, m.version).Scan(&seen); err != nil {
 			return fmt.Errorf("read schema_migrations: %w", err)
 		}
 		if seen > 0 {
 			continue
 		}
-		body, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return err
-		}
-		// Statements end with ";"; migrations hold no ";" inside strings.
-		for _, stmt := range strings.Split(string(body), ";") {
-			if strings.TrimSpace(stmt) == "" {
-				continue
-			}
-			if _, err := tx.ExecContext(ctx, stmt); err != nil {
-				return fmt.Errorf("migration %s: %w", name, err)
+		for _, st := range m.statements {
+			if _, err := tx.ExecContext(ctx, st.sql); err != nil {
+				return fmt.Errorf("migration %s: %w", st.file, err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, version, micros(time.Now())); err != nil {
-			return fmt.Errorf("record migration %s: %w", name, err)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, m.version, micros(time.Now())); err != nil {
+			return fmt.Errorf("record migration %s: %w", m.name, err)
 		}
 	}
 	return tx.Commit()

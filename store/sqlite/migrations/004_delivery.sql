@@ -5,13 +5,3 @@ ALTER TABLE requests ADD COLUMN delivery TEXT NOT NULL DEFAULT '';
 UPDATE requests SET delivery = '{"response_url":' || json_quote(response_url) || ',"requester_channel":' || json_quote(requester_channel) ||
 	',"approval_channel":' || json_quote(approval_channel) || ',"approval_ts":' || json_quote(approval_ts) || '}'
 	WHERE response_url <> '' OR requester_channel <> '' OR approval_channel <> '' OR approval_ts <> '';
-UPDATE requests SET approval_shown = state WHERE approval_ts <> '' AND approval_shown = '';
-UPDATE requests SET approval_shown = '' WHERE approval_ts = '';
--- The old columns go on both engines: during a rolling update a replica of
--- the previous version fails its request reads until it is replaced, which
--- leaves nothing half done, rather than making requests this version
--- cannot reach.
-ALTER TABLE requests DROP COLUMN requester_channel;
-ALTER TABLE requests DROP COLUMN response_url;
-ALTER TABLE requests DROP COLUMN approval_channel;
-ALTER TABLE requests DROP COLUMN approval_ts;

@@ -43,20 +43,3 @@ CREATE TABLE once_keys (
 	expires_at BIGINT NOT NULL
 );
 CREATE INDEX once_keys_expires ON once_keys (expires_at);
-
-CREATE TABLE events (
-	id INTEGER PRIMARY KEY AUTOINCREMENT,
-	at BIGINT NOT NULL,
-	actor TEXT NOT NULL DEFAULT '',
-	channel TEXT NOT NULL DEFAULT '',
-	action TEXT NOT NULL,
-	command TEXT NOT NULL DEFAULT '',
-	vendor TEXT NOT NULL DEFAULT '',
-	instance TEXT NOT NULL DEFAULT '',
-	target TEXT NOT NULL DEFAULT '',
-	request_id TEXT NOT NULL DEFAULT '',
-	result TEXT NOT NULL DEFAULT '',
-	detail TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX events_at ON events (at);
-CREATE INDEX events_request ON events (request_id);
