@@ -101,8 +101,4 @@ func TestConnectionErrorsHideThePassword(t *testing.T) {
 	}
 }
 
-func BenchmarkExpire1000(b *testing.B)     { storetest.BenchmarkExpire(b, fresh) }
-func BenchmarkVote(b *testing.B)           { storetest.BenchmarkVote(b, fresh) }
-func BenchmarkHundredVoters(b *testing.B)  { storetest.BenchmarkHundredVoters(b, fresh) }
-func BenchmarkClaimOnce(b *testing.B)      { storetest.BenchmarkClaimOnce(b, fresh) }
-func BenchmarkHundredAppends(b *testing.B) { storetest.BenchmarkHundredAppends(b, fresh) }
+func BenchmarkStore(b *testing.B) { storetest.Benchmark(b, fresh) }

@@ -68,7 +68,7 @@ func openDB(path string) (*sql.DB, error) {
 	// SQLite writes one transaction at a time anyway. With one connection
 	// the queue is Go's, not SQLite's busy handler sleeping and retrying:
 	// 100 concurrent votes through two handles took 19 ms instead of 32 ms
-	// with four connections (BenchmarkHundredVoters).
+	// with four connections (BenchmarkStore/HundredVoters).
 	db.SetMaxOpenConns(1)
 	return db, nil
 }

@@ -680,9 +680,26 @@ func audit(t *testing.T, fresh Fresh) {
 	})
 }
 
-// BenchmarkExpire sweeps 1000 pending requests per iteration (inserting
+// Benchmark times an engine's hot paths, one sub-benchmark each:
+// go test -bench 'Store/HundredVoters' ./store/sqlite.
+func Benchmark(b *testing.B, fresh Fresh) {
+	for _, bm := range []struct {
+		name string
+		run  func(*testing.B, Fresh)
+	}{
+		{"Expire1000", benchExpire},
+		{"Vote", benchVote},
+		{"HundredVoters", benchHundredVoters},
+		{"ClaimOnce", benchClaimOnce},
+		{"HundredAppends", benchHundredAppends},
+	} {
+		b.Run(bm.name, func(b *testing.B) { bm.run(b, fresh) })
+	}
+}
+
+// benchExpire sweeps 1000 pending requests per iteration (inserting
 // them is not timed).
-func BenchmarkExpire(b *testing.B, fresh Fresh) {
+func benchExpire(b *testing.B, fresh Fresh) {
 	s := fresh(b)(b)
 	now := T0
 	for b.Loop() {
@@ -701,9 +718,9 @@ func BenchmarkExpire(b *testing.B, fresh Fresh) {
 	}
 }
 
-// BenchmarkVote times one deciding approval (creating the request is not
+// benchVote times one deciding approval (creating the request is not
 // timed).
-func BenchmarkVote(b *testing.B, fresh Fresh) {
+func benchVote(b *testing.B, fresh Fresh) {
 	s := fresh(b)(b)
 	for b.Loop() {
 		b.StopTimer()
@@ -715,9 +732,9 @@ func BenchmarkVote(b *testing.B, fresh Fresh) {
 	}
 }
 
-// BenchmarkHundredVoters times 100 people approving one request at once
+// benchHundredVoters times 100 people approving one request at once
 // through two replicas.
-func BenchmarkHundredVoters(b *testing.B, fresh Fresh) {
+func benchHundredVoters(b *testing.B, fresh Fresh) {
 	open := fresh(b)
 	replicas := []store.Store{open(b), open(b)}
 	for b.Loop() {
@@ -740,9 +757,9 @@ func BenchmarkHundredVoters(b *testing.B, fresh Fresh) {
 	}
 }
 
-// BenchmarkHundredAppends times 100 audit rows appended at once, as a
+// benchHundredAppends times 100 audit rows appended at once, as a
 // burst of commands does.
-func BenchmarkHundredAppends(b *testing.B, fresh Fresh) {
+func benchHundredAppends(b *testing.B, fresh Fresh) {
 	s := fresh(b)(b)
 	for b.Loop() {
 		race(100, func(i int) {
@@ -753,8 +770,8 @@ func BenchmarkHundredAppends(b *testing.B, fresh Fresh) {
 	}
 }
 
-// BenchmarkClaimOnce claims a new key each iteration, pruning as it goes.
-func BenchmarkClaimOnce(b *testing.B, fresh Fresh) {
+// benchClaimOnce claims a new key each iteration, pruning as it goes.
+func benchClaimOnce(b *testing.B, fresh Fresh) {
 	s := fresh(b)(b)
 	i := 0
 	for b.Loop() {
