@@ -19,8 +19,7 @@ import (
 	"github.com/sessionbot/sessionbot/bot/slacktest"
 	"github.com/sessionbot/sessionbot/commands"
 	"github.com/sessionbot/sessionbot/store"
-	"github.com/sessionbot/sessionbot/store/postgres"
-	"github.com/sessionbot/sessionbot/store/postgres/pgtest"
+	"github.com/sessionbot/sessionbot/store/enginetest"
 	"github.com/sessionbot/sessionbot/store/sqlite"
 	"github.com/sessionbot/sessionbot/vendors"
 	"github.com/sessionbot/sessionbot/vendors/qlik"
@@ -70,20 +69,8 @@ func atVersion3(t *testing.T, db *sql.DB, dir string) {
 // migrated to a delivery record, approved, and its original message is
 // updated and its requester told where they asked.
 func TestARequestPostedBeforeMigration4IsStillApprovable(t *testing.T) {
-	engines := []struct {
-		name   string
-		driver string
-		dsn    func(t *testing.T) string
-		dir    string
-		open   func(t *testing.T, dsn string) (store.Store, error)
-	}{
-		{"sqlite", "sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "s.db") }, "../store/sqlite/migrations",
-			func(t *testing.T, dsn string) (store.Store, error) { return sqlite.Open(t.Context(), dsn) }},
-		{"postgres", "pgx", func(t *testing.T) string { dsn, _ := pgtest.SchemaDSN(t); return dsn }, "../store/postgres/migrations",
-			func(t *testing.T, dsn string) (store.Store, error) { return postgres.Open(t.Context(), dsn) }},
-	}
-	for _, e := range engines {
-		t.Run(e.name, func(t *testing.T) {
+	for _, e := range enginetest.All() {
+		t.Run(e.Name, func(t *testing.T) {
 			fake := slacktest.New(slacktest.Options{BotToken: "xoxb-b", AppToken: "xapp-a",
 				Users: []slacktest.User{{ID: "U0REQ", Name: "requester"}, {ID: "U0LEAD", Name: "lead"}}})
 			defer fake.Close()
@@ -92,12 +79,9 @@ func TestARequestPostedBeforeMigration4IsStillApprovable(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			dsn := e.dsn(t)
-			db, err := sql.Open(e.driver, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			atVersion3(t, db, e.dir)
+			dsn := e.New(t)
+			db := e.Raw(t, dsn)
+			atVersion3(t, db, "../store/"+e.Name+"/migrations")
 			now := time.Now()
 			const id = "R7K2ABCD"
 			// Created 40 minutes ago: its response_url has lapsed, so the
@@ -112,7 +96,7 @@ func TestARequestPostedBeforeMigration4IsStillApprovable(t *testing.T) {
 			}
 			db.Close()
 
-			st, err := e.open(t, dsn)
+			st, err := e.Open(t.Context(), dsn)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -3,8 +3,6 @@ package commands_test
 import (
 	"context"
 	"fmt"
-	"github.com/sessionbot/sessionbot/internal/testclock"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -12,11 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionbot/sessionbot/internal/testclock"
+	"github.com/sessionbot/sessionbot/store/enginetest"
+
 	"github.com/sessionbot/sessionbot/commands"
 	"github.com/sessionbot/sessionbot/store"
-	"github.com/sessionbot/sessionbot/store/postgres"
-	"github.com/sessionbot/sessionbot/store/postgres/pgtest"
-	"github.com/sessionbot/sessionbot/store/sqlite"
 	"github.com/sessionbot/sessionbot/vendors"
 	"github.com/sessionbot/sessionbot/vendors/qlik"
 	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
@@ -86,37 +84,15 @@ type fixture struct {
 	listers  []string
 }
 
-type engine struct {
-	name string
-	open func(t *testing.T) (open func() store.Store)
-}
+type engine struct{ enginetest.Engine }
 
 // engines are the storage engines every approval test runs on.
-func engines() []engine {
-	return []engine{
-		{"sqlite", func(t *testing.T) func() store.Store {
-			path := filepath.Join(t.TempDir(), "sessionbot.db")
-			return func() store.Store {
-				s, err := sqlite.Open(context.Background(), path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { s.Close() })
-				return s
-			}
-		}},
-		{"postgres", func(t *testing.T) func() store.Store {
-			schemaDSN, _ := pgtest.SchemaDSN(t)
-			return func() store.Store {
-				s, err := postgres.Open(context.Background(), schemaDSN)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { s.Close() })
-				return s
-			}
-		}},
-	}
+func engines() []engine { return []engine{{enginetest.SQLite}, {enginetest.Postgres}} }
+
+// open gives the fixture its opener on a database of the test's own.
+func (e engine) open(t *testing.T) func() store.Store {
+	open := e.Fresh(t)
+	return func() store.Store { return open(t) }
 }
 
 // service is one replica of the bot on the fixture's store.
@@ -203,7 +179,7 @@ func marcStillThere(f *fixture) bool {
 
 func TestApprovalRules(t *testing.T) {
 	for _, e := range engines() {
-		t.Run(e.name, func(t *testing.T) {
+		t.Run(e.Name, func(t *testing.T) {
 			tests := []struct {
 				name      string
 				policy    func(*commands.Policy)
@@ -311,7 +287,7 @@ func TestFailedDeleteIsReportedWithItsReason(t *testing.T) {
 
 func TestConcurrentApprovalsDeleteOnce(t *testing.T) {
 	for _, e := range engines() {
-		t.Run(e.name, func(t *testing.T) {
+		t.Run(e.Name, func(t *testing.T) {
 			open := e.open(t)
 			f := newFixture(t, open, defaultPolicy())
 			id := f.request(t)
@@ -343,7 +319,7 @@ func TestConcurrentApprovalsDeleteOnce(t *testing.T) {
 
 func TestPendingRequestSurvivesARestart(t *testing.T) {
 	for _, e := range engines() {
-		t.Run(e.name, func(t *testing.T) {
+		t.Run(e.Name, func(t *testing.T) {
 			open := e.open(t)
 			f := newFixture(t, open, defaultPolicy())
 			id := f.request(t)

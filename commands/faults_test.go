@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,9 +15,9 @@ import (
 
 	"github.com/sessionbot/sessionbot/commands"
 	"github.com/sessionbot/sessionbot/store"
+	"github.com/sessionbot/sessionbot/store/enginetest"
 	"github.com/sessionbot/sessionbot/store/postgres"
 	"github.com/sessionbot/sessionbot/store/postgres/pgtest"
-	"github.com/sessionbot/sessionbot/store/sqlite"
 	"github.com/sessionbot/sessionbot/vendors"
 )
 
@@ -26,9 +25,7 @@ import (
 // triggers that make the database itself refuse a write: real database
 // errors, not a stand-in store.
 type faultEngine struct {
-	name string
-	// open opens the store and returns a raw handle on the same database.
-	open func(t *testing.T) (store.Store, *sql.DB)
+	enginetest.Engine
 	// refuse makes the database refuse updates to state and inserts into
 	// events matching when (SQL on NEW); the returned func lifts it.
 	refuse func(t *testing.T, db *sql.DB, table, when string) (lift func())
@@ -37,21 +34,7 @@ type faultEngine struct {
 func faultEngines() []faultEngine {
 	return []faultEngine{
 		{
-			name: "sqlite",
-			open: func(t *testing.T) (store.Store, *sql.DB) {
-				path := filepath.Join(t.TempDir(), "sessionbot.db")
-				s, err := sqlite.Open(context.Background(), path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { s.Close() })
-				db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { db.Close() })
-				return s, db
-			},
+			Engine: enginetest.SQLite,
 			refuse: func(t *testing.T, db *sql.DB, table, when string) func() {
 				event := "UPDATE OF state"
 				if table == "events" {
@@ -62,21 +45,7 @@ func faultEngines() []faultEngine {
 			},
 		},
 		{
-			name: "postgres",
-			open: func(t *testing.T) (store.Store, *sql.DB) {
-				dsn, _ := pgtest.SchemaDSN(t)
-				s, err := postgres.Open(context.Background(), dsn)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { s.Close() })
-				db, err := sql.Open("pgx", dsn)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { db.Close() })
-				return s, db
-			},
+			Engine: enginetest.Postgres,
 			refuse: func(t *testing.T, db *sql.DB, table, when string) func() {
 				event := "UPDATE"
 				if table == "events" {
@@ -101,10 +70,9 @@ func mustExec(t *testing.T, db *sql.DB, query string) {
 }
 
 func (e faultEngine) fixture(t *testing.T, p commands.Policy, setup ...func(*fixture)) (*fixture, *sql.DB) {
-	if e.name == "postgres" {
-		pgtest.DSN(t)
-	}
-	s, db := e.open(t)
+	dsn := e.New(t) // PostgreSQL skips here when it has no test database
+	s := e.Opener(dsn)(t)
+	db := e.Raw(t, dsn)
 	f := newFixture(t, func() store.Store { return s }, p)
 	for _, fn := range setup {
 		fn(f)
@@ -119,7 +87,7 @@ func (e faultEngine) fixture(t *testing.T, p commands.Policy, setup ...func(*fix
 // passed, or fails it and says so when it is too old to act on.
 func TestClaimFailureAfterTheVoteIsTakenUpByTheSweep(t *testing.T) {
 	for _, e := range faultEngines() {
-		t.Run(e.name, func(t *testing.T) {
+		t.Run(e.Name, func(t *testing.T) {
 			t.Parallel()
 			for _, tc := range []struct {
 				name      string
@@ -305,7 +273,7 @@ func TestVotesReadApproverGroupsAtVoteTime(t *testing.T) {
 // once; every confirmation is answered with it.
 func TestRepeatedConfirmationMakesOneRequest(t *testing.T) {
 	for _, e := range faultEngines() {
-		t.Run(e.name, func(t *testing.T) {
+		t.Run(e.Name, func(t *testing.T) {
 			t.Parallel()
 			f, _ := e.fixture(t, defaultPolicy())
 			caller := commands.Caller{ChatID: requester, Where: "C0OPS"}

@@ -46,7 +46,7 @@ func TestHomeShowsEachPersonWhatTheyMayActOn(t *testing.T) {
 
 func TestWithdrawOnlyByTheRequesterOnce(t *testing.T) {
 	for _, e := range engines() {
-		t.Run(e.name, func(t *testing.T) {
+		t.Run(e.Name, func(t *testing.T) {
 			ctx := context.Background()
 			f := newFixture(t, e.open(t), defaultPolicy())
 			id := f.request(t)

@@ -69,7 +69,7 @@ func countState(reqs []store.Request, id string, st store.State) int {
 
 func TestReminderAndExpiryNoticeAreSentOnceAcrossReplicas(t *testing.T) {
 	for _, e := range engines() {
-		t.Run(e.name, func(t *testing.T) {
+		t.Run(e.Name, func(t *testing.T) {
 			for _, tc := range []struct {
 				name          string
 				voteFirst     bool

@@ -150,7 +150,7 @@ func TestReportFiresOncePerScheduleAcrossReplicasAndCatchesUpOnce(t *testing.T) 
 		t.Fatal(err)
 	}
 	for _, e := range engines() {
-		t.Run(e.name, func(t *testing.T) {
+		t.Run(e.Name, func(t *testing.T) {
 			open := e.open(t)
 			f := newFixture(t, open, defaultPolicy()) // the clock starts 2026-11-23 03:00 UTC
 			n := &digests{recorder: f.rec}

@@ -2,15 +2,17 @@ package commands_test
 
 import (
 	"errors"
-	"github.com/sessionbot/sessionbot/internal/testclock"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/sessionbot/sessionbot/internal/testclock"
+
 	"context"
-	"github.com/sessionbot/sessionbot/store"
 	"testing"
+
+	"github.com/sessionbot/sessionbot/store"
 
 	"github.com/sessionbot/sessionbot/commands"
 )
@@ -22,7 +24,7 @@ import (
 func TestAnotherPersonsConfirmationDoesNotTakeTheProposal(t *testing.T) {
 	const otherRequester = "U0REQ2"
 	for _, e := range faultEngines() {
-		t.Run(e.name, func(t *testing.T) {
+		t.Run(e.Name, func(t *testing.T) {
 			t.Parallel()
 			p := defaultPolicy()
 			p.Requesters = append(p.Requesters, otherRequester)
