@@ -79,13 +79,10 @@ func TestAnswersThatWidenTheRequestAreRefused(t *testing.T) {
 		{"an unsure model whose guess would parse offers it as the closest form", "marc on qlik or something",
 			map[string]any{"verb": "list", "user": "marc", "targets": []string{"qlik"}, "unsure": true, "clarification": "Did you mean list?"}, "ambiguous", "list marc on qlik"},
 	}
-	fake := nltest.New(apiKey)
-	defer fake.Close()
-	tr, _ := newTranslator(t, fake)
+	translate := answering(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fake.Always(nltest.Call(args(tt.args)))
-			res, err := tr.Translate(context.Background(), request(t, tt.text))
+			res, err := translate(t, tt.args, tt.text)
 			if err == nil {
 				t.Fatalf("translated to %q, want a refusal", res.Typed)
 			}
@@ -116,13 +113,10 @@ func TestWellFormedDestructiveAnswersAreOnlyProposals(t *testing.T) {
 			map[string]any{"verb": "logout", "user": "jsmith", "targets": []string{"commvault"}},
 			commands.Command{Verb: commands.Logout, User: commands.UserRef{Form: commands.Bare, Name: "jsmith"}, Targets: []string{"commvault"}}},
 	}
-	fake := nltest.New(apiKey)
-	defer fake.Close()
-	tr, _ := newTranslator(t, fake)
+	translate := answering(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fake.Always(nltest.Call(args(tt.args)))
-			res, err := tr.Translate(context.Background(), request(t, tt.text))
+			res, err := translate(t, tt.args, tt.text)
 			if err != nil {
 				t.Fatalf("Translate: %v", err)
 			}

@@ -10,13 +10,13 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sessionbot/sessionbot/commands"
 	"github.com/sessionbot/sessionbot/commands/nl"
 	"github.com/sessionbot/sessionbot/commands/nl/nltest"
+	"github.com/sessionbot/sessionbot/internal/testkit"
 )
 
 const apiKey = "sk-test-S3CRET-0123456789abcdef"
@@ -33,36 +33,30 @@ func paris(t testing.TB) *time.Location {
 	return loc
 }
 
-// logBuffer collects log lines from concurrent handlers.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func newTranslator(t testing.TB, fake *nltest.Server, change ...func(*nl.Config)) (*nl.Translator, *logBuffer) {
+func newTranslator(t testing.TB, fake *nltest.Server, change ...func(*nl.Config)) (*nl.Translator, *testkit.LogBuffer) {
 	t.Helper()
 	cfg := nl.Config{Enabled: true, BaseURL: fake.BaseURL(), APIKey: apiKey, Model: "gpt-4o-mini", Timeout: 2 * time.Second}
 	for _, c := range change {
 		c(&cfg)
 	}
-	logs := &logBuffer{}
-	tr, err := nl.New(cfg, fake.Client(), slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	logs := &testkit.LogBuffer{}
+	tr, err := nl.New(cfg, fake.Client(), logs.Logger())
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	return tr, logs
+}
+
+// answering gives a translator whose model answers each call with the
+// tool arguments it is handed, for a table of cases on one fake model.
+func answering(t *testing.T) func(t *testing.T, fields map[string]any, text string) (nl.Result, error) {
+	fake := nltest.New(apiKey)
+	t.Cleanup(fake.Close)
+	tr, _ := newTranslator(t, fake)
+	return func(t *testing.T, fields map[string]any, text string) (nl.Result, error) {
+		fake.Always(nltest.Call(args(fields)))
+		return tr.Translate(context.Background(), request(t, text))
+	}
 }
 
 func request(t testing.TB, text string) nl.Request {
@@ -134,13 +128,10 @@ func TestTranslateUnderstandsEveryVerb(t *testing.T) {
 		{"the whole audit log", "show the audit log", map[string]any{"verb": "audit"}, "audit", false},
 		{"help on one command", "how do I use logout?", map[string]any{"verb": "help", "topic": "logout"}, "help logout", false},
 	}
-	fake := nltest.New(apiKey)
-	defer fake.Close()
-	tr, _ := newTranslator(t, fake)
+	translate := answering(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fake.Always(nltest.Call(args(tt.args)))
-			res, err := tr.Translate(context.Background(), request(t, tt.text))
+			res, err := translate(t, tt.args, tt.text)
 			if err != nil {
 				t.Fatalf("Translate(%q): %v", tt.text, err)
 			}
