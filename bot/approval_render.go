@@ -148,6 +148,19 @@ func requestSummary(r store.Request) string {
 	return text
 }
 
+// stateWords is how a request's status line starts in each state but
+// pending, whose line counts its approvals.
+var stateWords = map[store.State]string{
+	store.StateApproved:    ":white_check_mark: *approved*, about to end it",
+	store.StateExecuting:   ":gear: *ending it now*",
+	store.StateDone:        ":white_check_mark: *done*",
+	store.StateFailed:      ":x: *failed*",
+	store.StateDenied:      ":no_entry: *denied*: nothing was ended",
+	store.StateExpired:     ":hourglass_flowing_sand: *expired* without enough approvals: nothing was ended",
+	store.StateInterrupted: ":warning: *interrupted*",
+	store.StateUnknown:     ":grey_question: *outcome unknown*, being checked again",
+}
+
 func requestStatus(r store.Request, votes []store.Vote) string {
 	var parts []string
 	approvals := 0
@@ -164,27 +177,11 @@ func requestStatus(r store.Request, votes []store.Vote) string {
 		}
 		parts = append(parts, s)
 	}
-	var state string
-	switch r.State {
-	case store.StatePending:
+	state, known := stateWords[r.State]
+	switch {
+	case r.State == store.StatePending:
 		state = fmt.Sprintf(":hourglass: *pending*: %d of %d approvals · expires %s", approvals, r.ApprovalsNeeded, slackDate(r.ExpiresAt))
-	case store.StateApproved:
-		state = ":white_check_mark: *approved*, about to end it"
-	case store.StateExecuting:
-		state = ":gear: *ending it now*"
-	case store.StateDone:
-		state = ":white_check_mark: *done*"
-	case store.StateFailed:
-		state = ":x: *failed*"
-	case store.StateDenied:
-		state = ":no_entry: *denied*: nothing was ended"
-	case store.StateExpired:
-		state = ":hourglass_flowing_sand: *expired* without enough approvals: nothing was ended"
-	case store.StateInterrupted:
-		state = ":warning: *interrupted*"
-	case store.StateUnknown:
-		state = ":grey_question: *outcome unknown*, being checked again"
-	default:
+	case !known:
 		state = "*" + escN(string(r.State), 40) + "*"
 	}
 	if r.Outcome != "" {

@@ -151,21 +151,38 @@ func cutReason(words []string) (rest []string, reason string) {
 
 const maxReason = 500
 
+// reasonTooLong is the one wording of a reason over maxReason.
+func reasonTooLong(reason string) error {
+	if len(reason) > maxReason {
+		return parseErr("", "The reason is %d characters long; keep it under %d.", len(reason), maxReason)
+	}
+	return nil
+}
+
+// cutSubject takes the reason off a kill's or logout's words and returns
+// the first word left, what the command acts on (needs says what that is).
+func cutSubject(c *Command, args []string, form, needs string) (subject string, rest []string, err error) {
+	args, c.Reason = cutReason(args)
+	if err := reasonTooLong(c.Reason); err != nil {
+		return "", nil, err
+	}
+	if len(args) == 0 || isKeyword(args[0]) {
+		return "", nil, parseErr(form, "%s", needs)
+	}
+	return args[0], args[1:], nil
+}
+
 func parseKill(args []string) (Command, error) {
 	const form = "kill 7b8ab85e-0c85-4fcb-8e56-4ead683153fb on <instance> reason stuck session"
 	c := Command{Verb: Kill}
-	args, c.Reason = cutReason(args)
-	if len(c.Reason) > maxReason {
-		return c, parseErr("", "The reason is %d characters long; keep it under %d.", len(c.Reason), maxReason)
+	id, rest, err := cutSubject(&c, args, form, "`kill` needs a session id (from `list`).")
+	if err != nil {
+		return c, err
 	}
-	if len(args) == 0 || isKeyword(args[0]) {
-		return c, parseErr(form, "`kill` needs a session id (from `list`).")
-	}
-	c.SessionID = args[0]
+	c.SessionID = id
 	if len(c.SessionID) > 200 {
 		return c, parseErr("", "That session id is %d characters long; session ids are far shorter.", len(c.SessionID))
 	}
-	rest := args[1:]
 	// "user <person>" names whose session it is, for vendors that find
 	// sessions by person (Commvault).
 	for i := 0; i+1 < len(rest); i++ {
@@ -191,19 +208,16 @@ func parseKill(args []string) (Command, error) {
 func parseLogout(args []string) (Command, error) {
 	const form = `logout CORP\marc on <instance> reason account compromised`
 	c := Command{Verb: Logout}
-	args, c.Reason = cutReason(args)
-	if len(c.Reason) > maxReason {
-		return c, parseErr("", "The reason is %d characters long; keep it under %d.", len(c.Reason), maxReason)
+	who, rest, err := cutSubject(&c, args, form, "`logout` needs a person and an instance.")
+	if err != nil {
+		return c, err
 	}
-	if len(args) == 0 || isKeyword(args[0]) {
-		return c, parseErr(form, "`logout` needs a person and an instance.")
-	}
-	u, err := ParseUser(args[0])
+	u, err := ParseUser(who)
 	if err != nil {
 		return c, err
 	}
 	c.User = u
-	if err := parseClauses(&c, args[1:], time.Time{}); err != nil {
+	if err := parseClauses(&c, rest, time.Time{}); err != nil {
 		return c, err
 	}
 	if len(c.Targets) != 1 {
@@ -460,8 +474,8 @@ func Check(c Command) error {
 			return parseErr("", "That person's name is %d characters long; names are far shorter.", len(c.User.String()))
 		}
 	}
-	if len(c.Reason) > maxReason {
-		return parseErr("", "The reason is %d characters long; keep it under %d.", len(c.Reason), maxReason)
+	if err := reasonTooLong(c.Reason); err != nil {
+		return err
 	}
 	switch c.Verb {
 	case Kill:

@@ -109,23 +109,27 @@ func (r Reply) SessionCount() int {
 	return n
 }
 
+// hints say what a person can do about a vendor error, by its kind; the
+// first kind an error is decides (an error may wrap more than one).
+var hints = []struct {
+	kind error
+	hint string
+}{
+	{vendors.ErrTimeout, "The instance may be down or overloaded: try again, or raise its timeout."},
+	{vendors.ErrBusy, "The bot is using every connection it may open to that instance: try again in a minute, or raise its max_connections."},
+	{vendors.ErrForbidden, "Check the bot's certificate, key or role on that system."},
+	{vendors.ErrUnauthorized, "Check the bot's credentials for that system."},
+	{vendors.ErrBadAnswer, "Check the instance's URL and port in the bot's config."},
+	{vendors.ErrUnavailable, "Check that the service is running and reachable from the bot."},
+	{vendors.ErrInvalidInput, "Check what you typed."},
+}
+
 // Hint adds what a person can do about a vendor error, by its kind.
 func Hint(err error) string {
-	switch {
-	case errors.Is(err, vendors.ErrTimeout):
-		return "The instance may be down or overloaded: try again, or raise its timeout."
-	case errors.Is(err, vendors.ErrBusy):
-		return "The bot is using every connection it may open to that instance: try again in a minute, or raise its max_connections."
-	case errors.Is(err, vendors.ErrForbidden):
-		return "Check the bot's certificate, key or role on that system."
-	case errors.Is(err, vendors.ErrUnauthorized):
-		return "Check the bot's credentials for that system."
-	case errors.Is(err, vendors.ErrBadAnswer):
-		return "Check the instance's URL and port in the bot's config."
-	case errors.Is(err, vendors.ErrUnavailable):
-		return "Check that the service is running and reachable from the bot."
-	case errors.Is(err, vendors.ErrInvalidInput):
-		return "Check what you typed."
+	for _, h := range hints {
+		if errors.Is(err, h.kind) {
+			return h.hint
+		}
 	}
 	return ""
 }

@@ -166,23 +166,15 @@ instances:
 	fmt.Printf("fake Slack and driver in this process, a fake Qlik site with %d proxies (mutual TLS) in another; both bots are subprocesses, measured from /proc\n", proxies)
 	fmt.Printf("serve: slack.max_in_flight %d, max_connections %d per proxy; command %q (one request to every proxy)\n\n", o.maxInFlight, o.maxConnections, listText)
 
-	if o.burst > 0 {
-		if err := env.burst(); err != nil {
-			return err
+	// Each scenario runs when its count is set.
+	for _, sc := range []struct {
+		n   int
+		run func() error
+	}{{o.burst, env.burst}, {o.saturation, env.saturation}, {o.leak, env.leak}, {o.pageSessions, env.paging}} {
+		if sc.n <= 0 {
+			continue
 		}
-	}
-	if o.saturation > 0 {
-		if err := env.saturation(); err != nil {
-			return err
-		}
-	}
-	if o.leak > 0 {
-		if err := env.leak(); err != nil {
-			return err
-		}
-	}
-	if o.pageSessions > 0 {
-		if err := env.paging(); err != nil {
+		if err := sc.run(); err != nil {
 			return err
 		}
 	}
@@ -626,17 +618,13 @@ func (e *environment) burstRound(name string) (result, error) {
 // serve when answered.
 func (e *environment) saturation() error {
 	o := e.o
-	e.setVendorDelay(0)
-	fmt.Printf("== saturation: %d commands, %d outstanding at a time; proxies answer at once\n", o.saturation, o.window)
-	echo, serve, err := e.closedLoops(o.saturation, false)
+	echo, serve, err := e.closedLoops(fmt.Sprintf("saturation: %d commands, %d outstanding at a time; proxies answer at once", o.saturation, o.window), o.saturation, false)
 	if err != nil {
 		return err
 	}
 	t := table{}
 	t.latencies(echo, serve)
-	t.row("commands/s (echo: acks, serve: lists)", fmt.Sprintf("%.0f", echo.rate(echo.commands)), fmt.Sprintf("%.0f", serve.rate(serve.lists)),
-		ratio(serve.rate(serve.lists), echo.rate(echo.commands)))
-	t.row("lists answered", "-", fmt.Sprintf("%d of %d (%d busy, %d other)", serve.lists, serve.commands, serve.busy, serve.other), "")
+	t.throughput("commands/s (echo: acks, serve: lists)", echo, serve)
 	t.row("Qlik connections opened (full TLS handshakes) after warm-up", "-", fmt.Sprintf("%d (%d)", serve.newConns, serve.newHandshakes), "")
 	t.usage(echo, serve)
 	t.print()
@@ -647,15 +635,12 @@ func (e *environment) saturation() error {
 // after the bot has been idle for a few seconds, against before.
 func (e *environment) leak() error {
 	o := e.o
-	e.setVendorDelay(0)
-	fmt.Printf("== leaks: %d commands, %d outstanding at a time, then 5 s idle\n", o.leak, o.window)
-	echo, serve, err := e.closedLoops(o.leak, true)
+	echo, serve, err := e.closedLoops(fmt.Sprintf("leaks: %d commands, %d outstanding at a time, then 5 s idle", o.leak, o.window), o.leak, true)
 	if err != nil {
 		return err
 	}
 	t := table{}
-	t.row("commands/s", fmt.Sprintf("%.0f", echo.rate(echo.commands)), fmt.Sprintf("%.0f", serve.rate(serve.lists)), ratio(serve.rate(serve.lists), echo.rate(echo.commands)))
-	t.row("lists answered", "-", fmt.Sprintf("%d of %d (%d busy, %d other)", serve.lists, serve.commands, serve.busy, serve.other), "")
+	t.throughput("commands/s", echo, serve)
 	t.row("RSS before (MiB)", mib(echo.before.rss), mib(serve.before.rss), "")
 	t.row("RSS after, idle (MiB)", mib(echo.after.rss), mib(serve.after.rss), "")
 	t.row("goroutines before", strconv.Itoa(echo.before.goroutines), strconv.Itoa(serve.before.goroutines), "")
@@ -665,8 +650,11 @@ func (e *environment) leak() error {
 	return nil
 }
 
-// closedLoops runs closedLoop for the echo bot, then for serve.
-func (e *environment) closedLoops(n int, idleAfter bool) (echo, serve result, err error) {
+// closedLoops runs closedLoop for the echo bot, then for serve, under a
+// heading, with vendors answering at once.
+func (e *environment) closedLoops(heading string, n int, idleAfter bool) (echo, serve result, err error) {
+	e.setVendorDelay(0)
+	fmt.Printf("== %s\n", heading)
 	if echo, err = e.closedLoop("echo", n, idleAfter); err != nil {
 		return result{}, result{}, err
 	}
@@ -760,6 +748,13 @@ type table struct {
 
 func (t *table) row(label, echo, serve, ratio string) {
 	t.rows = append(t.rows, [4]string{label, echo, serve, ratio})
+}
+
+// throughput is the rate of each bot under label, and how many lists
+// serve answered.
+func (t *table) throughput(label string, echo, serve result) {
+	t.row(label, fmt.Sprintf("%.0f", echo.rate(echo.commands)), fmt.Sprintf("%.0f", serve.rate(serve.lists)), ratio(serve.rate(serve.lists), echo.rate(echo.commands)))
+	t.row("lists answered", "-", fmt.Sprintf("%d of %d (%d busy, %d other)", serve.lists, serve.commands, serve.busy, serve.other), "")
 }
 
 func (t *table) latencies(echo, serve result) {
