@@ -47,14 +47,7 @@ func botOnSite(tb testing.TB, delay time.Duration, setup func(*bot.Bot)) (*slack
 // latency, sorted.
 func ackLatencies(tb testing.TB, fake *slacktest.Server, n int) []time.Duration {
 	tb.Helper()
-	sent := make([]slacktest.Sent, n)
-	for i := range n {
-		s, err := fake.SendSlashCommand(slacktest.SlashCommand{Command: "/sessions", Text: `list Domain\Marc`, UserID: "U0ONCALL", ChannelID: "C0OPS"})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		sent[i] = s
-	}
+	sent := sendLists(tb, fake, n)
 	lat := make([]time.Duration, n)
 	for i, s := range sent {
 		a, err := fake.WaitAck(s.EnvelopeID, 5*time.Second)
@@ -71,14 +64,7 @@ func ackLatencies(tb testing.TB, fake *slacktest.Server, n int) []time.Duration 
 // answered, so each round starts with exactly n in flight.
 func load(tb testing.TB, fake *slacktest.Server, n int) (wait func()) {
 	tb.Helper()
-	var sent []slacktest.Sent
-	for range n {
-		s, err := fake.SendSlashCommand(slacktest.SlashCommand{Command: "/sessions", Text: `list Domain\Marc`, UserID: "U0ONCALL", ChannelID: "C0OPS"})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		sent = append(sent, s)
-	}
+	sent := sendLists(tb, fake, n)
 	return func() {
 		for _, s := range sent {
 			if _, err := fake.WaitResponses(s.ResponseID, 1, time.Minute); err != nil {
@@ -95,14 +81,7 @@ func p99(lat []time.Duration) time.Duration { return lat[(len(lat)*99)/100-1] }
 // work), not a speed; BenchmarkAckUnderLoad measures the speed.
 func TestAcksDoNotWaitForVendors(t *testing.T) {
 	fake := slowBot(t, time.Hour)
-	sent := make([]slacktest.Sent, 200)
-	for i := range sent {
-		s, err := fake.SendSlashCommand(slacktest.SlashCommand{Command: "/sessions", Text: `list Domain\Marc`, UserID: "U0ONCALL", ChannelID: "C0OPS"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		sent[i] = s
-	}
+	sent := sendLists(t, fake, 200)
 	for _, s := range sent {
 		if _, err := fake.WaitAck(s.EnvelopeID, 30*time.Second); err != nil {
 			t.Fatal(err)

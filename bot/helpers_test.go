@@ -52,3 +52,20 @@ func run(tb testing.TB, b *bot.Bot, fake *slacktest.Server) (stop func() error) 
 	}
 	return stop
 }
+
+// listMarc is the command the load tests send: one list on every proxy.
+var listMarc = slacktest.SlashCommand{Command: "/sessions", Text: `list Domain\Marc`, UserID: "U0ONCALL", ChannelID: "C0OPS"}
+
+// sendLists sends listMarc n times, without waiting for acks.
+func sendLists(tb testing.TB, fake *slacktest.Server, n int) []slacktest.Sent {
+	tb.Helper()
+	sent := make([]slacktest.Sent, n)
+	for i := range sent {
+		s, err := fake.SendSlashCommand(listMarc)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		sent[i] = s
+	}
+	return sent
+}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/sessionbot/sessionbot/bot"
-	"github.com/sessionbot/sessionbot/bot/slacktest"
 )
 
 // firstRequest records when the first vendor request arrives, and holds
@@ -43,14 +42,7 @@ func TestABurstIsAckedBeforeAnyOfItsWorkStarts(t *testing.T) {
 	fake, site := botOnSite(t, 0, func(b *bot.Bot) { b.SetHold(200*time.Millisecond, time.Minute) })
 	site.Intercept(first)
 
-	sent := make([]slacktest.Sent, 100)
-	for i := range sent {
-		s, err := fake.SendSlashCommand(slacktest.SlashCommand{Command: "/sessions", Text: `list Domain\Marc`, UserID: "U0ONCALL", ChannelID: "C0OPS"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		sent[i] = s
-	}
+	sent := sendLists(t, fake, 100)
 	var lastAck time.Time
 	for _, s := range sent {
 		a, err := fake.WaitAck(s.EnvelopeID, 10*time.Second)
@@ -85,7 +77,7 @@ func TestASteadyStreamIsNotHeldPastTheLimit(t *testing.T) {
 	for {
 		select {
 		case <-tick.C:
-			if _, err := fake.SendSlashCommand(slacktest.SlashCommand{Command: "/sessions", Text: `list Domain\Marc`, UserID: "U0ONCALL", ChannelID: "C0OPS"}); err != nil {
+			if _, err := fake.SendSlashCommand(listMarc); err != nil {
 				t.Fatal(err)
 			}
 			continue
