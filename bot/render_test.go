@@ -16,6 +16,7 @@ import (
 	"github.com/sessionbot/sessionbot/bot/slacktest"
 	"github.com/sessionbot/sessionbot/commands"
 	"github.com/sessionbot/sessionbot/console"
+	"github.com/sessionbot/sessionbot/internal/testkit"
 	"github.com/sessionbot/sessionbot/store"
 	"github.com/sessionbot/sessionbot/vendors"
 )
@@ -320,17 +321,7 @@ func TestTheConsoleSaysTheSame(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out := console.RenderText(tt.reply, time.UTC)
-			for _, w := range tt.want {
-				if !strings.Contains(out, w) {
-					t.Errorf("lacks %q:\n%s", w, out)
-				}
-			}
-			for _, n := range tt.never {
-				if strings.Contains(out, n) {
-					t.Errorf("says %q:\n%s", n, out)
-				}
-			}
+			testkit.Says(t, console.RenderText(tt.reply, time.UTC), tt.want, tt.never)
 		})
 	}
 }

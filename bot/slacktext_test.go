@@ -12,6 +12,7 @@ import (
 
 	"github.com/sessionbot/sessionbot/bot/slacktest"
 	"github.com/sessionbot/sessionbot/commands"
+	"github.com/sessionbot/sessionbot/internal/testkit"
 )
 
 func TestSlackTextReachesCommandsAsPlainText(t *testing.T) {
@@ -133,17 +134,7 @@ func TestTheNamedPersonIsAMentionInAProblem(t *testing.T) {
 			if !ok {
 				t.Fatalf("block 1 is %T, want the problem's section", msg.Blocks[1])
 			}
-			text := section.Text.Text
-			for _, w := range tt.want {
-				if !strings.Contains(text, w) {
-					t.Errorf("section %q lacks %q", text, w)
-				}
-			}
-			for _, w := range tt.notWant {
-				if strings.Contains(text, w) {
-					t.Errorf("section %q holds %q", text, w)
-				}
-			}
+			testkit.Says(t, section.Text.Text, tt.want, tt.notWant)
 		})
 	}
 }

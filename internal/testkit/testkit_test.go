@@ -2,6 +2,8 @@ package testkit_test
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/sessionbot/sessionbot/internal/testkit"
@@ -26,5 +28,37 @@ func TestStartClosesTheFakeWhenTheTestEnds(t *testing.T) {
 	})
 	if !f.closed {
 		t.Fatal("still open after the test ended")
+	}
+}
+
+// errorsOf records what a check reports instead of failing the test.
+type errorsOf struct {
+	testing.TB
+	got []string
+}
+
+func (e *errorsOf) Helper() {}
+func (e *errorsOf) Errorf(format string, args ...any) {
+	e.got = append(e.got, fmt.Sprintf(format, args...))
+}
+
+func TestSaysReportsEveryMissingAndForbiddenPhrase(t *testing.T) {
+	tests := []struct {
+		name        string
+		want, never []string
+		reports     []string
+	}{
+		{"all there, nothing forbidden", []string{"approved", "R7K2"}, []string{"denied"}, nil},
+		{"one missing, one forbidden", []string{"approved", "expired"}, []string{"R7K2"},
+			[]string{"lacks \"expired\":\nR7K2 approved", "says \"R7K2\":\nR7K2 approved"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := &errorsOf{TB: t}
+			testkit.Says(rec, "R7K2 approved", tt.want, tt.never)
+			if !slices.Equal(rec.got, tt.reports) {
+				t.Errorf("reported %q, want %q", rec.got, tt.reports)
+			}
+		})
 	}
 }
