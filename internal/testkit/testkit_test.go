@@ -1,10 +1,12 @@
 package testkit_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/sessionbot/sessionbot/internal/testkit"
 )
@@ -60,5 +62,22 @@ func TestSaysReportsEveryMissingAndForbiddenPhrase(t *testing.T) {
 				t.Errorf("reported %q, want %q", rec.got, tt.reports)
 			}
 		})
+	}
+}
+
+func TestContextEndsWithTheTestOrWithin10s(t *testing.T) {
+	var ctx context.Context
+	t.Run("a test", func(t *testing.T) {
+		ctx = testkit.Context(t)
+		deadline, ok := ctx.Deadline()
+		if !ok || time.Until(deadline) > 10*time.Second {
+			t.Fatalf("deadline %v (set: %v), want within 10 s", deadline, ok)
+		}
+		if ctx.Err() != nil {
+			t.Fatal("ended while the test runs")
+		}
+	})
+	if ctx.Err() == nil {
+		t.Fatal("still live after the test ended")
 	}
 }

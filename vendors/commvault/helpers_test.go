@@ -3,7 +3,6 @@ package commvault_test
 import (
 	"context"
 	"log/slog"
-	"os"
 	"testing"
 	"time"
 
@@ -14,12 +13,8 @@ import (
 	"github.com/sessionbot/sessionbot/vendors/commvault/commvaulttest"
 )
 
-func TestMain(m *testing.M) {
-	// The adapter logs through the logger it is given or slog.Default; keep
-	// test output to failures.
-	slog.SetDefault(slog.New(slog.DiscardHandler))
-	os.Exit(m.Run())
-}
+// The adapter logs through slog.Default; keep test output to failures.
+func TestMain(m *testing.M) { testkit.QuietMain(m) }
 
 var (
 	marc   = vendors.Identity{Directory: "CORP", ID: "marc"}
@@ -65,11 +60,8 @@ func newInstanceLogging(t testing.TB, cfg commvault.Config, logger *slog.Logger)
 	return in
 }
 
-func testContext(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+// testContext ends with the test or after 10 s.
+var testContext = testkit.Context
 
 // fakeClock is a clock the test moves by hand.
 type fakeClock = testclock.Clock

@@ -1,9 +1,6 @@
 package qlik_test
 
 import (
-	"context"
-	"log/slog"
-	"os"
 	"testing"
 	"time"
 
@@ -15,11 +12,8 @@ import (
 	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
 )
 
-func TestMain(m *testing.M) {
-	// The adapter logs through slog.Default; keep test output to failures.
-	slog.SetDefault(slog.New(slog.DiscardHandler))
-	os.Exit(m.Run())
-}
+// The adapter logs through slog.Default; keep test output to failures.
+func TestMain(m *testing.M) { testkit.QuietMain(m) }
 
 // newSite starts a fake site that stops with the test.
 func newSite(t testing.TB, opts qliktest.Options) *qliktest.Site {
@@ -57,11 +51,8 @@ func newInstance(t testing.TB, cfg qlik.Config) *qlik.Instance {
 	return in
 }
 
-func testContext(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+// testContext ends with the test or after 10 s.
+var testContext = testkit.Context
 
 // fakeClock is a clock the test moves by hand.
 type fakeClock = testclock.Clock
