@@ -85,3 +85,11 @@ func attribute(s vendors.Session, name string) string {
 	}
 	return ""
 }
+
+// seeded is an adapter on a fake with the seed users and sessions, and a
+// context for its calls.
+func seeded(t testing.TB) (*commvaulttest.Server, *commvault.Instance, context.Context) {
+	t.Helper()
+	srv := newServer(t, commvaulttest.Options{Seed: true})
+	return srv, newInstance(t, configFor(t, srv)), testContext(t)
+}

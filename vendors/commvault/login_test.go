@@ -219,9 +219,7 @@ func TestConfigDoesNotPrintThePassword(t *testing.T) {
 }
 
 func TestOneLoginServesEveryCommand(t *testing.T) {
-	srv := newServer(t, commvaulttest.Options{Seed: true})
-	in := newInstance(t, configFor(t, srv))
-	ctx := testContext(t)
+	srv, in, ctx := seeded(t)
 	for i := range 100 {
 		if _, err := in.ListUserSessions(ctx, vendors.UserQuery{User: marc}); err != nil {
 			t.Fatalf("list %d: %v", i, err)
@@ -282,9 +280,7 @@ func TestExpiredTokens(t *testing.T) {
 }
 
 func TestATokenRefusedTwiceIsAnError(t *testing.T) {
-	srv := newServer(t, commvaulttest.Options{Seed: true})
-	in := newInstance(t, configFor(t, srv))
-	ctx := testContext(t)
+	srv, in, ctx := seeded(t)
 	if _, err := in.ListUserSessions(ctx, vendors.UserQuery{User: marc}); err != nil {
 		t.Fatal(err)
 	}
@@ -302,9 +298,7 @@ func TestATokenRefusedTwiceIsAnError(t *testing.T) {
 }
 
 func TestConcurrentCallersShareOneRelogin(t *testing.T) {
-	srv := newServer(t, commvaulttest.Options{Seed: true})
-	in := newInstance(t, configFor(t, srv))
-	ctx := testContext(t)
+	srv, in, ctx := seeded(t)
 	if _, err := in.ListUserSessions(ctx, vendors.UserQuery{User: marc}); err != nil {
 		t.Fatal(err)
 	}
@@ -340,9 +334,7 @@ func TestConcurrentCallersShareOneRelogin(t *testing.T) {
 }
 
 func TestConcurrentFirstCallsShareOneLogin(t *testing.T) {
-	srv := newServer(t, commvaulttest.Options{Seed: true})
-	in := newInstance(t, configFor(t, srv))
-	ctx := testContext(t)
+	srv, in, ctx := seeded(t)
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Go(func() {
@@ -358,9 +350,7 @@ func TestConcurrentFirstCallsShareOneLogin(t *testing.T) {
 }
 
 func TestCloseLogsTheTokenOut(t *testing.T) {
-	srv := newServer(t, commvaulttest.Options{Seed: true})
-	in := newInstance(t, configFor(t, srv))
-	ctx := testContext(t)
+	srv, in, ctx := seeded(t)
 	if err := in.Close(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -122,8 +122,7 @@ func TestHostileDirectoryArrivesIntactAsOneSegment(t *testing.T) {
 }
 
 func TestUnusableInputIsRefusedBeforeAnyRequest(t *testing.T) {
-	site := newSite(t, qliktest.Options{Proxies: 2, Demo: true})
-	in := newInstance(t, configFor(t, site))
+	site, in := demoSite(t)
 	users := []struct {
 		name string
 		user vendors.Identity

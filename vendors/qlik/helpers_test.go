@@ -58,3 +58,10 @@ var testContext = testkit.Context
 type fakeClock = testclock.Clock
 
 func newFakeClock() *fakeClock { return testclock.New(time.Date(2025, 3, 4, 9, 0, 0, 0, time.UTC)) }
+
+// demoSite is an adapter on a site of two proxies with the demo sessions.
+func demoSite(t testing.TB) (*qliktest.Site, *qlik.Instance) {
+	t.Helper()
+	site := newSite(t, qliktest.Options{Proxies: 2, Demo: true})
+	return site, newInstance(t, configFor(t, site))
+}

@@ -106,8 +106,7 @@ func TestListUserSessions(t *testing.T) {
 }
 
 func TestSessionsAreDecodedWithAttributesAndUserName(t *testing.T) {
-	site := newSite(t, qliktest.Options{Proxies: 2, Demo: true})
-	in := newInstance(t, configFor(t, site))
+	site, in := demoSite(t)
 	s, err := in.GetSession(testContext(t), qliktest.MarcSessionOnProxy1)
 	if err != nil {
 		t.Fatal(err)
@@ -199,8 +198,7 @@ func TestListAllSessions(t *testing.T) {
 }
 
 func TestEndSession(t *testing.T) {
-	site := newSite(t, qliktest.Options{Proxies: 2, Demo: true})
-	in := newInstance(t, configFor(t, site))
+	site, in := demoSite(t)
 	ctx := testContext(t)
 
 	s, err := in.GetSession(ctx, qliktest.MarcSessionOnProxy1)
@@ -233,8 +231,7 @@ func TestEndSession(t *testing.T) {
 }
 
 func TestEndSessionWithoutNodeFindsItFirst(t *testing.T) {
-	site := newSite(t, qliktest.Options{Proxies: 2, Demo: true})
-	in := newInstance(t, configFor(t, site))
+	site, in := demoSite(t)
 	if err := in.EndSession(testContext(t), vendors.Session{ID: qliktest.JsmithSessionOnProxy1}); err != nil {
 		t.Fatal(err)
 	}
@@ -244,8 +241,7 @@ func TestEndSessionWithoutNodeFindsItFirst(t *testing.T) {
 }
 
 func TestEndSessionRefusesWhatIsNotThisSitesSession(t *testing.T) {
-	site := newSite(t, qliktest.Options{Proxies: 2, Demo: true})
-	in := newInstance(t, configFor(t, site))
+	site, in := demoSite(t)
 	tests := []struct {
 		name    string
 		session vendors.Session

@@ -41,8 +41,7 @@ func TestConnectionsAndTLSSessionsAreReused(t *testing.T) {
 }
 
 func TestEveryRequestCarriesAFreshXrfkey(t *testing.T) {
-	site := newSite(t, qliktest.Options{Proxies: 2, Demo: true})
-	in := newInstance(t, configFor(t, site))
+	site, in := demoSite(t)
 	ctx := testContext(t)
 	for range 10 {
 		if _, err := in.ListUserSessions(ctx, vendors.UserQuery{User: vendors.Identity{Directory: "Domain", ID: "Ken"}}); err != nil {
