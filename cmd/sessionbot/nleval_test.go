@@ -16,11 +16,9 @@ import (
 // TestNLEvalRunsAgainstAModel runs `sessionbot nl-eval` against the fake
 // OpenAI-compatible server: one phrasing it gets right, one it gets wrong.
 func TestNLEvalRunsAgainstAModel(t *testing.T) {
-	model := nltest.New("sk-test-key")
-	defer model.Close()
-	model.ByText(map[string]nltest.Answer{
-		"who is logged in as marc on qlik prod":  nltest.Call(toolArgs(`"verb":"list","user":"marc","targets":["qlik-prod"]`)),
-		"kick jsmith out of commvault please ok": nltest.Call(toolArgs(`"verb":"list","user":"jsmith","targets":["commvault"]`)),
+	model := modelAnswering(t, map[string]string{
+		"who is logged in as marc on qlik prod":  `"verb":"list","user":"marc","targets":["qlik-prod"]`,
+		"kick jsmith out of commvault please ok": `"verb":"list","user":"jsmith","targets":["commvault"]`,
 	})
 	dir := t.TempDir()
 	cases := filepath.Join(dir, "cases.yaml")
@@ -44,6 +42,19 @@ func TestNLEvalRunsAgainstAModel(t *testing.T) {
 	}
 }
 
+// modelAnswering is a fake model that answers each text with a tool call
+// of the arguments given for it (as toolArgs completes them).
+func modelAnswering(t *testing.T, calls map[string]string) *nltest.Server {
+	model := nltest.New("sk-test-key")
+	t.Cleanup(model.Close)
+	answers := map[string]nltest.Answer{}
+	for text, set := range calls {
+		answers[text] = nltest.Call(toolArgs(set))
+	}
+	model.ByText(answers)
+	return model
+}
+
 // toolArgs completes the model's tool arguments: the strict schema makes
 // every field required.
 func toolArgs(set string) string {
@@ -62,11 +73,9 @@ func toolArgs(set string) string {
 // the model; a read-only answer runs and says what it was understood as, a
 // kill is only shown back for confirmation.
 func TestPlainWordsOverSlack(t *testing.T) {
-	model := nltest.New("sk-test-key")
-	defer model.Close()
-	model.ByText(map[string]nltest.Answer{
-		"who is logged in as Domain\\Marc on qlik prod":                       nltest.Call(toolArgs(`"verb":"list","user":"Domain\\Marc","targets":["qlik-prod"]`)),
-		"kick Domain\\Marc out, session 7b8ab85e-0c85-4fcb-8e56-4ead683153fb": nltest.Call(toolArgs(`"verb":"kill","session_id":"7b8ab85e-0c85-4fcb-8e56-4ead683153fb","targets":["qlik-prod"]`)),
+	model := modelAnswering(t, map[string]string{
+		"who is logged in as Domain\\Marc on qlik prod":                       `"verb":"list","user":"Domain\\Marc","targets":["qlik-prod"]`,
+		"kick Domain\\Marc out, session 7b8ab85e-0c85-4fcb-8e56-4ead683153fb": `"verb":"kill","session_id":"7b8ab85e-0c85-4fcb-8e56-4ead683153fb","targets":["qlik-prod"]`,
 	})
 	w := newWorld(t, "")
 	cfg, _ := os.ReadFile(w.config)
