@@ -78,7 +78,7 @@ func (e Engine) Raw(t testing.TB, dsn string) *sql.DB {
 	return db
 }
 
-// Reopening opens one database four times: each open migrates, and a
+// Reopening opens one database five times: each open migrates, and a
 // version applied twice would fail on its CREATE TABLE or lose data.
 func Reopening(t *testing.T, e Engine) {
 	dsn := e.New(t)
