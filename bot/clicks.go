@@ -51,9 +51,7 @@ func (b *Bot) onKillClick(ctx context.Context, cb slack.InteractionCallback, act
 // typed command it was read as.
 func (b *Bot) onUnderstood(ctx context.Context, cb slack.InteractionCallback, action *slack.BlockAction) {
 	caller := commands.Caller{ChatID: cb.User.ID, Where: cb.Channel.ID}
-	// The button carries commands' plain text, shown to the person as is:
-	// read as Slack text it would be un-escaped a second time.
-	b.respond(ctx, cb.ResponseURL, Render(b.service.Handle(ctx, caller, action.Value), 1), false)
+	b.respond(ctx, cb.ResponseURL, Render(b.service.Handle(ctx, caller, buttonCommand(action.Value)), 1), false)
 }
 
 // onConfirm submits a proposal, asking for a reason first when it has

@@ -262,4 +262,19 @@ func TestConfirmingAnUnderstoodRequestProposesWhatWasShown(t *testing.T) {
 			}
 		})
 	}
+
+	// A button posted when a person was written <@U…> names that person,
+	// whom this bot, without a directory, cannot look up.
+	click, err := fake.SendBlockAction(slacktest.BlockAction{UserID: "U0ONCALL", ChannelID: "C0OPS", ActionID: ActionUnderstood,
+		Value: "logout <@U0MARC> on qlik-prod reason stuck"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := fake.WaitResponses(click.ResponseID, 1, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(got[0].Text, "look people up by @U0MARC") {
+		t.Errorf("an older button's person was not read as @U0MARC: %s", got[0].Text)
+	}
 }
