@@ -466,7 +466,7 @@ func (b *Bot) pageMessage(ctx context.Context, user, channel, actionID, value st
 	if v.Command == "" {
 		return Message{Text: "That list is no longer kept (lists are kept " + pageCacheTTL.String() + " for their page buttons): run the command again."}
 	}
-	reply := b.handle(ctx, caller, v.Command)
+	reply := b.service.Handle(ctx, caller, buttonCommand(v.Command))
 	return b.render(reply, user, v.Page)
 }
 

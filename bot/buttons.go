@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -17,6 +18,14 @@ const maxButtonValue = 2000
 // errOldButton answers a click on a button whose value this version cannot
 // read (posted by an older version, or altered on the way).
 var errOldButton = errors.New("this button is from an older version of the bot, or was altered: run the command again")
+
+// buttonCommand reads the typed command a button carries (a page's, an
+// understood request's). It is commands' plain text, never un-escaped
+// again; only buttons posted when commands wrote a person as Slack's
+// <@U123> are read with that person as @U123.
+func buttonCommand(s string) string { return oldMention.ReplaceAllString(s, "@$1") }
+
+var oldMention = regexp.MustCompile(`<@([UW][A-Z0-9]{2,20})>`)
 
 // actionValue is what Kill and Confirm buttons carry: the command's data,
 // not text to parse again, so no vendor value (a user "CORP\John Smith", a

@@ -51,7 +51,7 @@ func (b *Bot) onKillClick(ctx context.Context, cb slack.InteractionCallback, act
 // typed command it was read as.
 func (b *Bot) onUnderstood(ctx context.Context, cb slack.InteractionCallback, action *slack.BlockAction) {
 	caller := commands.Caller{ChatID: cb.User.ID, Where: cb.Channel.ID}
-	b.respond(ctx, cb.ResponseURL, Render(b.handle(ctx, caller, action.Value), 1), false)
+	b.respond(ctx, cb.ResponseURL, Render(b.service.Handle(ctx, caller, buttonCommand(action.Value)), 1), false)
 }
 
 // onConfirm submits a proposal, asking for a reason first when it has

@@ -14,6 +14,8 @@ import (
 	"github.com/sessionbot/sessionbot/commands"
 	"github.com/sessionbot/sessionbot/internal/testclock"
 	"github.com/sessionbot/sessionbot/vendors"
+	"github.com/sessionbot/sessionbot/vendors/qlik"
+	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
 )
 
 func TestKeptListsAreReadOnlyByTheirAskerAndExpire(t *testing.T) {
@@ -221,5 +223,40 @@ func TestKeptListsStayWithinAMemoryBudget(t *testing.T) {
 	}
 	if held > 32<<20 {
 		t.Errorf("%d lists kept hold %d MiB of text, over a quarter of the pod's memory limit", lists, held>>20)
+	}
+}
+
+// A page button carries the command in commands' plain text: run again, it
+// is the same command, not read a second time as Slack text (where &amp;
+// would become &). Buttons posted when a person was written <@U…> name
+// that person.
+func TestARefreshRunsTheCommandTheListWasMadeFrom(t *testing.T) {
+	site, err := qliktest.New(qliktest.Options{Proxies: 1, Demo: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer site.Close()
+	files, _ := site.ClientFiles(t.TempDir())
+	in, err := qlik.New(qlik.Config{Name: "qlik-prod", Proxies: site.Proxies(), CertFile: files.Cert, KeyFile: files.Key, CAFile: files.CA}, vendors.Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, _ := vendors.NewRegistry(in)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	b := New(NewSlack(Config{BotToken: "xoxb-t", AppToken: "xapp-t", Logger: logger}), commands.New(commands.Config{Registry: reg, Logger: logger}))
+	for name, tc := range map[string]struct{ command, want string }{
+		"an account with an ampersand entity typed in it": {`list CORP\a&amp;b`, "`/sessions list CORP\\a&amp;amp;b`"},
+		"an account with a less-than entity typed in it":  {`list CORP\a&lt;b`, "`/sessions list CORP\\a&amp;lt;b`"},
+		"an account": {`list Domain\Marc`, "`/sessions list Domain\\Marc`"},
+		"a button posted when a person was written <@U…>": {`list <@U0MARC>`, "I can't look people up by <@U0MARC>"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			value, _ := marshal(pageValue{Version: pageValueVersion, Key: "k", Asker: "U0ASKER", Page: 1, Command: tc.command})
+			msg := b.pageMessage(t.Context(), "U0ASKER", "C1", ActionRefresh, value)
+			checkMessage(t, msg)
+			if !strings.Contains(textOf(msg), tc.want) {
+				t.Errorf("the refresh of %s does not show %s:\n%s", tc.command, tc.want, textOf(msg))
+			}
+		})
 	}
 }

@@ -2,7 +2,11 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -13,6 +17,10 @@ import (
 	"github.com/sessionbot/sessionbot/bot/slacktest"
 	"github.com/sessionbot/sessionbot/commands"
 	"github.com/sessionbot/sessionbot/internal/testkit"
+	"github.com/sessionbot/sessionbot/store/sqlite"
+	"github.com/sessionbot/sessionbot/vendors"
+	"github.com/sessionbot/sessionbot/vendors/qlik"
+	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
 )
 
 func TestSlackTextReachesCommandsAsPlainText(t *testing.T) {
@@ -181,5 +189,83 @@ func TestDirectoryAnswersWhatSlackKnows(t *testing.T) {
 		if errors.As(err, &unknown) {
 			t.Errorf("Email(%s): a Slack user id is answered as no person: %v", tt.id, err)
 		}
+	}
+}
+
+// Confirm on a plain-words request carries commands' plain text: the
+// proposal it makes is the one the person was shown, not the text read a
+// second time as Slack's (where &amp; becomes & and <#C…> a channel).
+func TestConfirmingAnUnderstoodRequestProposesWhatWasShown(t *testing.T) {
+	site, err := qliktest.New(qliktest.Options{Proxies: 1, Demo: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer site.Close()
+	files, _ := site.ClientFiles(t.TempDir())
+	in, err := qlik.New(qlik.Config{Name: "qlik-prod", Proxies: site.Proxies(), CertFile: files.Cert, KeyFile: files.Key, CAFile: files.CA}, vendors.Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, _ := vendors.NewRegistry(in)
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	fake := slacktest.New(slacktest.Options{BotToken: "xoxb-b", AppToken: "xapp-a", Scopes: RequiredScopes})
+	defer fake.Close()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s := NewSlack(Config{BotToken: "xoxb-b", AppToken: "xapp-a", APIURL: fake.APIURL(), Logger: logger})
+	svc := commands.New(commands.Config{Registry: reg, Logger: logger,
+		Access: &commands.Access{Default: commands.Policy{Requesters: []string{"U0ONCALL"}, Approvers: []string{"U0LEAD"},
+			Destination: "C0APPROVALS", ApprovalsNeeded: 1, TTL: 15 * time.Minute}},
+		Approvals: &commands.Approvals{Store: st, Notifier: s.Notifier(func(string) []string { return []string{"U0LEAD"} }), ReplicaID: "r1"},
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go New(s, svc).Run(ctx)
+	if err := fake.WaitConnections(1, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for name, reason := range map[string]string{
+		"an ampersand entity typed in the reason": "R&amp;D outage",
+		"channel syntax typed in the reason":      "see <#C0OPS> thread",
+		"a plain reason":                          "stuck",
+	} {
+		t.Run(name, func(t *testing.T) {
+			understood := "kill " + qliktest.MarcSessionOnProxy0 + " on qlik-prod reason " + reason
+			click, err := fake.SendBlockAction(slacktest.BlockAction{UserID: "U0ONCALL", ChannelID: "C0OPS", ActionID: ActionUnderstood, Value: understood})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := fake.WaitResponses(click.ResponseID, 1, 10*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var blocks slack.Blocks
+			if err := json.Unmarshal(got[0].Blocks, &blocks); err != nil {
+				t.Fatal(err)
+			}
+			value := buttonValue(Message{Blocks: blocks.BlockSet}, ActionConfirm)
+			cmd, _, err := decodeAction(value)
+			if err != nil || cmd.Reason != reason {
+				t.Errorf("the proposal's reason is %q (%v), want %q as shown:\n%s", cmd.Reason, err, reason, got[0].Text)
+			}
+		})
+	}
+
+	// A button posted when a person was written <@U…> names that person,
+	// whom this bot, without a directory, cannot look up.
+	click, err := fake.SendBlockAction(slacktest.BlockAction{UserID: "U0ONCALL", ChannelID: "C0OPS", ActionID: ActionUnderstood,
+		Value: "logout <@U0MARC> on qlik-prod reason stuck"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := fake.WaitResponses(click.ResponseID, 1, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(got[0].Text, "look people up by @U0MARC") {
+		t.Errorf("an older button's person was not read as @U0MARC: %s", got[0].Text)
 	}
 }

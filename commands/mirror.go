@@ -101,8 +101,10 @@ func (m *auditMirror) send() {
 }
 
 // close stops taking events and sends what is queued until ctx ends; then
-// it cancels the send in progress, drops the rest and returns how many it
-// dropped, without waiting for a messenger that ignores cancellation.
+// it cancels the send in progress and drops the rest, without waiting for
+// a messenger that ignores cancellation. It returns how many copies were
+// dropped and not yet in a warning: those, and the drops since the last
+// one.
 func (m *auditMirror) close(ctx context.Context) int {
 	m.mu.Lock()
 	if !m.closed {
@@ -110,15 +112,17 @@ func (m *auditMirror) close(ctx context.Context) int {
 		close(m.queue)
 	}
 	m.mu.Unlock()
+	left := 0
 	select {
 	case <-m.done:
-		return 0
 	case <-ctx.Done():
+		m.stop()
+		for range m.queue { // closed: ends once empty, racing the sender
+			left++
+		}
 	}
-	m.stop()
-	left := 0
-	for range m.queue { // closed: ends once empty, racing the sender
-		left++
-	}
+	m.dropMu.Lock()
+	defer m.dropMu.Unlock()
+	left, m.dropped = left+m.dropped, 0
 	return left
 }

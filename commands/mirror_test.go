@@ -56,6 +56,7 @@ type mirrorWatch struct {
 	mu       sync.Mutex
 	dropped  int
 	warnings []string
+	attrs    []map[string]any // of each warning
 }
 
 func (w *mirrorWatch) VendorCall(string, vendors.Type, time.Duration, error) {}
@@ -71,8 +72,21 @@ func (w *mirrorWatch) Handle(_ context.Context, r slog.Record) error {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		w.warnings = append(w.warnings, r.Message)
+		attrs := map[string]any{}
+		r.Attrs(func(a slog.Attr) bool {
+			attrs[a.Key] = a.Value.Any()
+			return true
+		})
+		w.attrs = append(w.attrs, attrs)
 	}
 	return nil
+}
+
+// records are the warnings' attributes.
+func (w *mirrorWatch) records() []map[string]any {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]map[string]any(nil), w.attrs...)
 }
 func (w *mirrorWatch) WithAttrs([]slog.Attr) slog.Handler { return w }
 func (w *mirrorWatch) WithGroup(string) slog.Handler      { return w }
@@ -183,4 +197,30 @@ func slicesContain(ss []string, prefix string) bool {
 		}
 	}
 	return false
+}
+
+// Copies dropped after the minute's warning are not forgotten: a stop
+// reports them, so the log adds up to the metric.
+func TestStoppingReportsDropsNoWarningCoveredYet(t *testing.T) {
+	t.Parallel()
+	_, svc, m, w := mirrored(t, 1)
+	list(t, svc)
+	m.waitEntered(t) // the sender holds the first copy
+	list(t, svc)     // queued
+	list(t, svc)     // dropped and warned
+	list(t, svc)     // dropped within the minute: not warned
+	list(t, svc)     // the same
+	close(m.release)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	svc.Close(ctx)
+	var logged int
+	for _, r := range w.records() {
+		if n, ok := r["dropped"]; ok {
+			logged += int(n.(int64))
+		}
+	}
+	if dropped, _ := w.counts(); logged != dropped {
+		t.Errorf("the log reports %d dropped copies, the metric %d", logged, dropped)
+	}
 }

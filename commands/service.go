@@ -122,8 +122,8 @@ func New(cfg Config) *Service {
 }
 
 // Close sends the audit copies still queued for the mirror, until ctx
-// ends; what is left then is dropped and logged. Events recorded after
-// Close are not mirrored.
+// ends; what is left then is dropped, and logged with the drops no
+// warning has reported yet. Events recorded after Close are not mirrored.
 func (s *Service) Close(ctx context.Context) {
 	if s.mirror == nil {
 		return
