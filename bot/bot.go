@@ -290,10 +290,12 @@ func (b *Bot) dispatch(evt socketmode.Event) {
 // burst, every envelope is then read and acked before any work runs: Go's
 // scheduler has no priorities, so work started mid-burst (parsing, store
 // writes, TLS handshakes) queues ahead of slack-go's reader and writer and
-// delays the acks still to come. A steady stream waits at most `most`.
+// delays the acks still to come. quiet is long enough to bridge the gaps
+// inside one burst as it arrives over the network, and short beside any
+// reply a person waits for; a stream that never pauses waits at most most.
 type holdTimes struct{ quiet, most time.Duration }
 
-var defaultHold = holdTimes{quiet: 500 * time.Microsecond, most: 10 * time.Millisecond}
+var defaultHold = holdTimes{quiet: 5 * time.Millisecond, most: 50 * time.Millisecond}
 
 // release starts the work of every held envelope.
 func (b *Bot) release() {

@@ -59,6 +59,11 @@ type options struct {
 	leak              int
 	maxConnections    int
 	maxInFlight       int
+	// nice is the niceness the bots and the Qlik site run at, above this
+	// process's: the fake Slack stands in for Slack's servers, which do
+	// not share a CPU with the bot, so a bot's work must not delay the
+	// fake's reading of its acks. Both bots get the same.
+	nice int
 	// pageSessions and refreshes shape the paging walk.
 	pageSessions, refreshes int
 	// cpuProfile, when set, is where serve's CPU profile of the timed
@@ -79,6 +84,7 @@ func main() {
 	flag.IntVar(&o.saturation, "saturation", 3000, "commands in the saturation scenario")
 	flag.IntVar(&o.window, "window", 200, "commands outstanding at once when saturating")
 	flag.IntVar(&o.leak, "leak", 10000, "commands in the leak scenario (0 skips it)")
+	flag.IntVar(&o.nice, "nice", 10, "niceness of the bots and the Qlik site, so the fake Slack reads acks as they arrive (0: same as the harness)")
 	flag.IntVar(&o.pageSessions, "page-sessions", 2000, "sessions in the paging walk's list (0 skips it)")
 	flag.IntVar(&o.refreshes, "refreshes", 10, "Refresh clicks after the paging walk")
 	flag.IntVar(&o.maxConnections, "max-connections", 32, "instances.*.max_connections for serve")
@@ -129,7 +135,7 @@ func run(o options) error {
 		}
 	}
 
-	site, err := startSite(dir)
+	site, err := startSite(dir, o.nice)
 	if err != nil {
 		return err
 	}
@@ -164,7 +170,8 @@ instances:
 
 	fmt.Printf("sessionbot load test: %s, %d CPUs (GOMAXPROCS %d), %s/%s, %s, load average %s\n", cpuModel(), runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version(), loadAverage())
 	fmt.Printf("fake Slack and driver in this process, a fake Qlik site with %d proxies (mutual TLS) in another; both bots are subprocesses, measured from /proc\n", proxies)
-	fmt.Printf("serve: slack.max_in_flight %d, max_connections %d per proxy; command %q (one request to every proxy)\n\n", o.maxInFlight, o.maxConnections, listText)
+	fmt.Printf("serve: slack.max_in_flight %d, max_connections %d per proxy; command %q (one request to every proxy)\n", o.maxInFlight, o.maxConnections, listText)
+	fmt.Printf("the bots and the Qlik site run at nice %d, so that the fake Slack, standing in for Slack's servers, reads acks as they arrive\n\n", o.nice)
 
 	// Each scenario runs when its count is set.
 	for _, sc := range []struct {
@@ -226,7 +233,7 @@ func (e *environment) start(name string) (*process, error) {
 		if err := os.WriteFile(e.serveConfig, []byte(fmt.Sprintf(e.serveTemplate, addr)), 0o600); err != nil {
 			return nil, err
 		}
-		p.cmd = exec.Command(filepath.Join(e.dir, "sessionbot"), "serve", "--config", e.serveConfig)
+		p.cmd = niced(e.o.nice, filepath.Join(e.dir, "sessionbot"), "serve", "--config", e.serveConfig)
 		p.cmd.Env = os.Environ()
 		if e.o.cpuProfile != "" {
 			p.cmd.Env = append(p.cmd.Env, "SESSIONBOT_CPUPROFILE="+e.profilePath())
@@ -240,7 +247,7 @@ func (e *environment) start(name string) (*process, error) {
 			e.traced = true
 		}
 	case "echo":
-		p.cmd = exec.Command(filepath.Join(e.dir, "echobot"), "-api-url", e.fake.APIURL(), "-listen", addr)
+		p.cmd = niced(e.o.nice, filepath.Join(e.dir, "echobot"), "-api-url", e.fake.APIURL(), "-listen", addr)
 		p.cmd.Env = append(os.Environ(), "SLACK_BOT_TOKEN="+botToken, "SLACK_APP_TOKEN="+appToken)
 	}
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
@@ -602,6 +609,8 @@ func (e *environment) burstRound(name string) (result, error) {
 	r.measured()
 	if p.traced {
 		d.printSlowest(p.started, 20)
+	} else if os.Getenv("LOADTEST_SLOWEST") != "" {
+		d.printSlowest(p.started, 8)
 	}
 	r.acks, r.commands = d.acks(), len(d.all)
 	var last time.Time
@@ -817,6 +826,15 @@ func optional(key string, v int) string {
 		return ""
 	}
 	return fmt.Sprintf("%s: %d\n", key, v)
+}
+
+// niced is exec.Command run at niceness n (every thread: nice applies
+// before the program starts).
+func niced(n int, path string, args ...string) *exec.Cmd {
+	if n == 0 {
+		return exec.Command(path, args...)
+	}
+	return exec.Command("nice", append([]string{"-n", strconv.Itoa(n), path}, args...)...)
 }
 
 func freeAddr() (string, error) {

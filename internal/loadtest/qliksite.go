@@ -107,12 +107,12 @@ type siteProcess struct {
 	info siteInfo
 }
 
-func startSite(dir string) (*siteProcess, error) {
+func startSite(dir string, nice int) (*siteProcess, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(self, "-site", dir)
+	cmd := niced(nice, self, "-site", dir)
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
