@@ -104,9 +104,9 @@ func serve(ctx context.Context, g *globals) error {
 	logger.Info("sessionbot starting", "version", buildVersion(), "instances", reg.Names(), "command", cfg.Slack.Command,
 		"store", cfg.Store.Driver, "replica", approvals.ReplicaID)
 
-	sweepCtx, stopSweep := context.WithCancel(ctx)
-	defer stopSweep()
-	go sweep(sweepCtx, svc, cfg.Approvals.SweepInterval, logger)
+	// Stopped before the audit mirror and the store close: a sweep may be
+	// carrying out an approved end whose outcome must still be written.
+	defer startSweeper(ctx, svc, cfg.Approvals.SweepInterval, logger)()
 
 	err = b.Run(ctx)
 	if errors.Is(err, bot.ErrFatalAuth) {
@@ -145,10 +145,39 @@ func sweepTimeout(every time.Duration) time.Duration {
 	return max(every, time.Minute)
 }
 
+// sweepStopWait bounds how long a stop waits for a sweep under way: one
+// outcome write's own bound, within Kubernetes' default 30 s grace.
+const sweepStopWait = 20 * time.Second
+
+// sweeper is what the sweep runs: commands.Service.
+type sweeper interface {
+	Sweep(ctx context.Context) error
+}
+
+// startSweeper runs sweep in the background until ctx ends or stop is
+// called; stop returns once the sweep under way has finished (at most
+// sweepStopWait), so nothing it uses is closed under it.
+func startSweeper(ctx context.Context, svc sweeper, every time.Duration, logger *slog.Logger) (stop func()) {
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sweep(sctx, svc, every, logger)
+	}()
+	return func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(sweepStopWait):
+			logger.Warn("stopping with a sweep still running", "waited", sweepStopWait)
+		}
+	}
+}
+
 // sweep finishes what clicks and crashes left undone (see
 // commands.Service.Sweep), at start and then every interval, each time
 // with its own deadline.
-func sweep(ctx context.Context, svc *commands.Service, every time.Duration, logger *slog.Logger) {
+func sweep(ctx context.Context, svc sweeper, every time.Duration, logger *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
