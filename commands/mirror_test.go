@@ -14,7 +14,7 @@ import (
 )
 
 // stuckMirror is an audit channel that takes each copy and then answers
-// nothing until released, whatever its context says (Slack holding a
+// nothing until released, whatever its context says (a chat holding a
 // rate-limited call).
 type stuckMirror struct {
 	*recorder
