@@ -39,11 +39,22 @@ const (
 )
 
 // The sizes Render accepts: below the minimum the labels leave no room for
-// the lines; above the maximum a typo would allocate gigabytes.
+// the lines. MaxSide is past a 4K screen's width (3840), and a Slack
+// preview shows far less: a 4000x4000 chart holds 64 MB of pixels, where
+// an 8000x8000 one took 0.7 GB.
 const (
-	minWidth, minHeight = 320, 200
-	maxSide             = 8000
+	MinWidth, MinHeight = 320, 200
+	MaxSide             = 4000
 )
+
+// CheckSize says why Render would refuse a width x height chart, if it would.
+func CheckSize(width, height int) error {
+	if width < MinWidth || height < MinHeight || width > MaxSide || height > MaxSide {
+		return fmt.Errorf("a chart of %dx%d pixels: the width must be from %d to %d and the height from %d to %d",
+			width, height, MinWidth, MaxSide, MinHeight, MaxSide)
+	}
+	return nil
+}
 
 // palette is Okabe and Ito's, told apart by people with colour-blindness;
 // after it, lines repeat colours with dashes.
@@ -93,8 +104,8 @@ func (s *series) label() string {
 
 // Render draws counts between from and to as a width x height PNG.
 func Render(report string, counts []store.NodeCount, from, to time.Time, width, height int) ([]byte, error) {
-	if width < minWidth || height < minHeight || width > maxSide || height > maxSide {
-		return nil, fmt.Errorf("chart of %s: size %dx%d: want from %dx%d to %dx%d pixels", report, width, height, minWidth, minHeight, maxSide, maxSide)
+	if err := CheckSize(width, height); err != nil {
+		return nil, fmt.Errorf("chart of %s: %w", report, err)
 	}
 	if !to.After(from) {
 		return nil, fmt.Errorf("chart of %s: the period ends (%s) before it starts (%s)", report, to.UTC().Format(time.RFC3339), from.UTC().Format(time.RFC3339))

@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -89,6 +90,7 @@ func week(to time.Time, nodes int) []store.NodeCount {
 
 func TestChartSizesOutsideTheRangeAreRefused(t *testing.T) {
 	to := time.Date(2026, 11, 30, 7, 0, 0, 0, time.UTC)
+	const sizes = "the width must be from 320 to 4000 and the height from 200 to 4000"
 	from := to.Add(-7 * 24 * time.Hour)
 	for _, tc := range []struct {
 		name          string
@@ -99,21 +101,30 @@ func TestChartSizesOutsideTheRangeAreRefused(t *testing.T) {
 		// minPixels of each line's colour: eleven lines in the smallest
 		// chart hide parts of one another.
 		minPixels int
+		// err is what a refusal says: the sizes it would draw.
+		err string
 	}{
-		{"no pixels", 0, 0, from, 3, false, 0},
-		{"a negative width", -5, 400, from, 3, false, 0},
-		{"narrower than the labels", 319, 400, from, 3, false, 0},
-		{"lower than the labels", 900, 199, from, 3, false, 0},
-		{"wider than any screen", 8001, 400, from, 3, false, 0},
-		{"a period that ends as it starts", 900, 420, to, 3, false, 0},
-		{"the smallest, with more nodes than its legend holds", 320, 200, from, 11, true, 20},
-		{"the default, with more nodes than the palette", chart.Width, chart.Height, from, 11, true, 100},
+		{"no pixels", 0, 0, from, 3, false, 0, sizes},
+		{"a negative width", -5, 400, from, 3, false, 0, sizes},
+		{"narrower than the labels", 319, 400, from, 3, false, 0, sizes},
+		{"lower than the labels", 900, 199, from, 3, false, 0, sizes},
+		{"wider than any screen", 8001, 400, from, 3, false, 0, sizes},
+		{"wider than a 4K screen and a bit", 4001, 400, from, 3, false, 0, sizes},
+		{"higher than a 4K screen and a bit", 900, 4001, from, 3, false, 0, sizes},
+		{"a period that ends as it starts", 900, 420, to, 3, false, 0, "the period ends"},
+		{"the smallest, with more nodes than its legend holds", 320, 200, from, 11, true, 20, ""},
+		{"the default, with more nodes than the palette", chart.Width, chart.Height, from, 11, true, 100, ""},
+		{"the widest", 4000, 200, from, 3, true, 1000, ""},
+		{"the highest", 320, 4000, from, 3, true, 1000, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := chart.Render("stale", week(to, tc.nodes), tc.from, to, tc.width, tc.height)
 			if !tc.ok {
 				if err == nil {
 					t.Fatalf("drew a %dx%d chart, want an error", tc.width, tc.height)
+				}
+				if !strings.Contains(err.Error(), tc.err) {
+					t.Errorf("the error %q does not say %q", err, tc.err)
 				}
 				return
 			}
