@@ -113,8 +113,9 @@ func (n *slackNotifier) PostDigest(ctx context.Context, d commands.Digest) error
 		Reader: strings.NewReader(string(png)), FileSize: len(png),
 		Filename: "sessions-" + d.At.UTC().Format("2006-01-02") + ".png",
 		Title:    fmt.Sprintf("Open sessions per node, last %d days: %s", commands.ChartDays, d.Report),
-		AltTxt:   fmt.Sprintf("Line chart of open sessions per node over the last %d days, one line per node", commands.ChartDays),
-		Channel:  ch, ThreadTimestamp: ts,
+		AltTxt: fmt.Sprintf("Line chart of open sessions per node over the last %d days, one line per node (past %d nodes, the %d busiest and the rest summed)",
+			commands.ChartDays, chart.MaxLines, chart.MaxLines-1),
+		Channel: ch, ThreadTimestamp: ts,
 	})
 	if err != nil {
 		n.bot.logger.Warn("uploading a report's chart (the app needs the files:write scope)", "report", d.Report, "error", slackError(err))

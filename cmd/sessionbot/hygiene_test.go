@@ -168,6 +168,21 @@ func TestReportCommandRendersTheRecordedCountsChart(t *testing.T) {
 	if _, err := runCLI(t, "report", "--config", w.config, "--name", "nosuch", "--out", out); err == nil || !strings.Contains(err.Error(), "no report") {
 		t.Errorf("an unknown report: %v", err)
 	}
+	for _, size := range [][]string{{"--width", "5000"}, {"--height", "4001"}, {"--width", "100"}} {
+		_, err := runCLI(t, append([]string{"report", "--config", w.config, "--name", "stale", "--out", out}, size...)...)
+		if err == nil || !strings.Contains(err.Error(), "--width, --height: a chart of") || !strings.Contains(err.Error(), "from 320 to 4000") {
+			t.Errorf("report %s: %v, want the sizes it draws", strings.Join(size, " "), err)
+		}
+	}
+	help, err := runCLI(t, "report", "--help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"width in pixels, from 320 to 4000", "height in pixels, from 200 to 4000"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("report --help lacks %q:\n%s", want, help)
+		}
+	}
 }
 
 func TestDemoRunsAReportAndWritesItsChart(t *testing.T) {

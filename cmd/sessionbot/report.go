@@ -22,6 +22,9 @@ func newReportCommand(g *globals) *cobra.Command {
 			"Nothing is posted and no vendor is asked.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := chart.CheckSize(width, height); err != nil {
+				return fmt.Errorf("--width, --height: %w", err)
+			}
 			cfg, err := g.loadConfig()
 			if err != nil {
 				return err
@@ -57,8 +60,8 @@ func newReportCommand(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&name, "name", "", "the report, as named under reports: in the configuration")
 	cmd.Flags().StringVar(&out, "out", "chart.png", "the PNG file to write")
-	cmd.Flags().IntVar(&width, "width", chart.Width, "width in pixels")
-	cmd.Flags().IntVar(&height, "height", chart.Height, "height in pixels")
+	cmd.Flags().IntVar(&width, "width", chart.Width, fmt.Sprintf("width in pixels, from %d to %d", chart.MinWidth, chart.MaxSide))
+	cmd.Flags().IntVar(&height, "height", chart.Height, fmt.Sprintf("height in pixels, from %d to %d", chart.MinHeight, chart.MaxSide))
 	cmd.MarkFlagRequired("name")
 	return cmd
 }
