@@ -20,9 +20,7 @@ import (
 	"github.com/sessionbot/sessionbot/commands"
 	"github.com/sessionbot/sessionbot/store"
 	"github.com/sessionbot/sessionbot/store/enginetest"
-	"github.com/sessionbot/sessionbot/store/sqlite"
 	"github.com/sessionbot/sessionbot/vendors"
-	"github.com/sessionbot/sessionbot/vendors/qlik"
 	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
 )
 
@@ -143,32 +141,13 @@ func TestARequestPostedBeforeMigration4IsStillApprovable(t *testing.T) {
 // reply handle a click hands commands is kept in the delivery record, with
 // the approval message's place, and used for the outcome.
 func TestTheRequesterIsToldTheOutcomeOnTheResponseURLOfTheirConfirmation(t *testing.T) {
-	site, err := qliktest.New(qliktest.Options{Proxies: 1, Demo: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer site.Close()
-	files, _ := site.ClientFiles(t.TempDir())
-	in, err := qlik.New(qlik.Config{Name: "qlik-prod", Proxies: site.Proxies(), CertFile: files.Cert, KeyFile: files.Key, CAFile: files.CA}, vendors.Env{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, _ := vendors.NewRegistry(in)
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	reg, site := demoRegistry(t)
 	fake := slacktest.New(slacktest.Options{BotToken: "xoxb-b", AppToken: "xapp-a", Scopes: RequiredScopes})
 	defer fake.Close()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s := NewSlack(Config{BotToken: "xoxb-b", AppToken: "xapp-a", APIURL: fake.APIURL(), Logger: logger,
 		ApprovalChannel: func(string) string { return "C0APPROVALS" }})
-	svc := commands.New(commands.Config{Registry: reg, Logger: logger,
-		Access: &commands.Access{Default: commands.Policy{Requesters: []string{"U0ONCALL"}, Approvers: []string{"U0LEAD"},
-			Destination: "C0APPROVALS", ApprovalsNeeded: 1, TTL: 15 * time.Minute}},
-		Approvals: &commands.Approvals{Store: st, Notifier: s.Notifier(func(string) []string { return []string{"U0LEAD"} }), ReplicaID: "r1"},
-	})
+	svc, st := approvingService(t, reg, s)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	go New(s, svc).Run(ctx)

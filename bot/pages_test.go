@@ -14,8 +14,6 @@ import (
 	"github.com/sessionbot/sessionbot/commands"
 	"github.com/sessionbot/sessionbot/internal/testclock"
 	"github.com/sessionbot/sessionbot/vendors"
-	"github.com/sessionbot/sessionbot/vendors/qlik"
-	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
 )
 
 func TestKeptListsAreReadOnlyByTheirAskerAndExpire(t *testing.T) {
@@ -231,17 +229,7 @@ func TestKeptListsStayWithinAMemoryBudget(t *testing.T) {
 // would become &). Buttons posted when a person was written <@U…> name
 // that person.
 func TestARefreshRunsTheCommandTheListWasMadeFrom(t *testing.T) {
-	site, err := qliktest.New(qliktest.Options{Proxies: 1, Demo: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer site.Close()
-	files, _ := site.ClientFiles(t.TempDir())
-	in, err := qlik.New(qlik.Config{Name: "qlik-prod", Proxies: site.Proxies(), CertFile: files.Cert, KeyFile: files.Key, CAFile: files.CA}, vendors.Env{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, _ := vendors.NewRegistry(in)
+	reg, _ := demoRegistry(t)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	b := New(NewSlack(Config{BotToken: "xoxb-t", AppToken: "xapp-t", Logger: logger}), commands.New(commands.Config{Registry: reg, Logger: logger}))
 	for name, tc := range map[string]struct{ command, want string }{

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -17,9 +16,6 @@ import (
 	"github.com/sessionbot/sessionbot/bot/slacktest"
 	"github.com/sessionbot/sessionbot/commands"
 	"github.com/sessionbot/sessionbot/internal/testkit"
-	"github.com/sessionbot/sessionbot/store/sqlite"
-	"github.com/sessionbot/sessionbot/vendors"
-	"github.com/sessionbot/sessionbot/vendors/qlik"
 	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
 )
 
@@ -196,31 +192,12 @@ func TestDirectoryAnswersWhatSlackKnows(t *testing.T) {
 // proposal it makes is the one the person was shown, not the text read a
 // second time as Slack's (where &amp; becomes & and <#C…> a channel).
 func TestConfirmingAnUnderstoodRequestProposesWhatWasShown(t *testing.T) {
-	site, err := qliktest.New(qliktest.Options{Proxies: 1, Demo: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer site.Close()
-	files, _ := site.ClientFiles(t.TempDir())
-	in, err := qlik.New(qlik.Config{Name: "qlik-prod", Proxies: site.Proxies(), CertFile: files.Cert, KeyFile: files.Key, CAFile: files.CA}, vendors.Env{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, _ := vendors.NewRegistry(in)
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	reg, _ := demoRegistry(t)
 	fake := slacktest.New(slacktest.Options{BotToken: "xoxb-b", AppToken: "xapp-a", Scopes: RequiredScopes})
 	defer fake.Close()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s := NewSlack(Config{BotToken: "xoxb-b", AppToken: "xapp-a", APIURL: fake.APIURL(), Logger: logger})
-	svc := commands.New(commands.Config{Registry: reg, Logger: logger,
-		Access: &commands.Access{Default: commands.Policy{Requesters: []string{"U0ONCALL"}, Approvers: []string{"U0LEAD"},
-			Destination: "C0APPROVALS", ApprovalsNeeded: 1, TTL: 15 * time.Minute}},
-		Approvals: &commands.Approvals{Store: st, Notifier: s.Notifier(func(string) []string { return []string{"U0LEAD"} }), ReplicaID: "r1"},
-	})
+	svc, _ := approvingService(t, reg, s)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	go New(s, svc).Run(ctx)
