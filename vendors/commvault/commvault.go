@@ -118,7 +118,8 @@ func (in *Instance) Probe(ctx context.Context) error {
 }
 
 // Close logs the bot's token out, if it holds one, and drops idle
-// connections. It takes no slot: it is one request, made at the end. The instance stays usable: the next call logs in again.
+// connections. The instance stays usable: the next call logs in again.
+// It takes no slot: it is one request, made at the end.
 func (in *Instance) Close(ctx context.Context) error {
 	defer in.transport.CloseIdleConnections()
 	token := in.tokens.drop()
