@@ -310,7 +310,9 @@ func busy(t *testing.T, h Harness) {
 		}
 		t.Skipf("not applicable, as the harness declares: %s", h.NoCapacity)
 	}
-	const wait = 100 * time.Millisecond
+	// Short, so that the held request is released well within its own
+	// timeout (at most a second).
+	const wait = 50 * time.Millisecond
 	fx := h.Capacity(t, 1, wait)
 	if fx.Intercept == nil {
 		t.Fatal("the fixture cannot hold the vendor slow: it has no Intercept")
