@@ -12,6 +12,11 @@ var _ vendors.AllSessionLister = (*Instance)(nil)
 // sessions per user only, so it reads the user list, then each user's
 // sessions. One user whose list fails is a warning, not the end.
 func (in *Instance) ListAllSessions(ctx context.Context) (vendors.Listing, error) {
+	release, err := in.slots.Take(ctx) // one slot for the user list and every user's
+	if err != nil {
+		return vendors.Listing{}, in.nodeError("list all sessions", err)
+	}
+	defer release()
 	users, err := in.allUsers(ctx)
 	if err != nil {
 		return vendors.Listing{}, in.nodeError("list all sessions", err)

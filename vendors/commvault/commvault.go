@@ -15,6 +15,7 @@ import (
 	"unicode"
 
 	"github.com/sessionbot/sessionbot/vendors"
+	"github.com/sessionbot/sessionbot/vendors/internal/capacity"
 	"github.com/sessionbot/sessionbot/vendors/internal/httpx"
 )
 
@@ -34,6 +35,11 @@ type Instance struct {
 	now       func() time.Time
 	tokens    *tokenSource
 	users     *userCache
+	// slots bound the operations at once to max_connections, each holding
+	// one for all its requests, which it makes one after another. The
+	// login a holder waits for takes none: every holder may be waiting
+	// for it, and it runs on their behalf.
+	slots *capacity.Slots
 	// route is the session list route that answered last (routeSession or
 	// routeSessions), so a release with only the newer one costs one 404 once.
 	route atomic.Int32
@@ -69,10 +75,11 @@ func New(cfg Config, env vendors.Env) (*Instance, error) {
 	}
 	in := &Instance{
 		s:         s,
-		transport: httpx.Transport(s.tls, s.timeout, 16),
+		transport: httpx.Transport(s.tls, s.timeout, s.maxConns),
 		logger:    logger,
 		now:       env.Clock,
 		users:     newUserCache(s.cacheTTL),
+		slots:     capacity.New(s.maxConns, s.queueWait, "connections to the web service"),
 	}
 	in.http = in.newHTTP()
 	in.tokens = newTokenSource(in.login, func() time.Time { return in.now() })
@@ -99,6 +106,11 @@ func (in *Instance) Stats() Stats {
 // Probe logs in (or reuses the token) and reads the user list, which
 // checks the bot's role too. The list fills the user cache.
 func (in *Instance) Probe(ctx context.Context) error {
+	release, err := in.slots.Take(ctx)
+	if err != nil {
+		return in.nodeError("probe", err)
+	}
+	defer release()
 	if _, err := in.allUsers(ctx); err != nil {
 		return in.nodeError("probe", err)
 	}
@@ -107,6 +119,7 @@ func (in *Instance) Probe(ctx context.Context) error {
 
 // Close logs the bot's token out, if it holds one, and drops idle
 // connections. The instance stays usable: the next call logs in again.
+// It takes no slot: it is one request, made at the end.
 func (in *Instance) Close(ctx context.Context) error {
 	defer in.transport.CloseIdleConnections()
 	token := in.tokens.drop()

@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"github.com/sessionbot/sessionbot/vendors"
+	"github.com/sessionbot/sessionbot/vendors/internal/capacity"
 	"github.com/sessionbot/sessionbot/vendors/internal/httpx"
 )
 
@@ -17,6 +18,8 @@ import (
 const (
 	DefaultRequestTimeout = 10 * time.Second
 	DefaultUserCacheTTL   = 5 * time.Minute
+	DefaultMaxConnections = capacity.DefaultMaxConnections
+	DefaultQueueWait      = capacity.DefaultQueueWait
 )
 
 // Config describes one CommCell's web service and the account the bot
@@ -49,6 +52,13 @@ type Config struct {
 	// DeviceID is sent at login when set, so Commvault can tell the bot's
 	// sessions apart.
 	DeviceID string `mapstructure:"device_id"`
+	// MaxConnections bounds the connections open to the web service at
+	// once, one per operation; operations past it wait their turn (kept
+	// open while idle, so each is TLS-handshaken once).
+	MaxConnections int `mapstructure:"max_connections"`
+	// QueueWait bounds that wait: past it the web service counts as busy,
+	// which is said at once rather than as a timeout later.
+	QueueWait time.Duration `mapstructure:"queue_wait"`
 }
 
 // String leaves the password out, so that printing a Config is safe.
@@ -57,8 +67,8 @@ func (c Config) String() string {
 	if c.Password != "" {
 		password = "[set]"
 	}
-	return fmt.Sprintf("commvault.Config{Name:%q URL:%q Username:%q Password:%s Domain:%q CAFile:%q InsecureSkipVerify:%t RequestTimeout:%s UserCacheTTL:%s TokenTimeout:%s DeviceID:%q}",
-		c.Name, c.URL, c.Username, password, c.Domain, c.CAFile, c.InsecureSkipVerify, c.RequestTimeout, c.UserCacheTTL, c.TokenTimeout, c.DeviceID)
+	return fmt.Sprintf("commvault.Config{Name:%q URL:%q Username:%q Password:%s Domain:%q CAFile:%q InsecureSkipVerify:%t RequestTimeout:%s UserCacheTTL:%s TokenTimeout:%s DeviceID:%q MaxConnections:%d QueueWait:%s}",
+		c.Name, c.URL, c.Username, password, c.Domain, c.CAFile, c.InsecureSkipVerify, c.RequestTimeout, c.UserCacheTTL, c.TokenTimeout, c.DeviceID, c.MaxConnections, c.QueueWait)
 }
 
 // GoString is String, for %#v.
@@ -79,6 +89,8 @@ type settings struct {
 	tokenMinutes int
 	timeout      time.Duration
 	cacheTTL     time.Duration
+	maxConns     int
+	queueWait    time.Duration
 	insecure     bool
 	plainHTTP    bool
 	tls          *tls.Config
@@ -142,6 +154,8 @@ func (cfg Config) check() (settings, error) {
 	if s.cacheTTL < 0 {
 		problems.Add("user_cache_ttl", s.cacheTTL.String(), "write a positive duration such as 5m", "is negative")
 	}
+	s.maxConns, s.queueWait, p = capacity.Check(cfg.MaxConnections, cfg.QueueWait)
+	problems = append(problems, p...)
 	switch {
 	case cfg.TokenTimeout < 0:
 		problems.Add("token_timeout", cfg.TokenTimeout.String(), "write a positive duration such as 30m", "is negative")

@@ -59,6 +59,11 @@ func TestConfigProblemsAreListedTogether(t *testing.T) {
 			want: []string{`request_timeout "-1ns": is negative`, `user_cache_ttl "-1s": is negative`},
 		},
 		{
+			name: "a negative connection cap and queue wait are refused as Qlik's are",
+			cfg:  commvault.Config{URL: "https://cs/api", Username: "bot", Password: "x", MaxConnections: -1, QueueWait: -time.Second},
+			want: []string{`max_connections "-1": is negative`, "write a positive number such as 32", `queue_wait "-1s": is negative`},
+		},
+		{
 			name: "a missing CA file is named",
 			cfg:  commvault.Config{URL: "https://cs/api", Username: "bot", Password: "x", CAFile: "/nonexistent/ca.pem"},
 			want: []string{`ca_file "/nonexistent/ca.pem"`, "no such file"},

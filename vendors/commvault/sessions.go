@@ -31,6 +31,11 @@ func (in *Instance) ListUserSessions(ctx context.Context, q vendors.UserQuery) (
 	if err := checkIdentity(q.User); err != nil {
 		return vendors.Listing{}, in.nodeError(op, err)
 	}
+	release, err := in.slots.Take(ctx) // the re-read before an approved end waits longer
+	if err != nil {
+		return vendors.Listing{}, in.nodeError(op, err)
+	}
+	defer release()
 	sessions, err := in.sessionsOf(ctx, q.User)
 	if err != nil {
 		return vendors.Listing{}, in.nodeError(op, err)
@@ -153,6 +158,11 @@ func (in *Instance) EndSession(ctx context.Context, s vendors.Session) error {
 	if err := in.checkOwnSession(s); err != nil {
 		return in.nodeError(op, err)
 	}
+	release, err := in.slots.ForChange(ctx)
+	if err != nil {
+		return in.nodeError(op, err)
+	}
+	defer release()
 	if err := in.logoff(ctx, []string{s.ID}); err != nil {
 		return in.nodeError(op, err)
 	}
@@ -167,6 +177,11 @@ func (in *Instance) LogoutUser(ctx context.Context, id vendors.Identity) (vendor
 	if err := checkIdentity(id); err != nil {
 		return vendors.Listing{}, in.nodeError(op, err)
 	}
+	release, err := in.slots.ForChange(ctx) // one slot for the list and the logoff
+	if err != nil {
+		return vendors.Listing{}, in.nodeError(op, err)
+	}
+	defer release()
 	sessions, err := in.sessionsOf(ctx, id)
 	if err != nil {
 		return vendors.Listing{}, in.nodeError(op, err)

@@ -16,29 +16,32 @@ const nobodyUPN = "nobody.calls@contoso.com"
 
 func TestGraphConformance(t *testing.T) {
 	t.Parallel()
+	fixture := func(t *testing.T, conns int, wait time.Duration) vendortest.Fixture {
+		fake := newFake(t, graphtest.Options{})
+		fake.AddUser(graphtest.User{ID: "0b7d5f3e-1c2a-4e8b-9f60-7a1d2c3e4f50", DisplayName: "No Calls", UPN: nobodyUPN})
+		cfg := graphConfig(fake)
+		cfg.RequestTimeout = time.Second
+		cfg.MaxConnections, cfg.QueueWait = conns, wait
+		in, _ := newGraphInstance(t, cfg, nil)
+		return vendortest.Fixture{
+			Instance: in.Vendor(),
+			User:     vendors.Identity{ID: graphtest.MarcUPN},
+			Nobody:   vendors.Identity{ID: nobodyUPN},
+			Requests: func() int {
+				n := fake.TokenRequests()
+				for _, api := range []graphtest.API{graphtest.APIUsers, graphtest.APICallRecords, graphtest.APIRevoke} {
+					n += fake.Requests(api)
+				}
+				return n
+			},
+			Secrets:   []string{cfg.ClientSecret},
+			Intercept: func(h http.Handler) { fake.Intercept(h) },
+		}
+	}
 	vendortest.Run(t, vendortest.Harness{
 		Capabilities: vendors.CanListUser | vendors.CanLogout | vendors.CanWindow,
-		New: func(t *testing.T) vendortest.Fixture {
-			fake := newFake(t, graphtest.Options{})
-			fake.AddUser(graphtest.User{ID: "0b7d5f3e-1c2a-4e8b-9f60-7a1d2c3e4f50", DisplayName: "No Calls", UPN: nobodyUPN})
-			cfg := graphConfig(fake)
-			cfg.RequestTimeout = time.Second
-			in, _ := newGraphInstance(t, cfg, nil)
-			return vendortest.Fixture{
-				Instance: in.Vendor(),
-				User:     vendors.Identity{ID: graphtest.MarcUPN},
-				Nobody:   vendors.Identity{ID: nobodyUPN},
-				Requests: func() int {
-					n := fake.TokenRequests()
-					for _, api := range []graphtest.API{graphtest.APIUsers, graphtest.APICallRecords, graphtest.APIRevoke} {
-						n += fake.Requests(api)
-					}
-					return n
-				},
-				Secrets:   []string{cfg.ClientSecret},
-				Intercept: func(h http.Handler) { fake.Intercept(h) },
-			}
-		},
+		New:          func(t *testing.T) vendortest.Fixture { return fixture(t, 0, 0) },
+		Capacity:     fixture,
 	})
 }
 
@@ -74,6 +77,7 @@ func TestPowerShellConformance(t *testing.T) {
 			kind := map[vendortest.Fault]string{vendortest.Hang: "hang", vendortest.InvalidJSON: "garbage"}[f]
 			return fixture(t, map[string]any{"request": 1, "kind": kind})
 		},
+		NoCapacity: "one worker process answers one request at a time on a pipe: there are no connections to bound",
 		NotApplicable: map[vendortest.Fault]string{
 			vendortest.Unauthorized: notHTTP, vendortest.Forbidden: notHTTP, vendortest.RateLimited: notHTTP,
 			vendortest.ServerError: notHTTP, vendortest.HTML: notHTTP, vendortest.Oversized: notHTTP,

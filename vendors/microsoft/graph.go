@@ -17,6 +17,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/sessionbot/sessionbot/vendors"
+	"github.com/sessionbot/sessionbot/vendors/internal/capacity"
 	"github.com/sessionbot/sessionbot/vendors/internal/httpx"
 )
 
@@ -52,6 +53,9 @@ type graphClient struct {
 	base   *url.URL // GraphURL
 	tokens *tokenCache
 	users  *userCache
+	// slots bound the requests to Graph at once to max_connections. The
+	// token fetch takes none: every holder may be waiting for it.
+	slots *capacity.Slots
 }
 
 func newGraphClient(cfg Config, logger *slog.Logger, clock func() time.Time) (*graphClient, error) {
@@ -67,7 +71,8 @@ func newGraphClient(cfg Config, logger *slog.Logger, clock func() time.Time) (*g
 		}
 		tlsConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	transport := httpx.Transport(tlsConfig, cfg.RequestTimeout, cfg.MaxConcurrency+2)
+	conns, queueWait, _ := capacity.Check(cfg.MaxConnections, cfg.QueueWait) // checked by New
+	transport := httpx.Transport(tlsConfig, cfg.RequestTimeout, conns)
 	// Graph is on the internet, often behind a proxy, and speaks HTTP/2.
 	transport.Proxy = http.ProxyFromEnvironment
 	transport.ForceAttemptHTTP2 = true
@@ -87,6 +92,7 @@ func newGraphClient(cfg Config, logger *slog.Logger, clock func() time.Time) (*g
 		base:   base,
 		tokens: newTokenCache(cc, client, 0),
 		users:  &userCache{byUPN: map[string]cachedUser{}},
+		slots:  capacity.New(conns, queueWait, "connections to Graph"),
 	}
 	g.http = &httpx.Client{
 		HTTP:       client,

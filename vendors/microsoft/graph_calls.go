@@ -60,6 +60,11 @@ func (g *graphClient) fail(op string, err error) error {
 }
 
 func (g *graphClient) probe(ctx context.Context) error {
+	release, err := g.slots.Take(ctx)
+	if err != nil {
+		return g.fail("read one user to check the app's access", err)
+	}
+	defer release()
 	var page struct {
 		Value []graphUser `json:"value"`
 	}
@@ -213,11 +218,16 @@ func (e callEndpoint) client() string {
 }
 
 func (g *graphClient) userSessions(ctx context.Context, upn string, w vendors.Window) (vendors.Listing, error) {
+	op := "list calls of " + upn
+	release, err := g.slots.Take(ctx) // the re-read before an approved change waits longer
+	if err != nil {
+		return vendors.Listing{}, g.fail(op, err)
+	}
+	defer release()
 	u, err := g.user(ctx, upn)
 	if err != nil {
 		return vendors.Listing{}, err
 	}
-	op := "list calls of " + upn
 	ids, err := g.callRecordIDs(ctx, u.ID, w)
 	if err != nil {
 		return vendors.Listing{}, g.fail(op, err)
@@ -266,26 +276,39 @@ func (g *graphClient) callRecordIDs(ctx context.Context, userID string, w vendor
 	return ids, nil
 }
 
-// records reads each record's sessions, MaxConcurrency at a time. A record
-// that cannot be read is a warning, unless none can be read.
+// records reads each record's sessions, up to MaxConcurrency at a time:
+// on the operation's own slot, and on as many more as are free when it
+// starts. It never waits for a second slot while holding one, so a list
+// cannot deadlock, and the requests at once never outnumber the slots.
+// A record that cannot be read is a warning, unless none can be read.
 func (g *graphClient) records(ctx context.Context, ids []string) ([]callRecord, []error, error) {
 	out := make([]callRecord, len(ids))
 	errs := make([]error, len(ids))
-	slots := make(chan struct{}, g.cfg.MaxConcurrency)
-	var wg sync.WaitGroup
-	for i, id := range ids {
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-			wg.Wait()
-			return nil, nil, httpx.Stopped(ctx)
-		}
-		wg.Add(1)
-		go func() {
-			defer func() { <-slots; wg.Done() }()
-			out[i], errs[i] = g.record(ctx, id)
-		}()
+	work := make(chan int, len(ids))
+	for i := range ids {
+		work <- i
 	}
+	close(work)
+	read := func() {
+		for i := range work {
+			if ctx.Err() != nil {
+				return
+			}
+			out[i], errs[i] = g.record(ctx, ids[i])
+		}
+	}
+	var wg sync.WaitGroup
+	for range min(g.cfg.MaxConcurrency, len(ids)) - 1 {
+		release, ok := g.slots.Extra()
+		if !ok {
+			break
+		}
+		wg.Go(func() {
+			defer release()
+			read()
+		})
+	}
+	read()
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return nil, nil, httpx.Stopped(ctx)
@@ -416,6 +439,11 @@ func mediaLabels(s callSession) string {
 // revokeSignInSessions ends a user's sign-in sessions. Graph documents 204
 // but answers 200 {"value": true}: any 2xx is success.
 func (g *graphClient) revokeSignInSessions(ctx context.Context, upn string) error {
+	release, err := g.slots.ForChange(ctx)
+	if err != nil {
+		return g.fail("revoke the sign-in sessions of "+upn, err)
+	}
+	defer release()
 	link := g.endpoint("users/"+url.PathEscape(upn)+"/revokeSignInSessions", "")
 	if err := g.call(ctx, http.MethodPost, link, permRevoke, nil); err != nil {
 		if errors.Is(err, vendors.ErrNotFound) {

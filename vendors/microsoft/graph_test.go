@@ -576,9 +576,13 @@ func TestGraphReadsRecordsAtMostMaxConcurrencyAtOnce(t *testing.T) {
 	tests := []struct {
 		name        string
 		concurrency int
+		connections int // max_connections; 0 for the default
+		want        int
 	}{
-		{"one at a time when told so", 1},
-		{"three at a time when told so", 3},
+		{"one at a time when told so", 1, 0, 1},
+		{"three at a time when told so", 3, 0, 3},
+		{"no more at once than max_connections", 4, 2, 2},
+		{"one at a time, without deadlock, on one connection", 4, 1, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -586,12 +590,13 @@ func TestGraphReadsRecordsAtMostMaxConcurrencyAtOnce(t *testing.T) {
 			upn := addCalls(fake, 9, 1)
 			cfg := graphConfig(fake)
 			cfg.MaxConcurrency = tt.concurrency
+			cfg.MaxConnections = tt.connections
 			in, _ := newGraphInstance(t, cfg, nil)
 			if l := list(t, in, upn, vendors.Window{}); len(l.Sessions) != 9 {
 				t.Fatalf("%d sessions, want 9", len(l.Sessions))
 			}
-			if got := fake.MaxInFlight(); got != tt.concurrency {
-				t.Fatalf("at most %d requests at once, want %d", got, tt.concurrency)
+			if got := fake.MaxInFlight(); got != tt.want {
+				t.Fatalf("at most %d requests at once, want %d", got, tt.want)
 			}
 		})
 	}

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/sessionbot/sessionbot/vendors"
+	"github.com/sessionbot/sessionbot/vendors/internal/capacity"
 	"github.com/sessionbot/sessionbot/vendors/internal/httpx"
 )
 
@@ -75,6 +76,12 @@ type Config struct {
 	MaxRetries     int           `mapstructure:"max_retries"` // negative: never retry
 	MaxRetryWait   time.Duration `mapstructure:"max_retry_wait"`
 	CAFile         string        `mapstructure:"ca_file"`
+	// MaxConnections bounds the requests to Graph at once (a list holds
+	// one, and reads call records on more while they are free); lists
+	// past it wait their turn. QueueWait bounds that wait: past it Graph
+	// counts as busy, which is said at once rather than as a timeout later.
+	MaxConnections int           `mapstructure:"max_connections"`
+	QueueWait      time.Duration `mapstructure:"queue_wait"`
 
 	// PowerShell backend.
 	Pwsh                  string        `mapstructure:"pwsh"`
@@ -167,6 +174,8 @@ func (c Config) problems() vendors.ConfigProblems {
 			_, p := httpx.LoadCA(c.CAFile, "give a PEM file with the extra CA, or leave it out")
 			out = append(out, p...)
 		}
+		_, _, p := capacity.Check(c.MaxConnections, c.QueueWait)
+		out = append(out, p...)
 	case BackendPowerShell:
 		missing("tenant_id", "the Entra ID tenant (directory) id", c.TenantID)
 		missing("app_id", "the app registration's application id", c.AppID)

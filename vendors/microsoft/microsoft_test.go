@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -226,6 +227,34 @@ func TestCAFileProblemsComeUnderTheirKey(t *testing.T) {
 			var problems vendors.ConfigProblems
 			if !errors.As(err, &problems) || len(problems) != 1 || problems[0].Key != "ca_file" || problems[0].Problem != tt.want {
 				t.Fatalf("err = %v, want one ca_file problem saying %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestCapacityProblemsComeUnderTheirKeys(t *testing.T) {
+	tests := []struct {
+		name  string
+		conns int
+		wait  time.Duration
+		want  []string // keys
+	}{
+		{"left out, none", 0, 0, nil},
+		{"a negative connection cap", -1, 0, []string{"max_connections"}},
+		{"a negative queue wait", 0, -time.Second, []string{"queue_wait"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(Config{Name: "teams", TenantID: "t", ClientID: "c", ClientSecret: "s", Type: vendors.Teams,
+				MaxConnections: tt.conns, QueueWait: tt.wait}, vendors.Env{})
+			var problems vendors.ConfigProblems
+			errors.As(err, &problems)
+			var keys []string
+			for _, p := range problems {
+				keys = append(keys, p.Key)
+			}
+			if !slices.Equal(keys, tt.want) {
+				t.Fatalf("err = %v, want problems under %v", err, tt.want)
 			}
 		})
 	}

@@ -1,7 +1,6 @@
 package qlik
 
 import (
-	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -17,6 +16,7 @@ import (
 	"unicode"
 
 	"github.com/sessionbot/sessionbot/vendors"
+	"github.com/sessionbot/sessionbot/vendors/internal/capacity"
 )
 
 // Defaults for what Config leaves empty.
@@ -26,8 +26,8 @@ const (
 	DefaultUser           = "UserDirectory=INTERNAL; UserId=sa_api"
 	DefaultDiscoveryTTL   = 5 * time.Minute
 	DefaultRequestTimeout = 10 * time.Second
-	DefaultMaxConnections = 32
-	DefaultQueueWait      = 5 * time.Second
+	DefaultMaxConnections = capacity.DefaultMaxConnections
+	DefaultQueueWait      = capacity.DefaultQueueWait
 )
 
 // Config describes one Qlik Sense site.
@@ -88,8 +88,6 @@ func (cfg Config) check() (settings, error) {
 		user:         strings.TrimSpace(cfg.User),
 		discoveryTTL: cfg.DiscoveryTTL,
 		timeout:      cfg.RequestTimeout,
-		maxConns:     cmp.Or(cfg.MaxConnections, DefaultMaxConnections),
-		queueWait:    cmp.Or(cfg.QueueWait, DefaultQueueWait),
 	}
 	if s.name == "" {
 		s.name = "qlik"
@@ -141,12 +139,9 @@ func (cfg Config) check() (settings, error) {
 	if s.timeout < 0 {
 		problems.Add("request_timeout", s.timeout.String(), "write a positive duration such as 10s", "is negative")
 	}
-	if s.maxConns < 0 {
-		problems.Add("max_connections", fmt.Sprint(s.maxConns), "write a positive number such as 32, or leave it out", "is negative")
-	}
-	if s.queueWait < 0 {
-		problems.Add("queue_wait", s.queueWait.String(), "write a positive duration such as 5s", "is negative")
-	}
+	var p vendors.ConfigProblems
+	s.maxConns, s.queueWait, p = capacity.Check(cfg.MaxConnections, cfg.QueueWait)
+	problems = append(problems, p...)
 
 	tlsConfig, tlsProblems := loadTLS(cfg.CertFile, cfg.KeyFile, cfg.CAFile)
 	problems = append(problems, tlsProblems...)

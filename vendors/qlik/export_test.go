@@ -14,11 +14,7 @@ var (
 func SetClock(in *Instance, now func() time.Time) { in.now = now }
 
 // Waiting counts the operations waiting for a slot.
-func Waiting(in *Instance) int {
-	in.slots.mu.Lock()
-	defer in.slots.mu.Unlock()
-	return in.slots.waiting
-}
+func Waiting(in *Instance) int { return in.slots.Waiting() }
 
 // FreeSlots counts the slots no operation holds.
-func FreeSlots(in *Instance) int { return cap(in.slots.tokens) - len(in.slots.tokens) }
+func FreeSlots(in *Instance) int { return in.slots.Free() }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sessionbot/sessionbot/vendors"
+	"github.com/sessionbot/sessionbot/vendors/internal/capacity"
 	"github.com/sessionbot/sessionbot/vendors/internal/httpx"
 )
 
@@ -37,7 +38,7 @@ type Instance struct {
 	client    *http.Client
 	http      *httpx.Client // over client
 	disc      *discovery
-	slots     *slots // bound what asks the proxies at once
+	slots     *capacity.Slots // bound what asks the proxies at once
 	now       func() time.Time
 	logger    *slog.Logger
 }
@@ -81,8 +82,12 @@ func New(cfg Config, env vendors.Env) (*Instance, error) {
 			// client certificate to wherever it points.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
-		disc:   newDiscovery(),
-		slots:  newSlots(s.maxConns, s.queueWait),
+		disc: newDiscovery(),
+		// One slot per operation, for all the proxies it asks: a list gets
+		// every proxy at once or none, rather than waiting on each
+		// separately and keeping some connections busy for an answer that
+		// cannot be whole.
+		slots:  capacity.New(s.maxConns, s.queueWait, "connections to each proxy"),
 		now:    time.Now,
 		logger: env.WithDefaults().Logger.With("vendor", string(vendors.Qlik)),
 	}
@@ -115,7 +120,7 @@ func (in *Instance) Probe(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	release, err := in.slots.take(ctx)
+	release, err := in.slots.Bounded(ctx)
 	if err != nil {
 		return fmt.Errorf("qlik %s: probe: %w", in.s.name, err)
 	}

@@ -16,7 +16,7 @@ const qpsPort = "QPS port 4243"
 // array and a 404 both mean the proxy holds none. Qlik keeps no history,
 // so q.Window is not used.
 func (in *Instance) ListUserSessions(ctx context.Context, q vendors.UserQuery) (vendors.Listing, error) {
-	return in.onEveryNodeForUser(ctx, "list sessions of "+q.User.String(), http.MethodGet, q.User, in.slots.take)
+	return in.onEveryNodeForUser(ctx, "list sessions of "+q.User.String(), http.MethodGet, q.User, in.slots.Bounded)
 }
 
 // onEveryNodeForUser sends method to one person's route on every proxy,
@@ -48,7 +48,7 @@ func (in *Instance) ListAllSessions(ctx context.Context) (vendors.Listing, error
 	if err != nil {
 		return vendors.Listing{}, err
 	}
-	release, err := in.slots.take(ctx)
+	release, err := in.slots.Bounded(ctx)
 	if err != nil {
 		return vendors.Listing{}, fmt.Errorf("qlik %s: list all sessions: %w", in.s.name, err)
 	}
@@ -103,11 +103,7 @@ func (in *Instance) GetSession(ctx context.Context, id string) (vendors.Session,
 	if err != nil {
 		return vendors.Session{}, err
 	}
-	take := in.slots.take
-	if vendors.IsForChange(ctx) {
-		take = in.slots.takeForChange // the re-read before an approved delete
-	}
-	release, err := take(ctx)
+	release, err := in.slots.Take(ctx) // the re-read before an approved delete waits longer
 	if err != nil {
 		return vendors.Session{}, fmt.Errorf("qlik %s: %s: %w", in.s.name, op, err)
 	}
@@ -187,7 +183,7 @@ func (in *Instance) EndSession(ctx context.Context, s vendors.Session) error {
 		node = known
 	}
 
-	release, err := in.slots.takeForChange(ctx)
+	release, err := in.slots.ForChange(ctx)
 	if err != nil {
 		return fmt.Errorf("qlik %s: %s: %w", in.s.name, op, err)
 	}
@@ -217,7 +213,7 @@ func (in *Instance) EndSession(ctx context.Context, s vendors.Session) error {
 // LogoutUser ends one person's sessions on every proxy and returns those
 // ended. A proxy that fails is a warning while another answered.
 func (in *Instance) LogoutUser(ctx context.Context, user vendors.Identity) (vendors.Listing, error) {
-	listing, err := in.onEveryNodeForUser(ctx, "log out "+user.String(), http.MethodDelete, user, in.slots.takeForChange)
+	listing, err := in.onEveryNodeForUser(ctx, "log out "+user.String(), http.MethodDelete, user, in.slots.ForChange)
 	if err == nil {
 		in.logger.Info("qlik user logged out", "instance", in.s.name, "user", user.String(), "sessions", len(listing.Sessions))
 	}

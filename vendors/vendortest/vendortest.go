@@ -4,6 +4,7 @@
 package vendortest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sessionbot/sessionbot/vendors"
 	"github.com/sessionbot/sessionbot/vendors/internal/httpx"
@@ -87,6 +89,12 @@ type Harness struct {
 	Faulty func(t *testing.T, f Fault) Fixture
 	// NotApplicable declares the faults the vendor cannot meet, and why.
 	NotApplicable map[Fault]string
+	// Capacity starts a fixture like New's whose adapter has at most
+	// conns connections to the vendor (max_connections) and waits at
+	// most wait for one (queue_wait). Nil only with NoCapacity.
+	Capacity func(t *testing.T, conns int, wait time.Duration) Fixture
+	// NoCapacity says why an adapter has no connection limit to test.
+	NoCapacity string
 }
 
 // cases are the suite's cases but the faults, by name.
@@ -101,6 +109,7 @@ var cases = []struct {
 	{"end one", endOne},
 	{"log out", logOut},
 	{"hostile ids", hostile},
+	{"busy", busy},
 }
 
 // Run is the suite: every case, then every fault, each on a fake of its own.
@@ -287,6 +296,106 @@ func hostile(t *testing.T, h Harness) {
 	}
 	if n := fx.Requests() - before; n != 0 {
 		t.Errorf("%d requests reached the vendor, want none", n)
+	}
+}
+
+// busy: with every connection held by a request the vendor is slow to
+// answer, a list is answered busy at once, without a request, instead of
+// queueing into a timeout; an approved change, and the re-read before it,
+// wait for a connection instead.
+func busy(t *testing.T, h Harness) {
+	if h.Capacity == nil {
+		if h.NoCapacity == "" {
+			t.Fatal("the harness neither starts a fixture with a connection limit nor says why it has none")
+		}
+		t.Skipf("not applicable, as the harness declares: %s", h.NoCapacity)
+	}
+	// Short, so that the held request is released well within its own
+	// timeout (at most a second).
+	const wait = 50 * time.Millisecond
+	fx := h.Capacity(t, 1, wait)
+	if fx.Intercept == nil {
+		t.Fatal("the fixture cannot hold the vendor slow: it has no Intercept")
+	}
+	ctx := t.Context()
+	sessions := active(listUser(t, fx, fx.User)) // log in and warm caches first
+	if len(sessions) == 0 && (h.Capabilities.Has(vendors.CanGet) || h.Capabilities.Has(vendors.CanEnd)) {
+		t.Fatalf("%s has no active session to read and end", fx.User)
+	}
+	list := func(ctx context.Context) error {
+		_, err := fx.Instance.(vendors.UserSessionLister).ListUserSessions(ctx, vendors.UserQuery{User: fx.User})
+		return err
+	}
+
+	// The vendor holds the next request until released.
+	held, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	fx.Intercept(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() { close(held) })
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		http.Error(w, "held", http.StatusInternalServerError)
+	}))
+	first := make(chan error, 1)
+	go func() { first <- list(ctx) }()
+	select {
+	case <-held:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the held list never reached the vendor")
+	}
+
+	before := fx.Requests()
+	err := list(ctx)
+	select {
+	case <-first:
+		t.Fatal("the held list was answered before the busy one was: the busy one waited for it")
+	default:
+	}
+	if !errors.Is(err, vendors.ErrBusy) || errors.Is(err, vendors.ErrTimeout) {
+		t.Errorf("err = %v, want busy, not a timeout", err)
+	}
+	if n := fx.Requests() - before; n != 0 {
+		t.Errorf("the busy list sent %d requests, want none", n)
+	}
+
+	// Approved: the re-read as commands makes it (of the last session, so
+	// that it does not race the end of the first), and the change.
+	reread := func(ctx context.Context) error { return list(ctx) }
+	if h.Capabilities.Has(vendors.CanGet) {
+		reread = func(ctx context.Context) error {
+			_, err := fx.Instance.(vendors.SessionGetter).GetSession(ctx, sessions[len(sessions)-1].ID)
+			return err
+		}
+	}
+	change := func(ctx context.Context) error {
+		switch {
+		case h.Capabilities.Has(vendors.CanEnd):
+			return fx.Instance.(vendors.SessionEnder).EndSession(ctx, sessions[0])
+		case h.Capabilities.Has(vendors.CanLogout):
+			_, err := fx.Instance.(vendors.UserLogouter).LogoutUser(ctx, fx.User)
+			return err
+		}
+		return nil
+	}
+	approved := make(chan error, 2)
+	for _, op := range []func(context.Context) error{reread, change} {
+		go func() { approved <- op(vendors.ForChange(ctx)) }()
+	}
+	time.Sleep(3 * wait) // longer than a list may wait
+	select {
+	case err := <-approved:
+		t.Fatalf("an approved change gave up while the connection was held: %v", err)
+	default:
+	}
+	fx.Intercept(nil)
+	close(release)
+	<-first
+	for range 2 {
+		if err := <-approved; err != nil {
+			t.Errorf("approved, once the connection was free: %v", err)
+		}
 	}
 }
 

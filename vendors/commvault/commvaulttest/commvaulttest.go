@@ -173,6 +173,8 @@ type Server struct {
 	logouts       int
 	deletes       int
 	requests      map[string]int
+	inFlight      int // API requests being answered now
+	maxInFlight   int
 }
 
 type token struct {
@@ -487,6 +489,14 @@ func (s *Server) TotalRequests() int {
 		n += c
 	}
 	return n
+}
+
+// MaxInFlight is the most API requests (not logins or logouts) that were
+// being answered at once.
+func (s *Server) MaxInFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxInFlight
 }
 
 // RoutesAsked lists every route asked so far, sorted, for failure messages.

@@ -14,17 +14,19 @@ import (
 )
 
 // Transport is an HTTP transport for one vendor instance: TLS from the
-// adapter's settings, dial and header timeouts of timeout, up to
-// idlePerHost idle connections kept for reuse. It goes direct: an adapter
-// that may sit behind an HTTP proxy (a cloud API) sets Proxy itself.
-func Transport(tlsConfig *tls.Config, timeout time.Duration, idlePerHost int) *http.Transport {
+// adapter's settings, dial and header timeouts of timeout, at most conns
+// connections per host, all kept open while idle so that each is
+// handshaken once rather than again after every burst. It goes direct: an
+// adapter that may sit behind an HTTP proxy (a cloud API) sets Proxy itself.
+func Transport(tlsConfig *tls.Config, timeout time.Duration, conns int) *http.Transport {
 	return &http.Transport{
 		DialContext:           (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext,
 		TLSClientConfig:       tlsConfig,
 		TLSHandshakeTimeout:   timeout,
 		ResponseHeaderTimeout: timeout,
-		MaxIdleConns:          2 * idlePerHost,
-		MaxIdleConnsPerHost:   idlePerHost,
+		MaxConnsPerHost:       conns,
+		MaxIdleConns:          2 * conns,
+		MaxIdleConnsPerHost:   conns,
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
