@@ -767,6 +767,9 @@ func (s *Service) end(ctx context.Context, in vendors.Instance, req store.Reques
 			if errors.Is(err, vendors.ErrNotFound) {
 				return store.StateDone, "already gone when the delete was sent; nothing was deleted"
 			}
+			if errors.Is(err, vendors.ErrBusy) { // waited for a connection, so never sent
+				return store.StateFailed, "nothing was deleted: the delete was not sent, as no connection to the instance came free in time: " + err.Error()
+			}
 			if timedOut(ctx, err) {
 				return store.StateUnknown, fmt.Sprintf("the vendor did not answer the delete in time (%v): the session may have ended: check with `show %s`; the next sweep asks the vendor again", err, sess.ID)
 			}
@@ -784,6 +787,9 @@ func (s *Service) end(ctx context.Context, in vendors.Instance, req store.Reques
 		}
 		l, err := lo.LogoutUser(ctx, target)
 		if err != nil {
+			if errors.Is(err, vendors.ErrBusy) { // waited for a connection, so never sent
+				return store.StateFailed, "nothing was ended: the logout was not sent, as no connection to the instance came free in time: " + err.Error()
+			}
 			if timedOut(ctx, err) {
 				return store.StateUnknown, fmt.Sprintf("the vendor did not answer the logout in time (%v): sessions may have ended: check with `list %s`; the next sweep asks the vendor again", err, target)
 			}
