@@ -48,7 +48,7 @@ type Slots struct {
 
 	mu      sync.Mutex
 	waiting int
-	hold    time.Duration // how long operations held a slot lately (moving average)
+	hold    time.Duration // how long operations held a slot lately (moving average, each at most wait)
 }
 
 // New makes n slots, waited for at most wait; what names them in errors
@@ -146,7 +146,10 @@ func (s *Slots) Free() int { return cap(s.tokens) - len(s.tokens) }
 func (s *Slots) releaser() func() {
 	taken := time.Now()
 	return func() {
-		held := time.Since(taken)
+		// A hold past the queue wait (a list of everyone, for minutes)
+		// counts as the queue wait: it says nothing of how soon the
+		// other slots come free, and would make lists busy at once.
+		held := min(time.Since(taken), s.wait)
 		<-s.tokens
 		s.mu.Lock()
 		if s.hold == 0 {

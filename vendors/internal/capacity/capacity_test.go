@@ -107,3 +107,42 @@ func TestWaitingDependsOnWhatTheOperationIs(t *testing.T) {
 		})
 	}
 }
+
+// TestOneLongHoldDoesNotTurnListsAwayAtOnce: a list of everyone holds its
+// slot for minutes on a large vendor, where a list of one person holds it
+// for a moment. That one long hold must not make the next lists busy at
+// once when a slot comes free well within the queue wait.
+func TestOneLongHoldDoesNotTurnListsAwayAtOnce(t *testing.T) {
+	const wait = 300 * time.Millisecond
+	tests := []struct {
+		name string
+		long time.Duration // how long the first operation held its slot
+	}{
+		{"as long as the queue wait", wait},
+		{"three times the queue wait", 3 * wait},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := capacity.New(1, wait, "connections to the test")
+			release, err := s.Bounded(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(tt.long)
+			release()
+
+			held, err := s.Bounded(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.AfterFunc(wait/10, held)
+			start := time.Now()
+			release, err = s.Bounded(t.Context())
+			if err != nil {
+				t.Fatalf("after %s: %v; want the slot freed after %s", time.Since(start).Round(time.Millisecond), err, wait/10)
+			}
+			release()
+		})
+	}
+}
