@@ -278,8 +278,9 @@ func (g *graphClient) callRecordIDs(ctx context.Context, userID string, w vendor
 
 // records reads each record's sessions, up to MaxConcurrency at a time:
 // on the operation's own slot, and on as many more as are free when it
-// starts. It never waits for a second slot while holding one, so a list
-// cannot deadlock, and the requests at once never outnumber the slots.
+// starts, each given back once another operation waits for a slot. It
+// never waits for a second slot while holding one, so a list cannot
+// deadlock, and the requests at once never outnumber the slots.
 // A record that cannot be read is a warning, unless none can be read.
 func (g *graphClient) records(ctx context.Context, ids []string) ([]callRecord, []error, error) {
 	out := make([]callRecord, len(ids))
@@ -289,9 +290,15 @@ func (g *graphClient) records(ctx context.Context, ids []string) ([]callRecord, 
 		work <- i
 	}
 	close(work)
-	read := func() {
-		for i := range work {
-			if ctx.Err() != nil {
+	// On an extra slot, read gives it back once another operation waits
+	// for one; the operation's own slot reads what is left.
+	read := func(extra bool) {
+		for {
+			if extra && g.slots.Wanted() {
+				return
+			}
+			i, ok := <-work
+			if !ok || ctx.Err() != nil {
 				return
 			}
 			out[i], errs[i] = g.record(ctx, ids[i])
@@ -305,10 +312,10 @@ func (g *graphClient) records(ctx context.Context, ids []string) ([]callRecord, 
 		}
 		wg.Go(func() {
 			defer release()
-			read()
+			read(true)
 		})
 	}
-	read()
+	read(false)
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return nil, nil, httpx.Stopped(ctx)

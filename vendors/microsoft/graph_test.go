@@ -602,6 +602,58 @@ func TestGraphReadsRecordsAtMostMaxConcurrencyAtOnce(t *testing.T) {
 	}
 }
 
+// TestGraphGivesItsExtraConnectionsBackToThoseWaiting: a list reads call
+// records on more connections only while they are free; once another
+// operation waits for one, the list gives its extras back after the record
+// under way instead of keeping them to its end.
+func TestGraphGivesItsExtraConnectionsBackToThoseWaiting(t *testing.T) {
+	const bound = 200 * time.Millisecond // the queue wait, and the change's deadline
+	tests := []struct {
+		name string
+		op   func(ctx context.Context, in *Instance) error
+	}{
+		{"a list of someone else", func(ctx context.Context, in *Instance) error {
+			_, err := in.ListUserSessions(ctx, vendors.UserQuery{User: vendors.Identity{ID: graphtest.KenUPN}})
+			return err
+		}},
+		{"an approved revoke", func(ctx context.Context, in *Instance) error {
+			ctx, cancel := context.WithTimeout(vendors.ForChange(ctx), bound)
+			defer cancel()
+			_, err := in.LogoutUser(ctx, vendors.Identity{ID: graphtest.KenUPN})
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fake := newFake(t, graphtest.Options{Latency: 40 * time.Millisecond})
+			upn := addCalls(fake, 30, 1) // 15 rounds of 40 ms on two connections
+			cfg := graphConfig(fake)
+			cfg.MaxConcurrency, cfg.MaxConnections, cfg.QueueWait = 2, 2, bound
+			in, _ := newGraphInstance(t, cfg, nil)
+			ctx := t.Context()
+
+			long := make(chan error, 1)
+			go func() {
+				_, err := in.ListUserSessions(ctx, vendors.UserQuery{User: vendors.Identity{ID: upn}})
+				long <- err
+			}()
+			for deadline := time.Now().Add(5 * time.Second); fake.MaxInFlight() < 2; time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("the long list never read two records at once")
+				}
+			}
+			start := time.Now()
+			if err := tt.op(ctx, in); err != nil {
+				t.Errorf("after %s, while a list of 30 call records held both connections: %v", time.Since(start).Round(time.Millisecond), err)
+			}
+			if err := <-long; err != nil {
+				t.Errorf("the long list: %v", err)
+			}
+		})
+	}
+}
+
 func TestGraphReadsRecordsWithManySessionsFromTheSessionsList(t *testing.T) {
 	fake := newFake(t, graphtest.Options{SessionPageSize: 2})
 	upn := addCalls(fake, 1, 5)

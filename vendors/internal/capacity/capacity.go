@@ -47,7 +47,8 @@ type Slots struct {
 	what   string        // what a slot stands for, in errors: "connections to each proxy"
 
 	mu      sync.Mutex
-	waiting int
+	waiting int           // lists waiting (Bounded)
+	changes int           // changes waiting (ForChange)
 	hold    time.Duration // how long operations held a slot lately (moving average, each at most wait)
 }
 
@@ -107,6 +108,19 @@ func (s *Slots) ForChange(ctx context.Context) (release func(), err error) {
 	select {
 	case s.tokens <- struct{}{}:
 		return s.releaser(), nil
+	default:
+	}
+	s.mu.Lock()
+	s.changes++
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.changes--
+		s.mu.Unlock()
+	}()
+	select {
+	case s.tokens <- struct{}{}:
+		return s.releaser(), nil
 	case <-ctx.Done():
 		return nil, s.gaveUp(ctx)
 	}
@@ -115,7 +129,8 @@ func (s *Slots) ForChange(ctx context.Context) (release func(), err error) {
 // Extra takes a slot only if one is free, for an operation that holds
 // one already and could use more: it never waits, so an operation never
 // blocks on a second slot while holding its first. A slot freed while
-// others wait goes to them, not here.
+// others wait goes to them, not here; the holder of an extra gives it
+// back once Wanted says others wait.
 func (s *Slots) Extra() (release func(), ok bool) {
 	select {
 	case s.tokens <- struct{}{}:
@@ -132,7 +147,15 @@ func (s *Slots) gaveUp(ctx context.Context) error {
 	return fmt.Errorf("request cancelled: %w", ctx.Err())
 }
 
-// Waiting counts the operations waiting for a slot.
+// Wanted reports whether any operation, list or change, waits for a
+// slot: one holding an extra gives it back at its next step.
+func (s *Slots) Wanted() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.waiting+s.changes > 0
+}
+
+// Waiting counts the lists waiting for a slot.
 func (s *Slots) Waiting() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
