@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -106,7 +107,7 @@ func serve(ctx context.Context, g *globals) error {
 
 	// Stopped before the audit mirror and the store close: a sweep may be
 	// carrying out an approved end whose outcome must still be written.
-	defer startSweeper(ctx, svc, cfg.Approvals.SweepInterval, logger)()
+	defer startSweeper(ctx, svc, cfg.Approvals.SweepInterval, sweepStopWait, logger)()
 
 	err = b.Run(ctx)
 	if errors.Is(err, bot.ErrFatalAuth) {
@@ -116,7 +117,7 @@ func serve(ctx context.Context, g *globals) error {
 }
 
 // auditMirrorDrain bounds how long a stop waits for queued audit copies:
-// within Kubernetes' default 30 s grace with the bot's own drain.
+// after the bot's own drain (25 s), within the chart's 40 s grace period.
 const auditMirrorDrain = 5 * time.Second
 
 // sharedDedup makes envelope and event de-duplication hold across the
@@ -145,8 +146,11 @@ func sweepTimeout(every time.Duration) time.Duration {
 	return max(every, time.Minute)
 }
 
-// sweepStopWait bounds how long a stop waits for a sweep under way: one
-// outcome write's own bound, within Kubernetes' default 30 s grace.
+// sweepStopWait bounds how long a stop waits for a sweep under way,
+// counted from the stop signal: the sweep stops then, while the bot drains
+// its replies (25 s), so the whole stop stays within the drain plus the
+// audit copies' 5 s (the chart's grace period and the unit's stop timeout
+// leave room for both).
 const sweepStopWait = 20 * time.Second
 
 // sweeper is what the sweep runs: commands.Service.
@@ -155,21 +159,29 @@ type sweeper interface {
 }
 
 // startSweeper runs sweep in the background until ctx ends or stop is
-// called; stop returns once the sweep under way has finished (at most
-// sweepStopWait), so nothing it uses is closed under it.
-func startSweeper(ctx context.Context, svc sweeper, every time.Duration, logger *slog.Logger) (stop func()) {
+// called; stop returns once the sweep under way has finished, so nothing
+// it uses is closed under it, or once wait has passed since ctx ended.
+func startSweeper(ctx context.Context, svc sweeper, every, wait time.Duration, logger *slog.Logger) (stop func()) {
 	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		sweep(sctx, svc, every, logger)
 	}()
+	// The wait is counted from the signal (ctx's end) or from stop,
+	// whichever comes first.
+	var once sync.Once
+	var deadline time.Time
+	begin := func() { once.Do(func() { deadline = time.Now().Add(wait) }) }
+	stopWatch := context.AfterFunc(ctx, begin)
 	return func() {
+		stopWatch()
+		begin()
 		cancel()
 		select {
 		case <-done:
-		case <-time.After(sweepStopWait):
-			logger.Warn("stopping with a sweep still running", "waited", sweepStopWait)
+		case <-time.After(time.Until(deadline)):
+			logger.Warn("stopping with a sweep still running", "waited", wait)
 		}
 	}
 }

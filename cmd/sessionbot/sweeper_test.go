@@ -33,10 +33,36 @@ func (f *finishingSweep) Sweep(ctx context.Context) error {
 // while a sweep still works.
 func TestStoppingWaitsForTheSweepUnderWay(t *testing.T) {
 	f := &finishingSweep{started: make(chan struct{})}
-	stop := startSweeper(context.Background(), f, time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	stop := startSweeper(context.Background(), f, time.Hour, time.Minute, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	<-f.started
 	stop()
 	if !f.finished.Load() {
 		t.Fatal("stop returned while the sweep was still working")
+	}
+}
+
+// stuckSweep never finishes: a vendor that does not answer.
+type stuckSweep struct{ started chan struct{} }
+
+func (s stuckSweep) Sweep(context.Context) error {
+	close(s.started)
+	select {}
+}
+
+// TestTheSweepIsWaitedForFromTheSignal: the sweep stops at the signal,
+// while the bot drains its replies, so its wait counts from then and the
+// whole stop stays within the grace period.
+func TestTheSweepIsWaitedForFromTheSignal(t *testing.T) {
+	const wait = 600 * time.Millisecond
+	ctx, signal := context.WithCancel(context.Background())
+	s := stuckSweep{started: make(chan struct{})}
+	stop := startSweeper(ctx, s, time.Hour, wait, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	<-s.started
+	signal()
+	time.Sleep(wait / 2) // the bot's drain
+	began := time.Now()
+	stop()
+	if took := time.Since(began); took > wait*3/4 {
+		t.Fatalf("stop waited %v after the drain; the sweep's %v had begun at the signal", took, wait)
 	}
 }
