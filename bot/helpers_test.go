@@ -8,6 +8,7 @@ import (
 
 	"github.com/sessionbot/sessionbot/bot"
 	"github.com/sessionbot/sessionbot/bot/slacktest"
+	"github.com/sessionbot/sessionbot/internal/testkit"
 	"github.com/sessionbot/sessionbot/vendors"
 	"github.com/sessionbot/sessionbot/vendors/qlik"
 	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
@@ -17,20 +18,7 @@ import (
 // zero timeout keeps the adapter's default.
 func qlikRegistry(tb testing.TB, site *qliktest.Site, timeout time.Duration) *vendors.Registry {
 	tb.Helper()
-	files, err := site.ClientFiles(tb.TempDir())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	in, err := qlik.New(qlik.Config{Name: "qlik-prod", Proxies: site.Proxies(), CertFile: files.Cert, KeyFile: files.Key, CAFile: files.CA,
-		RequestTimeout: timeout}, vendors.Env{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	reg, err := vendors.NewRegistry(in)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return reg
+	return testkit.QlikRegistry(tb, site, qlik.Config{RequestTimeout: timeout})
 }
 
 // run runs b until stop is called or the test ends, and waits until it has

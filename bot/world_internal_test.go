@@ -20,16 +20,7 @@ import (
 func demoRegistry(t *testing.T) (*vendors.Registry, *qliktest.Site) {
 	t.Helper()
 	site := testkit.Start(t, qliktest.New, qliktest.Options{Proxies: 1, Demo: true})
-	files, err := site.ClientFiles(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := qlik.New(qlik.Config{Name: "qlik-prod", Proxies: site.Proxies(), CertFile: files.Cert, KeyFile: files.Key, CAFile: files.CA}, vendors.Env{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, _ := vendors.NewRegistry(in)
-	return reg, site
+	return testkit.QlikRegistry(t, site, qlik.Config{}), site
 }
 
 // approvingService is the commands service on reg with a SQLite store:

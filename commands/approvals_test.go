@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sessionbot/sessionbot/internal/testclock"
+	"github.com/sessionbot/sessionbot/internal/testkit"
 	"github.com/sessionbot/sessionbot/store/enginetest"
 
 	"github.com/sessionbot/sessionbot/commands"
@@ -116,23 +117,8 @@ func (f *fixture) service(replica string) *commands.Service {
 
 func newFixture(t *testing.T, openStore func() store.Store, p commands.Policy) *fixture {
 	t.Helper()
-	site, err := qliktest.New(qliktest.Options{Proxies: 2, Demo: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(site.Close)
-	files, err := site.ClientFiles(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := qlik.New(qlik.Config{Name: "qlik-prod", Proxies: site.Proxies(), CertFile: files.Cert, KeyFile: files.Key, CAFile: files.CA}, vendors.Env{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := vendors.NewRegistry(in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	site := testkit.Start(t, qliktest.New, qliktest.Options{Proxies: 2, Demo: true})
+	reg := testkit.QlikRegistry(t, site, qlik.Config{})
 	f := &fixture{site: site, store: openStore(), rec: &recorder{}, clock: testclock.New(time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)), reg: reg, policy: p}
 	f.svc = f.service("replica-a")
 	return f
