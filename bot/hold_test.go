@@ -35,11 +35,11 @@ func (f *firstRequest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // TestABurstIsAckedBeforeAnyOfItsWorkStarts: while envelopes keep coming,
 // their work waits, so the last ack of a burst does not queue behind the
-// first commands' work. The quiet time is long here so that a slow machine
+// first commands' work. The quiet time is long here (a second) so that a slow machine
 // cannot split the burst.
 func TestABurstIsAckedBeforeAnyOfItsWorkStarts(t *testing.T) {
 	first := newFirstRequest(t)
-	fake, site := botOnSite(t, 0, func(b *bot.Bot) { b.SetHold(200*time.Millisecond, time.Minute) })
+	fake, site := botOnSite(t, 0, func(b *bot.Bot) { b.SetHold(time.Second, time.Minute) })
 	site.Intercept(first)
 
 	sent := sendLists(t, fake, 100)
