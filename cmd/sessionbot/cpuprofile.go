@@ -11,7 +11,8 @@ import (
 
 // Built with -tags cpuprofile (the load harness does, for -cpuprofile),
 // SIGUSR1 starts a CPU profile and SIGUSR2 writes it to
-// $SESSIONBOT_CPUPROFILE, so the harness profiles only the part it times.
+// $SESSIONBOT_CPUPROFILE, with the allocations since start beside it
+// (.allocs), so the harness profiles only the part it times.
 // The file appears, by rename, only once it is complete.
 func init() {
 	path := os.Getenv("SESSIONBOT_CPUPROFILE")
@@ -36,6 +37,10 @@ func init() {
 				}
 			case s == syscall.SIGUSR2 && f != nil:
 				pprof.StopCPUProfile()
+				if a, err := os.Create(path + ".allocs"); err == nil {
+					pprof.Lookup("allocs").WriteTo(a, 0)
+					a.Close()
+				}
 				if f.Close() == nil {
 					os.Rename(path+".part", path)
 				}

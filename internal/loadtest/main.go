@@ -89,7 +89,7 @@ func main() {
 	flag.IntVar(&o.refreshes, "refreshes", 10, "Refresh clicks after the paging walk")
 	flag.IntVar(&o.maxConnections, "max-connections", 32, "instances.*.max_connections for serve")
 	flag.IntVar(&o.maxInFlight, "max-in-flight", 256, "slack.max_in_flight for serve")
-	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write serve's CPU profile of the saturation scenario to this file")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write serve's CPU profile of the saturation scenario to this file, and its allocations since start to the file with .allocs added")
 	flag.StringVar(&o.trace, "trace", "", "write serve's execution trace of its first burst round's first seconds to this file")
 	site := flag.String("site", "", "")
 	flag.Parse()
@@ -283,15 +283,18 @@ var fakePIDs = []string{"self"}
 // usage is what /proc says about a process.
 type usage struct {
 	cpu        time.Duration
+	kernel     time.Duration // the part of cpu spent in the kernel
 	fakes      time.Duration // this process and the site's: the fakes and the driver
 	rss        int64         // bytes
 	goroutines int
 }
 
 func (p *process) usage() usage {
-	u := usage{cpu: cpuOf(strconv.Itoa(p.cmd.Process.Pid))}
+	var u usage
+	u.cpu, u.kernel = cpuOf(strconv.Itoa(p.cmd.Process.Pid))
 	for _, pid := range fakePIDs {
-		u.fakes += cpuOf(pid)
+		cpu, _ := cpuOf(pid)
+		u.fakes += cpu
 	}
 	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid)); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
@@ -305,17 +308,20 @@ func (p *process) usage() usage {
 	return u
 }
 
-// cpuOf is the CPU time a process (a pid or "self") has used.
-func cpuOf(pid string) time.Duration {
-	var cpu time.Duration
+// cpuOf is the CPU time a process (a pid or "self") has used, and the
+// part of it in the kernel. On loopback the kernel part of a write includes
+// the receiving end's TCP processing, which a real network does not charge
+// to the sender.
+func cpuOf(pid string) (cpu, kernel time.Duration) {
 	if b, err := os.ReadFile("/proc/" + pid + "/stat"); err == nil {
 		// Fields after the command name, which is in parentheses.
 		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
 		utime, _ := strconv.ParseInt(f[11], 10, 64)
 		stime, _ := strconv.ParseInt(f[12], 10, 64)
 		cpu = time.Duration(utime+stime) * time.Second / 100 // USER_HZ
+		kernel = time.Duration(stime) * time.Second / 100
 	}
-	return cpu
+	return cpu, kernel
 }
 
 // ackHistogram reads serve's sessionbot_ack_seconds buckets: upper bound
@@ -502,7 +508,7 @@ type result struct {
 	elapsed            time.Duration // first send to last answer
 	lists, busy, other int
 	before, after      usage
-	cpu, fakes         time.Duration // used by the bot, and by this process
+	cpu, kernel, fakes time.Duration // used by the bot (kernel: its part in the kernel), and by this process
 	// ackMetric is serve's own sessionbot_ack_seconds histogram.
 	ackMetric map[float64]float64
 	// newConns and newHandshakes are the Qlik connections opened, and full
@@ -512,7 +518,7 @@ type result struct {
 
 // measured sets cpu and fakes from before and after.
 func (r *result) measured() {
-	r.cpu, r.fakes = r.after.cpu-r.before.cpu, r.after.fakes-r.before.fakes
+	r.cpu, r.kernel, r.fakes = r.after.cpu-r.before.cpu, r.after.kernel-r.before.kernel, r.after.fakes-r.before.fakes
 }
 
 // add pools another round's result into r.
@@ -522,7 +528,7 @@ func (r *result) add(o result) {
 	r.commands += o.commands
 	r.elapsed += o.elapsed
 	r.lists, r.busy, r.other = r.lists+o.lists, r.busy+o.busy, r.other+o.other
-	r.cpu, r.fakes = r.cpu+o.cpu, r.fakes+o.fakes
+	r.cpu, r.kernel, r.fakes = r.cpu+o.cpu, r.kernel+o.kernel, r.fakes+o.fakes
 	r.after = o.after
 	if r.ackMetric == nil {
 		r.ackMetric = map[float64]float64{}
@@ -534,6 +540,10 @@ func (r *result) add(o result) {
 
 func (r result) cpuPerCommand() time.Duration {
 	return r.cpu / time.Duration(max(r.commands, 1))
+}
+
+func (r result) kernelPerCommand() time.Duration {
+	return r.kernel / time.Duration(max(r.commands, 1))
 }
 
 func (r result) fakesPerCommand() time.Duration {
@@ -724,7 +734,7 @@ func (e *environment) closedLoop(name string, n int, idleAfter bool) (result, er
 		time.Sleep(5 * time.Second)
 	}
 	r.after = p.usage()
-	r.after.cpu, r.after.fakes = done.cpu, done.fakes
+	r.after.cpu, r.after.kernel, r.after.fakes = done.cpu, done.kernel, done.fakes
 	r.measured()
 	r.acks, r.commands = d.acks(), len(d.all)
 	r.lists, r.busy, r.other, _ = d.replies()
@@ -743,6 +753,9 @@ func (e *environment) saveProfile(p *process) error {
 		b, err := os.ReadFile(e.profilePath())
 		if err == nil {
 			fmt.Printf("serve's CPU profile of the timed part: %s\n", e.o.cpuProfile)
+			if a, err := os.ReadFile(e.profilePath() + ".allocs"); err == nil {
+				os.WriteFile(e.o.cpuProfile+".allocs", a, 0o644)
+			}
 			return os.WriteFile(e.o.cpuProfile, b, 0o644)
 		}
 	}
@@ -778,6 +791,7 @@ func (t *table) latencies(echo, serve result) {
 
 func (t *table) usage(echo, serve result) {
 	t.row("CPU per command (ms)", ms(echo.cpuPerCommand()), ms(serve.cpuPerCommand()), ratio(float64(serve.cpuPerCommand()), float64(echo.cpuPerCommand())))
+	t.row("  of which in the kernel (ms)", ms(echo.kernelPerCommand()), ms(serve.kernelPerCommand()), "")
 	t.row("CPU per command of the fakes and driver (ms)", ms(echo.fakesPerCommand()), ms(serve.fakesPerCommand()), "")
 	t.row("RSS after (MiB)", mib(echo.after.rss), mib(serve.after.rss), "")
 	t.row("goroutines after", strconv.Itoa(echo.after.goroutines), strconv.Itoa(serve.after.goroutines), "")
