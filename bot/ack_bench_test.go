@@ -39,7 +39,7 @@ func botOnSite(tb testing.TB, delay time.Duration, setup func(*bot.Bot)) (*slack
 	if setup != nil {
 		setup(b)
 	}
-	run(tb, b, fake)
+	bot.RunConnected(tb, b, fake)
 	return fake, site
 }
 

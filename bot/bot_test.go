@@ -27,7 +27,7 @@ func TestStopLetsInFlightRepliesFinish(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	b := bot.New(bot.NewSlack(bot.Config{BotToken: "xoxb-b", AppToken: "xapp-a", APIURL: fake.APIURL(), Logger: logger}),
 		commands.New(commands.Config{Registry: reg, Logger: logger}))
-	stop := run(t, b, fake)
+	stop := bot.RunConnected(t, b, fake)
 	sent, err := fake.SendSlashCommand(slacktest.SlashCommand{Command: "/sessions", Text: `list Domain\Marc`, UserID: "U1", ChannelID: "C1"})
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"context"
 	"database/sql"
 	"fmt"
 	"io"
@@ -148,12 +147,7 @@ func TestTheRequesterIsToldTheOutcomeOnTheResponseURLOfTheirConfirmation(t *test
 	s := NewSlack(Config{BotToken: "xoxb-b", AppToken: "xapp-a", APIURL: fake.APIURL(), Logger: logger,
 		ApprovalChannel: func(string) string { return "C0APPROVALS" }})
 	svc, st := approvingService(t, reg, s)
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	go New(s, svc).Run(ctx)
-	if err := fake.WaitConnections(1, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	RunConnected(t, New(s, svc), fake)
 	cmd, err := commands.Parse("kill "+qliktest.MarcSessionOnProxy0+" on qlik-prod reason stuck", time.Now())
 	if err != nil {
 		t.Fatal(err)

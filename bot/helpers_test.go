@@ -1,12 +1,9 @@
 package bot_test
 
 import (
-	"context"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/sessionbot/sessionbot/bot"
 	"github.com/sessionbot/sessionbot/bot/slacktest"
 	"github.com/sessionbot/sessionbot/internal/testkit"
 	"github.com/sessionbot/sessionbot/vendors"
@@ -19,26 +16,6 @@ import (
 func qlikRegistry(tb testing.TB, site *qliktest.Site, timeout time.Duration) *vendors.Registry {
 	tb.Helper()
 	return testkit.QlikRegistry(tb, site, qlik.Config{RequestTimeout: timeout})
-}
-
-// run runs b until stop is called or the test ends, and waits until it has
-// connected to fake. stop returns what Run returned.
-func run(tb testing.TB, b *bot.Bot, fake *slacktest.Server) (stop func() error) {
-	tb.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- b.Run(ctx) }()
-	var once sync.Once
-	var err error
-	stop = func() error {
-		once.Do(func() { cancel(); err = <-done })
-		return err
-	}
-	tb.Cleanup(func() { stop() })
-	if err := fake.WaitConnections(1, 10*time.Second); err != nil {
-		tb.Fatal(err)
-	}
-	return stop
 }
 
 // listMarc is the command the load tests send: one list on every proxy.

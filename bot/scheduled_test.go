@@ -139,7 +139,7 @@ func TestRequestEndFromADigestStartsTheProposal(t *testing.T) {
 		Approvals: &commands.Approvals{Store: st, Notifier: s.Notifier(func(string) []string { return []string{"U0LEAD"} }), ReplicaID: "r1"},
 		Reports:   []commands.Report{{Name: "stale", Destination: "C0OPS", Rule: rule}},
 	})
-	run(t, bot.New(s, svc), fake)
+	bot.RunConnected(t, bot.New(s, svc), fake)
 	if _, err := svc.RunReport(context.Background(), "stale"); err != nil {
 		t.Fatal(err)
 	}

@@ -198,12 +198,7 @@ func TestConfirmingAnUnderstoodRequestProposesWhatWasShown(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s := NewSlack(Config{BotToken: "xoxb-b", AppToken: "xapp-a", APIURL: fake.APIURL(), Logger: logger})
 	svc, _ := approvingService(t, reg, s)
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	go New(s, svc).Run(ctx)
-	if err := fake.WaitConnections(1, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	RunConnected(t, New(s, svc), fake)
 	for name, reason := range map[string]string{
 		"an ampersand entity typed in the reason": "R&amp;D outage",
 		"channel syntax typed in the reason":      "see <#C0OPS> thread",

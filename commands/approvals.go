@@ -134,6 +134,20 @@ func (s *Service) audit(ctx context.Context, e store.Event) error {
 	return nil
 }
 
+// auditCommand records what caller's command did, or could not do, to req.
+func (s *Service) auditCommand(ctx context.Context, caller Caller, cmd Command, action string, req store.Request, result, detail string) error {
+	return s.audit(ctx, store.Event{Actor: caller.ChatID, Where: caller.Where, Action: action, Command: cmd.String(),
+		Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: result, Detail: detail})
+}
+
+// auditOwn records what this replica did to req on its own (an execution,
+// a sweep, a reminder) rather than on someone's command: the actor is the
+// replica, and there is no command or place.
+func (s *Service) auditOwn(ctx context.Context, action string, req store.Request, result, detail string) error {
+	return s.audit(ctx, store.Event{Actor: s.approvals.ReplicaID, Action: action, Vendor: req.Vendor, Instance: req.Instance,
+		Target: requestTarget(req), RequestID: req.ID, Result: result, Detail: detail})
+}
+
 // errNoAudit is what a person is told when a destructive step stops for
 // want of its audit record.
 func errNoAudit(err error) error {
@@ -421,15 +435,13 @@ func (s *Service) SubmitCommand(ctx context.Context, caller Caller, cmd Command,
 	}
 	// The record comes first: a request the audit log cannot show is not
 	// made.
-	if err := s.audit(ctx, store.Event{Actor: caller.ChatID, Where: caller.Where, Action: "request", Command: cmd.String(),
-		Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: string(req.State), Detail: req.Reason}); err != nil {
+	if err := s.auditCommand(ctx, caller, cmd, "request", req, string(req.State), req.Reason); err != nil {
 		return problemReply(cmd, errNoAudit(err))
 	}
 	if err := s.approvals.Store.CreateRequest(ctx, req); err != nil && !s.storedAnyway(ctx, req.ID, err) {
 		// The record above names a request that does not exist: say so.
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
-		s.audit(wctx, store.Event{Actor: caller.ChatID, Where: caller.Where, Action: "request_not_made", Command: cmd.String(),
-			Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: err.Error()})
+		s.auditCommand(wctx, caller, cmd, "request_not_made", req, err.Error(), "")
 		cancel()
 		if errors.Is(err, store.ErrDuplicate) {
 			if existing, gerr := s.approvals.Store.RequestByProposal(ctx, key); gerr == nil {
@@ -563,8 +575,7 @@ func (s *Service) decide(ctx context.Context, caller Caller, cmd Command) Reply 
 		if gerr != nil {
 			msg += " (A group could not be checked: " + gerr.Error() + ")"
 		}
-		s.audit(ctx, store.Event{Actor: caller.ChatID, Where: caller.Where, Action: string(cmd.Verb) + "_vote_refused", Command: cmd.String(),
-			Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: "not an approver"})
+		s.auditCommand(ctx, caller, cmd, string(cmd.Verb)+"_vote_refused", req, "not an approver", "")
 		return Reply{Command: cmd, Title: "Not counted", Problem: &Problem{Message: msg}}
 	}
 	vote := store.Vote{RequestID: req.ID, Voter: caller.ChatID, Approve: cmd.Verb == Approve, Reason: cmd.Reason, At: s.clock()}
@@ -573,14 +584,12 @@ func (s *Service) decide(ctx context.Context, caller Caller, cmd Command) Reply 
 		action = "deny_vote"
 	}
 	// The record comes first: a vote the audit log cannot show is not cast.
-	if err := s.audit(ctx, store.Event{Actor: caller.ChatID, Where: caller.Where, Action: action, Command: cmd.String(),
-		Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: string(req.State), Detail: cmd.Reason}); err != nil {
+	if err := s.auditCommand(ctx, caller, cmd, action, req, string(req.State), cmd.Reason); err != nil {
 		return Reply{Command: cmd, Title: "Not counted", Problem: &Problem{Message: errNoAudit(err).Error()}}
 	}
 	res, err := s.approvals.Store.Vote(ctx, vote, s.clock())
 	if err != nil {
-		s.audit(ctx, store.Event{Actor: caller.ChatID, Where: caller.Where, Action: action + "_refused", Command: cmd.String(),
-			Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: err.Error()})
+		s.auditCommand(ctx, caller, cmd, action+"_refused", req, err.Error(), "")
 		return Reply{Command: cmd, Title: "Not counted", Problem: &Problem{Message: voteRefusal(req, err)}}
 	}
 	if !res.Recorded {
@@ -660,8 +669,7 @@ func (s *Service) execute(ctx context.Context, req store.Request) store.Request 
 	state, outcome := store.StateFailed, ""
 	// The record comes first: nothing is ended that the audit log cannot
 	// show, with who approved it.
-	if err := s.audit(wctx, store.Event{Actor: s.approvals.ReplicaID, Action: "execute", Vendor: req.Vendor, Instance: req.Instance,
-		Target: requestTarget(req), RequestID: req.ID, Result: string(store.StateExecuting), Detail: detail}); err != nil {
+	if err := s.auditOwn(wctx, "execute", req, string(store.StateExecuting), detail); err != nil {
 		outcome = "nothing was ended: the audit log could not be written (" + err.Error() + ")"
 	} else if !ok {
 		outcome = fmt.Sprintf("instance %s is no longer configured; nothing was ended", req.Instance)
@@ -708,8 +716,7 @@ func (s *Service) finish(ctx context.Context, req store.Request, executor string
 	ctx = context.WithoutCancel(ctx)
 	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
 	defer cancel()
-	s.audit(wctx, store.Event{Actor: s.approvals.ReplicaID, Action: "outcome", Vendor: req.Vendor, Instance: req.Instance,
-		Target: requestTarget(req), RequestID: req.ID, Result: string(state), Detail: outcome})
+	s.auditOwn(wctx, "outcome", req, string(state), outcome)
 	cur, votes, err := s.approvals.Store.GetRequest(wctx, req.ID)
 	if err != nil {
 		cur = req
@@ -871,8 +878,7 @@ func (s *Service) sweepExpired(ctx context.Context) error {
 		return fmt.Errorf("expire pending requests: %w", err)
 	}
 	for _, req := range expired {
-		s.audit(ctx, store.Event{Actor: s.approvals.ReplicaID, Action: "expire", Vendor: req.Vendor, Instance: req.Instance,
-			Target: requestTarget(req), RequestID: req.ID, Result: string(store.StateExpired)})
+		s.auditOwn(ctx, "expire", req, string(store.StateExpired), "")
 		_, votes, _ := s.approvals.Store.GetRequest(ctx, req.ID)
 		s.report(ctx, req, votes)
 	}
@@ -886,8 +892,7 @@ func (s *Service) sweepInterrupted(ctx context.Context) error {
 	}
 	for _, req := range interrupted {
 		s.logger.Error("an execution was interrupted", "request", req.ID, "instance", req.Instance, "target", requestTarget(req), "executor", req.Executor)
-		s.audit(ctx, store.Event{Actor: s.approvals.ReplicaID, Action: "interrupted", Vendor: req.Vendor, Instance: req.Instance,
-			Target: requestTarget(req), RequestID: req.ID, Result: string(store.StateInterrupted), Detail: req.Outcome})
+		s.auditOwn(ctx, "interrupted", req, string(store.StateInterrupted), req.Outcome)
 		_, votes, _ := s.approvals.Store.GetRequest(ctx, req.ID)
 		s.report(ctx, req, votes)
 	}
@@ -960,8 +965,7 @@ func (s *Service) sweepUnknown(ctx context.Context) error {
 			}
 			continue
 		}
-		s.audit(ctx, store.Event{Actor: s.approvals.ReplicaID, Action: "settled", Vendor: req.Vendor, Instance: req.Instance,
-			Target: requestTarget(req), RequestID: req.ID, Result: string(state), Detail: outcome})
+		s.auditOwn(ctx, "settled", req, string(state), outcome)
 		cur, votes, err := s.approvals.Store.GetRequest(ctx, req.ID)
 		if err != nil {
 			cur = req

@@ -2,12 +2,11 @@ package commands
 
 import (
 	"context"
-	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/sessionbot/sessionbot/internal/testkit"
 	"github.com/sessionbot/sessionbot/store"
 	"github.com/sessionbot/sessionbot/vendors"
 	"github.com/sessionbot/sessionbot/vendors/qlik"
@@ -49,11 +48,7 @@ func TestAnApprovedChangeNeverSentIsNotReportedAsMaybeDone(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			site, err := qliktest.New(qliktest.Options{Proxies: 1, Demo: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(site.Close)
+			site := testkit.Start(t, qliktest.New, qliktest.Options{Proxies: 1, Demo: true})
 			files, err := site.ClientFiles(t.TempDir())
 			if err != nil {
 				t.Fatal(err)
@@ -67,30 +62,17 @@ func TestAnApprovedChangeNeverSentIsNotReportedAsMaybeDone(t *testing.T) {
 			tt.req.Instance = in.Name()
 
 			// A list holds the one connection until released.
-			release, listed := make(chan struct{}), make(chan struct{})
+			held, listed := testkit.NewHold(), make(chan struct{})
 			hold := func() {
-				held := make(chan struct{})
-				var once sync.Once
-				site.Intercept(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					once.Do(func() { close(held) })
-					select {
-					case <-release:
-					case <-r.Context().Done():
-					}
-					http.Error(w, "held", http.StatusInternalServerError)
-				}))
+				site.Intercept(held)
 				go func() {
 					defer close(listed)
 					in.ListUserSessions(context.Background(), vendors.UserQuery{User: marc})
 				}()
-				select {
-				case <-held:
-				case <-time.After(5 * time.Second):
-					t.Fatal("the list never reached the proxy")
-				}
+				held.Reached(t, "the list never reached the proxy")
 				site.Intercept(nil)
 			}
-			defer func() { close(release); <-listed }()
+			defer func() { held.Release(); <-listed }()
 			var target vendors.Instance = in
 			if tt.afterRead {
 				target = readThenHold{in, hold}

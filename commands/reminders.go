@@ -38,8 +38,7 @@ func (s *Service) sweepReminders(ctx context.Context) error {
 			s.logger.Warn("reminding approvers; it is not sent again", "request", req.ID, "error", err)
 			result = "failed"
 		}
-		s.audit(ctx, store.Event{Actor: s.approvals.ReplicaID, Action: "remind", Vendor: req.Vendor, Instance: req.Instance,
-			Target: requestTarget(req), RequestID: req.ID, Result: result})
+		s.auditOwn(ctx, "remind", req, result, "")
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sessionbot/sessionbot/commands"
+	"github.com/sessionbot/sessionbot/internal/testkit"
 	"github.com/sessionbot/sessionbot/store"
 	"github.com/sessionbot/sessionbot/vendors"
 	"github.com/sessionbot/sessionbot/vendors/commvault"
@@ -49,11 +50,7 @@ func TestRuleParsing(t *testing.T) {
 // to the fixture's instances.
 func (f *fixture) withCommvault(t *testing.T) {
 	t.Helper()
-	srv, err := commvaulttest.New(commvaulttest.Options{Seed: true, Now: f.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
+	srv := testkit.Start(t, commvaulttest.New, commvaulttest.Options{Seed: true, Now: f.clock.Now})
 	ca, err := srv.CAFile(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

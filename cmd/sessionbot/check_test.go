@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -90,8 +89,7 @@ instances:
     key_file: /nonexistent/client_key.pem
     ca_file: /nonexistent/root.pem
 `
-	path := filepath.Join(t.TempDir(), "c.yaml")
-	os.WriteFile(path, []byte(bad), 0o600)
+	path := testkit.WriteFile(t, "c.yaml", []byte(bad))
 	rep, code := checkJSON(t, "--config", path, "--offline")
 	if code != 1 {
 		t.Fatalf("check passed with missing certificate files: exit %d", code)
@@ -289,15 +287,14 @@ func TestCheckOfflineTouchesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "c.yaml")
-	os.WriteFile(path, []byte(`
+	path := testkit.WriteFile(t, "c.yaml", []byte(`
 slack: {bot_token: xoxb-x, app_token: xapp-x, api_url: "http://`+addr+`/api/"}
 store: {driver: postgres, dsn: "postgres://u@`+addr+`/db?sslmode=disable"}
 language: {enabled: true, base_url: "http://`+addr+`/v1", model: m}
 metrics: {listen: "`+addr+`"}
 instances:
   qlik-prod: {type: qlik, proxies: ["`+addr+`"], cert_file: `+files.Cert+`, key_file: `+files.Key+`, ca_file: `+files.CA+`}
-`), 0o600)
+`))
 	rep, code := checkJSON(t, "--config", path, "--offline")
 	if code != 0 || len(rep.Probes) != 0 {
 		t.Errorf("exit %d, probes %v, problems %v", code, rep.Probes, rep.Problems)
@@ -430,8 +427,7 @@ func TestCheckPutsWarningsInTheReport(t *testing.T) {
 // A value that does not decode does not hide the instance's other
 // problems, and an unknown key is reported once.
 func TestOneInstanceWithSeveralProblemsListsEachOnce(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "c.yaml")
-	os.WriteFile(path, []byte(`
+	path := testkit.WriteFile(t, "c.yaml", []byte(`
 slack: {bot_token: xoxb-x, app_token: xapp-x}
 instances:
   cv:
@@ -440,7 +436,7 @@ instances:
     username: bot
     passwd: x
     token_timeout: 30
-`), 0o600)
+`))
 	rep, code := checkJSON(t, "--config", path, "--offline")
 	if code != 1 {
 		t.Fatalf("exit %d", code)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sessionbot/sessionbot/cmd/sessionbot/config"
+	"github.com/sessionbot/sessionbot/internal/testkit"
 	"github.com/sessionbot/sessionbot/store"
 	"github.com/sessionbot/sessionbot/store/sqlite"
 	"github.com/sessionbot/sessionbot/vendors"
@@ -21,12 +22,8 @@ import (
 // offlineConfig writes a configuration with no instances plus extra YAML.
 func offlineConfig(t *testing.T, extra string) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "c.yaml")
 	yaml := "slack: {bot_token: xoxb-x, app_token: xapp-x}\nstore: {driver: sqlite, path: '" + filepath.Join(t.TempDir(), "s.db") + "'}\n" + extra
-	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return testkit.WriteFile(t, "c.yaml", []byte(yaml))
 }
 
 func TestRetentionDefaultsAndDays(t *testing.T) {

@@ -3,8 +3,6 @@ package nl_test
 import (
 	"bytes"
 	"context"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,15 +11,12 @@ import (
 	"github.com/sessionbot/sessionbot/commands"
 	"github.com/sessionbot/sessionbot/commands/nl"
 	"github.com/sessionbot/sessionbot/commands/nl/nltest"
+	"github.com/sessionbot/sessionbot/internal/testkit"
 )
 
 func writeCases(t *testing.T, yaml string) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "cases.yaml")
-	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return testkit.WriteFile(t, "cases.yaml", []byte(yaml))
 }
 
 func TestEvalPrintsEachCaseAndTheAccuracy(t *testing.T) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -79,5 +81,16 @@ func TestContextEndsWithTheTestOrWithin10s(t *testing.T) {
 	})
 	if ctx.Err() == nil {
 		t.Fatal("still live after the test ended")
+	}
+}
+
+func TestWriteFileWritesForTheOwnerAlone(t *testing.T) {
+	path := testkit.WriteFile(t, "c.yaml", []byte("slack: {}\n"))
+	got, err := os.ReadFile(path)
+	if err != nil || string(got) != "slack: {}\n" || filepath.Base(path) != "c.yaml" {
+		t.Fatalf("%s holds %q (%v)", path, got, err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v (%v), want 0600", fi.Mode().Perm(), err)
 	}
 }

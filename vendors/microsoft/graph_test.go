@@ -6,11 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"github.com/sessionbot/sessionbot/internal/testclock"
+	"github.com/sessionbot/sessionbot/internal/testkit"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -559,16 +558,31 @@ func addCalls(fake *graphtest.Server, n int, sessionsEach int) string {
 }
 
 func TestGraphFollowsNextLinksThroughThreePages(t *testing.T) {
-	fake := newFake(t, graphtest.Options{PageSize: 2})
-	upn := addCalls(fake, 6, 1)
-	in, _ := newGraphInstance(t, graphConfig(fake), nil)
-	l := list(t, in, upn, vendors.Window{})
-	if len(l.Sessions) != 6 {
-		t.Fatalf("%d sessions, want 6 across three pages", len(l.Sessions))
+	tests := []struct {
+		name            string
+		opts            graphtest.Options
+		calls, sessions int // calls, and sessions in each
+		wantRequests    int
+		why             string
+	}{
+		{"a listing of six records, two a page", graphtest.Options{PageSize: 2}, 6, 1,
+			9, "3 pages of the listing and 6 records read"},
+		{"a record of five sessions, two a page", graphtest.Options{SessionPageSize: 2}, 1, 5,
+			5, "the listing, the record, and 3 pages of its sessions list"},
 	}
-	// 3 pages of the listing and 6 records read.
-	if n := fake.Requests(graphtest.APICallRecords); n != 9 {
-		t.Fatalf("%d call record requests, want 9", n)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := newFake(t, tt.opts)
+			upn := addCalls(fake, tt.calls, tt.sessions)
+			in, _ := newGraphInstance(t, graphConfig(fake), nil)
+			l := list(t, in, upn, vendors.Window{})
+			if want := tt.calls * tt.sessions; len(l.Sessions) != want {
+				t.Fatalf("%d sessions, want all %d", len(l.Sessions), want)
+			}
+			if n := fake.Requests(graphtest.APICallRecords); n != tt.wantRequests {
+				t.Fatalf("%d call record requests, want %d: %s", n, tt.wantRequests, tt.why)
+			}
+		})
 	}
 }
 
@@ -654,16 +668,6 @@ func TestGraphGivesItsExtraConnectionsBackToThoseWaiting(t *testing.T) {
 	}
 }
 
-func TestGraphReadsRecordsWithManySessionsFromTheSessionsList(t *testing.T) {
-	fake := newFake(t, graphtest.Options{SessionPageSize: 2})
-	upn := addCalls(fake, 1, 5)
-	in, _ := newGraphInstance(t, graphConfig(fake), nil)
-	l := list(t, in, upn, vendors.Window{})
-	if len(l.Sessions) != 5 {
-		t.Fatalf("%d sessions, want all 5 of the record", len(l.Sessions))
-	}
-}
-
 func TestGraphDoesNotFollowNextLinksElsewhere(t *testing.T) {
 	fake := newFake(t, graphtest.Options{PageSize: 2})
 	upn := addCalls(fake, 3, 1)
@@ -737,10 +741,7 @@ func TestGraphOverTLSWithAnExtraCA(t *testing.T) {
 		t.Fatal(err)
 	}
 	fake := newFake(t, graphtest.Options{TLS: &tls.Config{Certificates: []tls.Certificate{server.TLS}, MinVersion: tls.VersionTLS12}})
-	caFile := filepath.Join(t.TempDir(), "root.pem")
-	if err := os.WriteFile(caFile, ca.CertPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	caFile := testkit.WriteFile(t, "root.pem", ca.CertPEM)
 	cfg := graphConfig(fake)
 	t.Run("with the CA file the listing works", func(t *testing.T) {
 		cfg := cfg

@@ -415,12 +415,7 @@ func TestWorkerErrorsMapToSentinels(t *testing.T) {
 }
 
 func TestWorkerStderrIsLoggedWithoutTheThumbprint(t *testing.T) {
-	dir := t.TempDir()
-	script := filepath.Join(dir, "settings.json")
-	body := `{"stderr":"Connect-MicrosoftTeams: using certificate ` + testThumbprint + `"}`
-	if err := os.WriteFile(script, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	script := testkit.WriteFile(t, "settings.json", []byte(`{"stderr":"Connect-MicrosoftTeams: using certificate `+testThumbprint+`"}`))
 	var logged testkit.LogBuffer
 	logger := logged.Logger()
 	in, err := New(Config{Name: "skype", Backend: BackendPowerShell, TenantID: testTenant, AppID: testApp,

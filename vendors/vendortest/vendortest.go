@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionbot/sessionbot/internal/testkit"
 	"github.com/sessionbot/sessionbot/vendors"
 	"github.com/sessionbot/sessionbot/vendors/internal/httpx"
 )
@@ -328,23 +329,11 @@ func busy(t *testing.T, h Harness) {
 	}
 
 	// The vendor holds the next request until released.
-	held, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	fx.Intercept(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		once.Do(func() { close(held) })
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-		http.Error(w, "held", http.StatusInternalServerError)
-	}))
+	hold := testkit.NewHold()
+	fx.Intercept(hold)
 	first := make(chan error, 1)
 	go func() { first <- list(ctx) }()
-	select {
-	case <-held:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the held list never reached the vendor")
-	}
+	hold.Reached(t, "the held list never reached the vendor")
 
 	before := fx.Requests()
 	err := list(ctx)
@@ -390,7 +379,7 @@ func busy(t *testing.T, h Harness) {
 	default:
 	}
 	fx.Intercept(nil)
-	close(release)
+	hold.Release()
 	<-first
 	for range 2 {
 		if err := <-approved; err != nil {

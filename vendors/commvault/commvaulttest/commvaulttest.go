@@ -24,6 +24,7 @@ import (
 
 	"github.com/sessionbot/sessionbot/internal/testpki"
 	"github.com/sessionbot/sessionbot/vendors/internal/fault"
+	"github.com/sessionbot/sessionbot/vendors/internal/inflight"
 )
 
 // The account the bot logs in with. Every server has it.
@@ -173,8 +174,7 @@ type Server struct {
 	logouts       int
 	deletes       int
 	requests      map[string]int
-	inFlight      int // API requests being answered now
-	maxInFlight   int
+	inFlight      inflight.Gauge // API requests being answered now
 }
 
 type token struct {
@@ -493,11 +493,7 @@ func (s *Server) TotalRequests() int {
 
 // MaxInFlight is the most API requests (not logins or logouts) that were
 // being answered at once.
-func (s *Server) MaxInFlight() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.maxInFlight
-}
+func (s *Server) MaxInFlight() int { return s.inFlight.Max() }
 
 // RoutesAsked lists every route asked so far, sorted, for failure messages.
 func (s *Server) RoutesAsked() []string {

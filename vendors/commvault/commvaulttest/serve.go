@@ -185,16 +185,10 @@ func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
 
 // serveAPI answers the calls that need a token.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, route, arg string) {
+	defer s.inFlight.Enter()()
 	s.mu.Lock()
 	mode := s.mode
-	s.inFlight++
-	s.maxInFlight = max(s.maxInFlight, s.inFlight)
 	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		s.inFlight--
-		s.mu.Unlock()
-	}()
 	if s.misbehave(w, r, mode) {
 		return
 	}

@@ -71,10 +71,8 @@ func (s *Slots) Take(ctx context.Context) (release func(), err error) {
 // allows. When the operations already waiting would likely take longer
 // than that to get theirs, it does not wait at all.
 func (s *Slots) Bounded(ctx context.Context) (release func(), err error) {
-	select {
-	case s.tokens <- struct{}{}:
-		return s.releaser(), nil
-	default:
+	if release, ok := s.tryTake(); ok {
+		return release, nil
 	}
 	s.mu.Lock()
 	if expected := time.Duration(s.waiting+1) * s.hold / time.Duration(cap(s.tokens)); expected > s.wait {
@@ -105,10 +103,8 @@ func (s *Slots) Bounded(ctx context.Context) (release func(), err error) {
 // ForChange waits for a slot as long as ctx allows: ending a session
 // someone approved is not turned away for lists queueing.
 func (s *Slots) ForChange(ctx context.Context) (release func(), err error) {
-	select {
-	case s.tokens <- struct{}{}:
-		return s.releaser(), nil
-	default:
+	if release, ok := s.tryTake(); ok {
+		return release, nil
 	}
 	s.mu.Lock()
 	s.changes++
@@ -131,7 +127,11 @@ func (s *Slots) ForChange(ctx context.Context) (release func(), err error) {
 // blocks on a second slot while holding its first. A slot freed while
 // others wait goes to them, not here; the holder of an extra gives it
 // back once Wanted says others wait.
-func (s *Slots) Extra() (release func(), ok bool) {
+func (s *Slots) Extra() (release func(), ok bool) { return s.tryTake() }
+
+// tryTake takes a slot if one is free, without waiting: the first step of
+// every way to get one.
+func (s *Slots) tryTake() (release func(), ok bool) {
 	select {
 	case s.tokens <- struct{}{}:
 		return s.releaser(), true

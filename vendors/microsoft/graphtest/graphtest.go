@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/sessionbot/sessionbot/vendors/internal/fault"
+	"github.com/sessionbot/sessionbot/vendors/internal/inflight"
 )
 
 // Credentials the fake accepts unless Options say otherwise.
@@ -86,8 +87,7 @@ type Server struct {
 	retryAfter   string
 	nextLinkBase string
 	pages        map[string]page
-	inFlight     int
-	maxInFlight  int
+	inFlight     inflight.Gauge
 }
 
 // page is what a $skiptoken stands for.
@@ -200,11 +200,7 @@ func (s *Server) Filters() []string {
 }
 
 // MaxInFlight is the most Graph requests that were being answered at once.
-func (s *Server) MaxInFlight() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.maxInFlight
-}
+func (s *Server) MaxInFlight() int { return s.inFlight.Max() }
 
 // Forbid makes an API answer 403, as when the app lacks its permission.
 func (s *Server) Forbid(api API, forbidden bool) {
@@ -237,15 +233,7 @@ func (s *Server) SetNextLinkBase(base string) {
 // permission switch and counting.
 func (s *Server) graph(api API, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		s.inFlight++
-		s.maxInFlight = max(s.maxInFlight, s.inFlight)
-		s.mu.Unlock()
-		defer func() {
-			s.mu.Lock()
-			s.inFlight--
-			s.mu.Unlock()
-		}()
+		defer s.inFlight.Enter()()
 		time.Sleep(s.opts.Latency)
 		auth := r.Header.Get("Authorization")
 		tok, ok := strings.CutPrefix(auth, "Bearer ")
