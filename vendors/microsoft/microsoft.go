@@ -150,6 +150,53 @@ func withSlash(s string) string {
 	return s + "/"
 }
 
+// otherBackendKeys lists the keys set (before defaults) that only the other
+// backend reads, such as max_connections on a PowerShell instance. They
+// are warned about (check shows it) rather than silently ignored; not
+// refused, so a file that served before still starts.
+func (c Config) otherBackendKeys() []string {
+	graphOnly := []struct {
+		key string
+		set bool
+	}{
+		{"client_id", c.ClientID != ""}, {"client_secret", c.ClientSecret != ""},
+		{"login_url", c.LoginURL != ""}, {"graph_url", c.GraphURL != ""},
+		{"max_concurrency", c.MaxConcurrency != 0}, {"max_retries", c.MaxRetries != 0},
+		{"max_retry_wait", c.MaxRetryWait != 0}, {"ca_file", c.CAFile != ""},
+		{"max_connections", c.MaxConnections != 0}, {"queue_wait", c.QueueWait != 0},
+	}
+	powerShellOnly := []struct {
+		key string
+		set bool
+	}{
+		{"pwsh", c.Pwsh != ""}, {"script", c.Script != ""},
+		{"certificate_thumbprint", c.CertificateThumbprint != ""}, {"app_id", c.AppID != ""},
+		{"start_timeout", c.StartTimeout != 0},
+	}
+	keys := powerShellOnly
+	switch strings.ToLower(c.Backend) {
+	case "", BackendGraph:
+	case BackendPowerShell:
+		keys = graphOnly
+	default:
+		return nil // the unknown backend is the problem to report
+	}
+	var out []string
+	for _, k := range keys {
+		if k.set {
+			out = append(out, k.key)
+		}
+	}
+	return out
+}
+
+func otherBackend(backend string) string {
+	if backend == BackendPowerShell {
+		return BackendGraph
+	}
+	return BackendPowerShell
+}
+
 // problems lists everything wrong with a config that has its defaults.
 func (c Config) problems() vendors.ConfigProblems {
 	var out vendors.ConfigProblems
@@ -221,6 +268,7 @@ func New(cfg Config, env vendors.Env) (*Instance, error) {
 	if t != vendors.Teams && t != vendors.Skype {
 		return nil, fmt.Errorf("microsoft adapter: type %q is not %s or %s", t, vendors.Teams, vendors.Skype)
 	}
+	ignored := cfg.otherBackendKeys()
 	cfg = cfg.withDefaults()
 	if p := cfg.problems(); len(p) > 0 {
 		return nil, fmt.Errorf("%s instance %q: %w: %w", t, cfg.Name, p, vendors.ErrInvalidInput)
@@ -228,6 +276,9 @@ func New(cfg Config, env vendors.Env) (*Instance, error) {
 	env = env.WithDefaults()
 	logger, clock := env.Logger, env.Clock
 	logger = logger.With("instance", cfg.Name, "type", string(t), "backend", cfg.Backend)
+	for _, key := range ignored {
+		logger.Warn(key + " is ignored: only the " + otherBackend(cfg.Backend) + " backend reads it; remove it, or change the backend")
+	}
 	in := &Instance{name: cfg.Name, typ: t, cfg: cfg, logger: logger, clock: clock}
 	switch cfg.Backend {
 	case BackendGraph:

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionbot/sessionbot/internal/testkit"
 	"github.com/sessionbot/sessionbot/vendors"
 )
 
@@ -146,6 +147,57 @@ func TestNewRefusesIncompleteConfigs(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not say %q", err, w)
 				}
+			}
+		})
+	}
+}
+
+// A key only the other backend reads is warned about at start (check lists
+// it), never silently ignored, and never refused: a file that served
+// before still starts.
+func TestASettingOfTheOtherBackendIsWarnedAbout(t *testing.T) {
+	tests := []struct {
+		name     string
+		cfg      Config
+		warn     []string
+		withheld string
+	}{
+		{
+			name: "graph settings on a powershell instance",
+			cfg: Config{Name: "skype-old", Type: vendors.Skype, Backend: "PowerShell", TenantID: "t", AppID: "a", CertificateThumbprint: "th",
+				MaxConnections: 8, QueueWait: time.Second, ClientSecret: "hunter2"},
+			warn:     []string{"max_connections is ignored: only the graph backend reads it", "queue_wait is ignored", "client_secret is ignored"},
+			withheld: "hunter2",
+		},
+		{
+			name: "powershell settings on a graph instance",
+			cfg:  Config{Name: "teams", Type: vendors.Teams, TenantID: "t", ClientID: "c", ClientSecret: "s", Pwsh: "/usr/bin/pwsh", StartTimeout: time.Minute},
+			warn: []string{"pwsh is ignored: only the powershell backend reads it", "start_timeout is ignored"},
+		},
+		{
+			name: "each backend's own settings",
+			cfg:  Config{Name: "teams", Type: vendors.Teams, TenantID: "t", ClientID: "c", ClientSecret: "s", MaxConnections: 8, RequestTimeout: time.Second},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs testkit.LogBuffer
+			in, err := New(tt.cfg, vendors.Env{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			if err != nil {
+				t.Fatalf("New refused the config: %v", err)
+			}
+			defer in.Close(context.Background())
+			got := logs.String()
+			for _, w := range tt.warn {
+				if !strings.Contains(got, w) {
+					t.Errorf("logs %q do not say %q", got, w)
+				}
+			}
+			if len(tt.warn) == 0 && strings.Contains(got, "WARN") {
+				t.Errorf("logs %q warn about a config that has no stray key", got)
+			}
+			if tt.withheld != "" && strings.Contains(got, tt.withheld) {
+				t.Errorf("logs %q show the secret", got)
 			}
 		})
 	}

@@ -2,11 +2,13 @@ package qlik_test
 
 import (
 	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sessionbot/sessionbot/internal/testkit"
 	"github.com/sessionbot/sessionbot/vendors"
 	"github.com/sessionbot/sessionbot/vendors/qlik"
 	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
@@ -39,12 +41,21 @@ func repositoryRequests(site *qliktest.Site) int {
 func TestConfiguredProxiesAreUsedWithoutAskingTheRepository(t *testing.T) {
 	site := newSite(t, qliktest.Options{Proxies: 2, Demo: true})
 	cfg := configFor(t, site)
-	cfg.Repository = site.Repository() // ignored while proxies are listed
-	if _, err := newInstance(t, cfg).ListAllSessions(testContext(t)); err != nil {
+	cfg.Repository = site.Repository() // ignored while proxies are listed, and said to be
+	var logs testkit.LogBuffer
+	in, err := qlik.New(cfg, vendors.Env{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Close() })
+	if _, err := in.ListAllSessions(testContext(t)); err != nil {
 		t.Fatal(err)
 	}
 	if n := repositoryRequests(site); n != 0 {
 		t.Errorf("%d repository requests, want none", n)
+	}
+	if !strings.Contains(logs.String(), "repository is ignored: proxies are listed") || !strings.Contains(logs.String(), "instance=qlik-test") {
+		t.Errorf("logs %q do not warn that the repository is ignored, for the instance", logs.String())
 	}
 }
 

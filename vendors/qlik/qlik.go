@@ -92,6 +92,11 @@ func New(cfg Config, env vendors.Env) (*Instance, error) {
 		logger: env.WithDefaults().Logger.With("vendor", string(vendors.Qlik)),
 	}
 	in.http = in.newHTTPClient()
+	if len(cfg.Proxies) > 0 && strings.TrimSpace(cfg.Repository) != "" {
+		// Not refused, so a file that served before still starts; not
+		// silent either: check lists it.
+		in.logger.Warn("repository is ignored: proxies are listed, so they are asked and none is discovered; remove one of the two", "instance", s.name)
+	}
 	return in, nil
 }
 
