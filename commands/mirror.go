@@ -92,6 +92,10 @@ func (m *auditMirror) drop(e store.Event) {
 func (m *auditMirror) send() {
 	defer close(m.done)
 	for e := range m.queue {
+		if m.sendCtx.Err() != nil {
+			m.drop(e) // stopped: a copy taken now could not be sent
+			continue
+		}
 		ctx, cancel := context.WithTimeout(m.sendCtx, notifyTimeout)
 		if err := m.notifier.MirrorAudit(ctx, m.dest, e); err != nil {
 			m.logger.Warn("audit mirror failed", "action", e.Action, "error", err)
@@ -119,6 +123,9 @@ func (m *auditMirror) close(ctx context.Context) int {
 		m.stop()
 		for range m.queue { // closed: ends once empty, racing the sender
 			left++
+			if m.observer != nil {
+				m.observer.AuditMirrorDropped()
+			}
 		}
 	}
 	m.dropMu.Lock()

@@ -185,8 +185,8 @@ func TestStoppingGivesUpOnAStuckAuditMirrorInTime(t *testing.T) {
 	}
 	list(t, svc) // after Close: not mirrored, counted
 	dropped, warnings := w.counts()
-	if dropped != 1 || !slicesContain(warnings, "stopping before every audit copy was mirrored") {
-		t.Errorf("%d dropped, warnings %q; want the copy after Close counted and the queued one reported", dropped, warnings)
+	if dropped != 2 || !slicesContain(warnings, "stopping before every audit copy was mirrored") {
+		t.Errorf("%d dropped, warnings %q; want the queued copy and the one after Close counted, and the queued one reported", dropped, warnings)
 	}
 }
 
