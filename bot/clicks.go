@@ -86,7 +86,7 @@ func (b *Bot) submit(ctx context.Context, caller commands.Caller, cmd commands.C
 func reasonModal(cmd commands.Command, meta string) slack.ModalViewRequest {
 	input := slack.NewPlainTextInputBlockElement(plain("e.g. stuck session after the 02:00 deploy"), actionReasonText)
 	input.Multiline = true
-	input.MaxLength = 500
+	input.MaxLength = commands.MaxReason
 	input.MinLength = 3
 	return slack.ModalViewRequest{
 		Type:            slack.VTModal,
@@ -156,7 +156,7 @@ func (b *Bot) onDenyClick(ctx context.Context, cb slack.InteractionCallback, act
 // denyModal asks for an optional reason to deny request id.
 func denyModal(id, meta string) slack.ModalViewRequest {
 	input := slack.NewPlainTextInputBlockElement(plain("e.g. the user is presenting to the board right now"), actionReasonText)
-	input.MaxLength = 500
+	input.MaxLength = commands.MaxReason
 	return slack.ModalViewRequest{
 		Type:            slack.VTModal,
 		CallbackID:      CallbackDeny,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // Translator turns a request written in plain words into the typed grammar.
@@ -56,7 +57,7 @@ func (s *Service) Interpret(ctx context.Context, caller Caller, text string) Rep
 
 // worthTranslating skips what is plainly not a request (empty text).
 func worthTranslating(text string) bool {
-	return len(text) > 0 && len(text) <= MaxCommandLength
+	return len(text) > 0 && utf8.RuneCountInString(text) <= MaxCommandLength
 }
 
 func translationProblem(err error) Reply {

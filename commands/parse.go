@@ -83,9 +83,11 @@ func Parse(text string, now time.Time) (Command, error) {
 	return Command{}, unknownVerb(words)
 }
 
+// checkText counts characters, as the dialogs that take a command or a
+// reason do, so whatever they let a person type is not refused as too long.
 func checkText(text string) error {
-	if len(text) > MaxCommandLength {
-		return parseErr("", "That command is %d characters long; the longest accepted is %d. Type a single command such as `list CORP\\marc`.", len(text), MaxCommandLength)
+	if n := utf8.RuneCountInString(text); n > MaxCommandLength {
+		return parseErr("", "That command is %d characters long; the longest accepted is %d. Type a single command such as `list CORP\\marc`.", n, MaxCommandLength)
 	}
 	if !utf8.ValidString(text) {
 		return parseErr("", "That command is not valid UTF-8 text.")
@@ -149,12 +151,15 @@ func cutReason(words []string) (rest []string, reason string) {
 	return words, ""
 }
 
-const maxReason = 500
+// MaxReason is the most characters a reason holds, counted as the reason
+// dialogs count them (characters, not bytes), so whatever a dialog lets a
+// person type is accepted.
+const MaxReason = 500
 
-// reasonTooLong is the one wording of a reason over maxReason.
+// reasonTooLong is the one wording of a reason over MaxReason.
 func reasonTooLong(reason string) error {
-	if len(reason) > maxReason {
-		return parseErr("", "The reason is %d characters long; keep it under %d.", len(reason), maxReason)
+	if n := utf8.RuneCountInString(reason); n > MaxReason {
+		return parseErr("", "The reason is %d characters long; keep it under %d.", n, MaxReason)
 	}
 	return nil
 }

@@ -75,6 +75,7 @@ func TestParseRefusesBadInputClearly(t *testing.T) {
 		{"a window on show", `show x since 2d`, "applies only to `list <user>`", ""},
 		{"a stray word", `list CORP\marc please`, `don't understand "please"`, ""},
 		{"10 KB of text", strings.Repeat("x", 10*1024), "10240 characters", ""},
+		{"1001 characters in 2002 bytes", "list CORP\\" + strings.Repeat("ж", 991), "1001 characters", ""},
 		{"a control character", "list CORP\\ma\x00rc", "control character", ""},
 		{"a bidi override", "list CORP\\ma\u202erc", "control character", ""},
 		{"invalid UTF-8", "list CORP\\ma\xffrc", "not valid UTF-8", ""},
@@ -129,4 +130,32 @@ func FuzzParseNeverPanics(f *testing.F) {
 			t.Fatalf("Parse(%q) gave no verb and no error", s)
 		}
 	})
+}
+
+// The reason dialogs let a person type 500 characters, as Slack counts
+// them; a reason is measured the same way, not in bytes.
+func TestReasonsAreCountedInCharacters(t *testing.T) {
+	tests := []struct {
+		name   string
+		reason string
+		want   string // in the error; "" accepted
+	}{
+		{"500 ASCII characters", strings.Repeat("a", 500), ""},
+		{"300 Cyrillic characters, 600 bytes", strings.Repeat("ж", 300), ""},
+		{"500 accented characters, 1000 bytes", strings.Repeat("é", 500), ""},
+		{"501 characters", strings.Repeat("a", 501), "501 characters long"},
+		{"501 Cyrillic characters", strings.Repeat("ж", 501), "501 characters long"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := Command{Verb: Kill, SessionID: "7b8ab85e-0c85-4fcb-8e56-4ead683153fb", Targets: []string{"qlik-prod"}, Reason: tt.reason}
+			err := Check(cmd)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("err = %v, want it to say %q", err, tt.want)
+			}
+		})
+	}
 }

@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sashabaranov/go-openai"
 
@@ -157,8 +158,8 @@ func (t *Translator) Translate(ctx context.Context, req Request) (Result, error)
 	switch {
 	case text == "":
 		return Result{}, refuse(nil, "there was nothing to translate")
-	case len(text) > commands.MaxCommandLength:
-		return Result{}, refuse(nil, "the request is %d characters long; the longest read is %d", len(text), commands.MaxCommandLength)
+	case utf8.RuneCountInString(text) > commands.MaxCommandLength:
+		return Result{}, refuse(nil, "the request is %d characters long; the longest read is %d", utf8.RuneCountInString(text), commands.MaxCommandLength)
 	}
 	req.Text = text
 	log := t.logger.With("requester", req.RequesterID)

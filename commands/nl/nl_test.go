@@ -340,6 +340,7 @@ func TestTextIsCheckedBeforeTheModelIsAsked(t *testing.T) {
 	tests := []struct{ name, text, wantReason string }{
 		{"empty text", "   ", "nothing to translate"},
 		{"a pasted log file", strings.Repeat("error ", 400), "2399 characters long"},
+		{"characters, not bytes, are counted", strings.Repeat("ж", 1001), "1001 characters long"},
 	}
 	fake := nltest.New(apiKey)
 	defer fake.Close()

@@ -330,8 +330,6 @@ func (d draft) when(field, v string) (time.Time, *Refusal) {
 	return t.UTC().Truncate(time.Second), nil
 }
 
-const maxReason = 500
-
 // reason is free text at the end of the line. Spacing is normalised, as
 // the grammar does; backquotes, which
 // would end the code span the bot shows the command in, are refused.
@@ -343,8 +341,8 @@ func reason(v string) (string, *Refusal) {
 	if strings.Contains(v, "`") {
 		return "", refuse(nil, "the reason holds a backquote; write it without one")
 	}
-	if len(v) > maxReason {
-		return "", refuse(nil, "the reason is %d characters long; keep it under %d", len(v), maxReason)
+	if n := utf8.RuneCountInString(v); n > commands.MaxReason {
+		return "", refuse(nil, "the reason is %d characters long; keep it under %d", n, commands.MaxReason)
 	}
 	return v, nil
 }
