@@ -179,6 +179,9 @@ func New(s *Slack, service *commands.Service) *Bot {
 		homeSlots: make(chan struct{}, homeRefreshSlots),
 		hold:      defaultHold,
 	}
+	// Made here, not in Run: the start-up sweep may refresh Homes before
+	// Run starts, and Run's stop must still end that work.
+	b.workCtx, b.cancelWork = context.WithCancel(context.Background())
 	s.listener.Store(b)
 	return b
 }
@@ -189,13 +192,12 @@ func (s *Slack) Directory() commands.Directory { return s.directory }
 // Run connects and answers until ctx ends or Slack refuses the tokens. On a
 // stop it waits up to DrainTimeout for replies already being worked on.
 func (b *Bot) Run(ctx context.Context) error {
+	defer b.cancelWork()
 	auth, err := b.api.AuthTestContext(ctx)
 	if err != nil {
 		return b.authError("bot token (slack.bot_token)", err)
 	}
 	b.selfID = auth.UserID
-	b.workCtx, b.cancelWork = context.WithCancel(context.WithoutCancel(ctx))
-	defer b.cancelWork()
 
 	runErr := make(chan error, 1)
 	go func() { runErr <- b.socket.RunContext(ctx) }()

@@ -186,11 +186,7 @@ func (b *Bot) refreshHomes(users ...string) {
 				b.logger.Error("Home refresh panicked", "panic", p)
 			}
 		}()
-		base := b.workCtx
-		if base == nil {
-			base = context.Background()
-		}
-		ctx, cancel := context.WithTimeout(base, 30*time.Second)
+		ctx, cancel := context.WithTimeout(b.workCtx, 30*time.Second)
 		defer cancel()
 		for _, u := range todo {
 			b.publishHome(ctx, u, "")
