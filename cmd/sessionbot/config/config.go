@@ -561,6 +561,10 @@ func (c *Config) checkCommon(undecoded map[string]bool) Problems {
 	} else if !strings.HasSuffix(c.Slack.APIURL, "/") {
 		c.Slack.APIURL += "/" // slack-go joins method names straight onto it
 	}
+	if c.Slack.MaxInFlight < 1 {
+		// The bot would quietly take its default instead.
+		add("slack.max_in_flight", strconv.Itoa(c.Slack.MaxInFlight), "leave it out for 256, or give the commands worked on at once", "must be at least 1")
+	}
 	if c.Slack.ReplyTimeout <= 0 {
 		add("slack.reply_timeout", c.Slack.ReplyTimeout.String(), "a positive duration such as 60s", "is not positive")
 	}

@@ -173,7 +173,7 @@ func assertProblems(t *testing.T, ps Problems, want ...string) {
 // refused where an id is needed.
 func TestEveryBadValueIsItsOwnProblem(t *testing.T) {
 	yaml := `
-slack: {reply_timeout: 60}
+slack: {reply_timeout: 60, max_in_flight: 0}
 timeout: ten
 approvals:
   channel: "#approvals"
@@ -198,6 +198,7 @@ instances:
 	p := problemsOf(t, yaml)
 	assertProblems(t, p,
 		"slack.reply_timeout 60",
+		"slack.max_in_flight 0",
 		"timeout ten",
 		"approvals.channel #approvals",
 		"approvals.approvers marc.smith",
