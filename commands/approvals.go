@@ -136,8 +136,28 @@ func (s *Service) audit(ctx context.Context, e store.Event) error {
 
 // auditCommand records what caller's command did, or could not do, to req.
 func (s *Service) auditCommand(ctx context.Context, caller Caller, cmd Command, action string, req store.Request, result, detail string) error {
-	return s.audit(ctx, store.Event{Actor: caller.ChatID, Where: caller.Where, Action: action, Command: cmd.String(),
-		Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: result, Detail: detail})
+	return s.audit(ctx, commandEvent(caller, cmd, action, req, result, detail))
+}
+
+func commandEvent(caller Caller, cmd Command, action string, req store.Request, result, detail string) store.Event {
+	return store.Event{Actor: caller.ChatID, Where: caller.Where, Action: action, Command: cmd.String(),
+		Vendor: req.Vendor, Instance: req.Instance, Target: requestTarget(req), RequestID: req.ID, Result: result, Detail: detail}
+}
+
+// recordFirst writes the record a step needs before it is taken; on an
+// error the step is not taken. A write can fail by answering late and
+// still be committed (a group commit the caller stopped waiting for), so
+// a second record, as notDone, says the step was not taken. It is best
+// effort: with the store down it fails too, and the log holds neither.
+func (s *Service) recordFirst(ctx context.Context, e store.Event, notDone string) error {
+	err := s.audit(ctx, e)
+	if err != nil {
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+		defer cancel()
+		e.Action, e.Result, e.Detail, e.At = notDone, "not done: its record could not be written ("+err.Error()+")", "", time.Time{}
+		s.audit(wctx, e)
+	}
+	return err
 }
 
 // auditOwn records what this replica did to req on its own (an execution,
@@ -435,7 +455,7 @@ func (s *Service) SubmitCommand(ctx context.Context, caller Caller, cmd Command,
 	}
 	// The record comes first: a request the audit log cannot show is not
 	// made.
-	if err := s.auditCommand(ctx, caller, cmd, "request", req, string(req.State), req.Reason); err != nil {
+	if err := s.recordFirst(ctx, commandEvent(caller, cmd, "request", req, string(req.State), req.Reason), "request_not_made"); err != nil {
 		return problemReply(cmd, errNoAudit(err))
 	}
 	if err := s.approvals.Store.CreateRequest(ctx, req); err != nil && !s.storedAnyway(ctx, req.ID, err) {
@@ -584,7 +604,7 @@ func (s *Service) decide(ctx context.Context, caller Caller, cmd Command) Reply 
 		action = "deny_vote"
 	}
 	// The record comes first: a vote the audit log cannot show is not cast.
-	if err := s.auditCommand(ctx, caller, cmd, action, req, string(req.State), cmd.Reason); err != nil {
+	if err := s.recordFirst(ctx, commandEvent(caller, cmd, action, req, string(req.State), cmd.Reason), action+"_refused"); err != nil {
 		return Reply{Command: cmd, Title: "Not counted", Problem: &Problem{Message: errNoAudit(err).Error()}}
 	}
 	res, err := s.approvals.Store.Vote(ctx, vote, s.clock())

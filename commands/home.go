@@ -195,7 +195,7 @@ func (s *Service) Withdraw(ctx context.Context, caller Caller, id string) Reply 
 		return Reply{Command: cmd, Title: "Not withdrawn", Problem: &Problem{Message: fmt.Sprintf("Only the person who asked for request %s can withdraw it.", req.ID)}}
 	}
 	// The record comes first, as for a vote.
-	if err := s.audit(ctx, event); err != nil {
+	if err := s.recordFirst(ctx, event, "withdraw_refused"); err != nil {
 		return Reply{Command: cmd, Title: "Not withdrawn", Problem: &Problem{Message: errNoAudit(err).Error()}}
 	}
 	got, err := s.approvals.Store.Withdraw(ctx, req.ID, caller.ChatID, s.clock())

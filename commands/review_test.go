@@ -382,3 +382,82 @@ func TestARequestStoredWithItsAnswerLostIsNotDenied(t *testing.T) {
 		}
 	}
 }
+
+// lateAuditLog commits the record of one action and then answers an
+// error, as a group commit does for a caller that stopped waiting.
+type lateAuditLog struct {
+	store.Store
+	action string
+}
+
+func (l *lateAuditLog) AppendEvent(ctx context.Context, e store.Event) (int64, error) {
+	id, err := l.Store.AppendEvent(ctx, e)
+	if err == nil && e.Action == l.action {
+		return id, context.DeadlineExceeded
+	}
+	return id, err
+}
+
+// TestAStepWhoseRecordAnsweredLateSaysItWasNotTaken: a request, vote or
+// withdrawal whose record was committed but answered with an error is
+// not taken, and the log says so after the record, so it never shows a
+// step as done that was not.
+func TestAStepWhoseRecordAnsweredLateSaysItWasNotTaken(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		action, notDone string
+		step            func(f *fixture, svc *commands.Service, id string) commands.Reply
+		unchanged       func(t *testing.T, f *fixture, id string)
+	}{
+		{
+			action: "request", notDone: "request_not_made",
+			step: func(f *fixture, svc *commands.Service, _ string) commands.Reply {
+				return svc.Submit(context.Background(), commands.Caller{ChatID: requester, Where: "C0OPS"}, "kill "+marcOnQps0+" on qlik-prod reason stuck")
+			},
+		},
+		{
+			action: "approve_vote", notDone: "approve_vote_refused",
+			step: func(f *fixture, svc *commands.Service, id string) commands.Reply {
+				return svc.Handle(context.Background(), commands.Caller{ChatID: approver, Where: "C0APPROVALS"}, "approve "+id)
+			},
+		},
+		{
+			action: "withdraw", notDone: "withdraw_refused",
+			step: func(f *fixture, svc *commands.Service, id string) commands.Reply {
+				return svc.Withdraw(context.Background(), commands.Caller{ChatID: requester}, id)
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.action, func(t *testing.T) {
+			t.Parallel()
+			f, _ := faultEngines()[0].fixture(t, defaultPolicy())
+			id := ""
+			if tt.action != "request" {
+				id = f.request(t)
+			}
+			svc := f.replica("replica-a", &lateAuditLog{Store: f.store, action: tt.action}, f.rec)
+			if r := tt.step(f, svc, id); r.Problem == nil || !strings.Contains(r.Problem.Message, "nothing was done") {
+				t.Fatalf("reply %+v, want the step refused for want of its record", r)
+			}
+			events, err := f.store.Events(context.Background(), store.EventFilter{Actor: map[bool]string{true: requester, false: approver}[tt.action != "approve_vote"]})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var actions []string
+			for _, e := range events {
+				actions = append(actions, e.Action)
+			}
+			if len(actions) < 2 || actions[len(actions)-2] != tt.action || actions[len(actions)-1] != tt.notDone {
+				t.Fatalf("actions %v, want %s then %s last", actions, tt.action, tt.notDone)
+			}
+			if id != "" {
+				if got := f.state(t, id); got.State != store.StatePending {
+					t.Errorf("request %s, want it still pending", got.State)
+				}
+			} else if pending, _ := f.store.ListRequests(context.Background(), store.StatePending, store.StateApproved); len(pending) != 0 {
+				t.Errorf("%d requests made, want none", len(pending))
+			}
+		})
+	}
+}
