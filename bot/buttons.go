@@ -79,9 +79,7 @@ func decodeAction(value string) (commands.Command, string, error) {
 		user := v.User
 		if strings.HasPrefix(user, "<@") {
 			// Posted when buttons carried Slack's mention syntax.
-			if p, err := plainText(user); err == nil {
-				user = strings.TrimSpace(p)
-			}
+			user = buttonCommand(user)
 		}
 		u, err := commands.ParseUser(user)
 		if err != nil {

@@ -114,11 +114,9 @@ func (b *Bot) onReasonSubmitted(ctx context.Context, cb slack.InteractionCallbac
 		b.respond(ctx, meta.ResponseURL, Message{Text: "That dialog no longer works: " + err.Error()}, false)
 		return
 	}
-	reason := ""
 	if blk, ok := cb.View.State.Values[blockReason]; ok {
-		reason = strings.TrimSpace(blk[actionReasonText].Value)
+		cmd.Reason = inputText(blk[actionReasonText].Value)
 	}
-	cmd.Reason = strings.Join(strings.Fields(reason), " ")
 	if cmd.Reason == "" {
 		b.respond(ctx, meta.ResponseURL, Message{Text: "A reason is required; nothing was requested."}, false)
 		return
@@ -134,7 +132,8 @@ func (b *Bot) onDecision(ctx context.Context, cb slack.InteractionCallback, acti
 		verb = "deny "
 	}
 	caller := commands.Caller{ChatID: cb.User.ID, Where: cb.Channel.ID}
-	reply := b.handle(ctx, caller, verb+action.Value)
+	// The button's value is a request id the bot wrote, not Slack text.
+	reply := b.service.Handle(ctx, caller, verb+action.Value)
 	if fromHome(cb) {
 		b.answerOnHome(ctx, cb.User.ID, reply)
 		return
@@ -170,7 +169,8 @@ func denyModal(id, meta string) slack.ModalViewRequest {
 	}
 }
 
-// onDenySubmitted denies with the reason typed, if any.
+// onDenySubmitted denies with the reason typed, if any: the reason as
+// typed (see inputText), after the bot's own "deny <id>".
 func (b *Bot) onDenySubmitted(ctx context.Context, cb slack.InteractionCallback) {
 	var meta reasonMetadata
 	if err := json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta); err != nil || !strings.HasPrefix(meta.Command, "deny ") {
@@ -179,11 +179,11 @@ func (b *Bot) onDenySubmitted(ctx context.Context, cb slack.InteractionCallback)
 	}
 	text := meta.Command
 	if blk, ok := cb.View.State.Values[blockReason]; ok {
-		if reason := strings.Join(strings.Fields(blk[actionReasonText].Value), " "); reason != "" {
+		if reason := inputText(blk[actionReasonText].Value); reason != "" {
 			text += " reason " + reason
 		}
 	}
-	reply := b.handle(ctx, commands.Caller{ChatID: cb.User.ID, Where: meta.Channel}, text)
+	reply := b.service.Handle(ctx, commands.Caller{ChatID: cb.User.ID, Where: meta.Channel}, text)
 	if meta.Home {
 		b.answerOnHome(ctx, cb.User.ID, reply)
 		return

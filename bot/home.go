@@ -210,14 +210,15 @@ func (b *Bot) answerOnHome(ctx context.Context, user string, reply commands.Repl
 	b.publishHome(ctx, user, Render(reply, 1).Text)
 }
 
-// onSearch runs "list <text>" as the person who typed it and shows the
-// answer in a modal, as plain text within the modal's limits.
+// onSearch runs "list <text>" as the person who typed it (the search box's
+// value as typed, see inputText) and shows the answer in a modal, as plain
+// text within the modal's limits.
 func (b *Bot) onSearch(ctx context.Context, cb slack.InteractionCallback, action *slack.BlockAction) {
-	text := strings.Join(strings.Fields(action.Value), " ")
+	text := inputText(action.Value)
 	if text == "" {
 		return
 	}
-	reply := b.handle(ctx, commands.Caller{ChatID: cb.User.ID, Where: cb.Channel.ID}, "list "+text)
+	reply := b.service.Handle(ctx, commands.Caller{ChatID: cb.User.ID, Where: cb.Channel.ID}, "list "+text)
 	if _, err := b.api.OpenViewContext(ctx, cb.TriggerID, searchModal(reply)); err != nil {
 		b.logger.Warn("views.open for a Home search", "error", slackError(err))
 		b.answerOnHome(ctx, cb.User.ID, reply)

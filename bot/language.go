@@ -36,7 +36,8 @@ func renderUnderstood(b *builder, r commands.Reply) {
 // onEditUnderstood opens a dialog with the understood command to correct.
 func (b *Bot) onEditUnderstood(ctx context.Context, cb slack.InteractionCallback, action *slack.BlockAction) {
 	meta, _ := json.Marshal(reasonMetadata{ResponseURL: cb.ResponseURL, Channel: cb.Channel.ID})
-	view := editModal(action.Value, string(meta))
+	// An older button may still carry <@U…>: the box shows what can be typed.
+	view := editModal(buttonCommand(action.Value), string(meta))
 	if _, err := b.api.OpenViewContext(ctx, cb.TriggerID, view); err != nil {
 		b.logger.Warn("views.open", "error", slackError(err))
 		b.respond(ctx, cb.ResponseURL, Message{Text: "I couldn't open the editor (" + slackError(err) + "). Type the command instead."}, false)
@@ -61,8 +62,9 @@ func editModal(command, meta string) slack.ModalViewRequest {
 	}
 }
 
-// onEditSubmitted runs the edited command as typed text: the grammar only,
-// no second translation.
+// onEditSubmitted runs the edited command as typed (see inputText): the
+// grammar only, no second translation. What the box was opened with and
+// left unchanged therefore reads as the command it was.
 func (b *Bot) onEditSubmitted(ctx context.Context, cb slack.InteractionCallback) {
 	var meta reasonMetadata
 	if err := json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta); err != nil {
@@ -70,9 +72,9 @@ func (b *Bot) onEditSubmitted(ctx context.Context, cb slack.InteractionCallback)
 	}
 	text := ""
 	if blk, ok := cb.View.State.Values[blockEdit]; ok {
-		text = strings.TrimSpace(blk[actionEditText].Value)
+		text = inputText(blk[actionEditText].Value)
 	}
-	reply := b.handle(ctx, commands.Caller{ChatID: cb.User.ID, Where: meta.Channel}, text)
+	reply := b.service.Handle(ctx, commands.Caller{ChatID: cb.User.ID, Where: meta.Channel}, text)
 	b.respond(ctx, meta.ResponseURL, b.render(reply, cb.User.ID, 1), true)
 }
 

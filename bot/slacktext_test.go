@@ -42,6 +42,10 @@ func TestSlackTextReachesCommandsAsPlainText(t *testing.T) {
 			commands.UserRef{Form: commands.Account, Directory: "https:", Name: "/x.example/"}},
 		{"a mention that is no Slack id stays a name to look up", `list <@hello>`, `list @hello`,
 			commands.UserRef{Form: commands.Mention, ChatID: "hello"}},
+		{"an HTML entity Slack never writes stays as it came", `list CORP\a&copy`, `list CORP\a&copy`,
+			commands.UserRef{Form: commands.Account, Directory: "CORP", Name: "a&copy"}},
+		{"an escaped ampersand before an entity name is one ampersand", `list CORP\a&amp;copy`, `list CORP\a&copy`,
+			commands.UserRef{Form: commands.Account, Directory: "CORP", Name: "a&copy"}},
 		{"plain text is left alone", `list @U0MARC on qlik-prod`, `list @U0MARC on qlik-prod`,
 			commands.UserRef{Form: commands.Mention, ChatID: "U0MARC"}},
 	}
@@ -78,14 +82,46 @@ func TestSlackChannelsGroupsAndBroadcastsAreRefused(t *testing.T) {
 	}
 }
 
-func TestSlackTextTooLongIsLeftForCommandsToRefuse(t *testing.T) {
-	long := "list " + strings.Repeat("<@U0MARC> ", 200)
-	plain, err := plainText(long)
-	if err != nil || plain != long {
-		t.Fatalf("plainText of %d characters = %d characters, %v; want it unchanged", len(long), len(plain), err)
+// The limit on a command's length applies to what it converts to: Slack
+// makes a command longer (&amp; for &, a name beside a mention), and the
+// person is told the length they typed.
+func TestTheLengthLimitCountsTheConvertedText(t *testing.T) {
+	tests := []struct {
+		name, slack string
+		wantErr     string // empty: the converted text parses
+	}{
+		{"escaped ampersands under the limit once converted", "list CORP\\" + strings.Repeat("&amp;", 300), ""},
+		{"a mention with its name and escapes, under the limit once converted", "logout <@U0MARC|marc> on qlik-prod reason " + strings.Repeat("&lt;&gt; ", 110), ""},
+		{"over the limit once converted, told its converted length", "list CORP\\" + strings.Repeat("&amp;", 1200), "1210 characters long"},
+		{"a paste far over the limit is refused unread", strings.Repeat("<@U0MARC> ", 1000), "10000 characters long"},
 	}
-	if _, err := commands.Parse(plain, t0); err == nil || !strings.Contains(err.Error(), "characters long") {
-		t.Errorf("Parse of the long text: %v, want its length refused", err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plain, err := plainText(tt.slack)
+			if err == nil {
+				_, err = commands.Parse(plain, t0)
+			}
+			if (err == nil) != (tt.wantErr == "") || err != nil && !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("reading %d characters of Slack text: %v, want an error with %q", len(tt.slack), err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// A value typed into a text box is taken as typed: what message text
+// would turn into something else stays, only spaces are tidied.
+func TestTypedInputIsTakenAsTyped(t *testing.T) {
+	tests := []struct{ typed, want string }{
+		{"R&amp;D owns this box", "R&amp;D owns this box"},
+		{"wait for <INC-4711> first", "wait for <INC-4711> first"},
+		{"ask in <#C0OPS|ops> first", "ask in <#C0OPS|ops> first"},
+		{"&copy &not &reg", "&copy &not &reg"},
+		{"  stuck\n after   the deploy ", "stuck after the deploy"},
+	}
+	for _, tt := range tests {
+		if got := inputText(tt.typed); got != tt.want {
+			t.Errorf("inputText(%q) = %q, want %q", tt.typed, got, tt.want)
+		}
 	}
 }
 
