@@ -37,7 +37,8 @@ type Config struct {
 	InChannel bool
 	Logger    *slog.Logger
 	// MaxInFlight bounds commands being worked on at once; past it a person
-	// is told to retry instead of queueing without limit.
+	// is told to retry instead of queueing without limit, or, for a
+	// decision, it waits up to ReplyTimeout (see waitsForSlot).
 	MaxInFlight int
 	// ReplyTimeout bounds one command's work, vendors and reply included.
 	ReplyTimeout time.Duration
@@ -337,13 +338,10 @@ func (b *Bot) spawn(evt socketmode.Event) {
 				b.logger.Error("handler panicked", "panic", p, "type", evt.Type)
 			}
 		}()
-		select {
-		case b.inFlight <- struct{}{}:
-			defer func() { <-b.inFlight }()
-		default:
-			b.busy(evt)
+		if !b.takeSlot(evt) {
 			return
 		}
+		defer func() { <-b.inFlight }()
 		ctx, cancel := context.WithTimeout(b.workCtx, b.cfg.ReplyTimeout)
 		defer cancel()
 		if b.cfg.Dedup != nil {
@@ -405,22 +403,6 @@ func (b *Bot) firstEvent(ctx context.Context, evt socketmode.Event) bool {
 		b.logger.Info("event already handled by another replica", "event", cb.EventID)
 	}
 	return first
-}
-
-func (b *Bot) busy(evt socketmode.Event) {
-	url := ""
-	switch d := evt.Data.(type) {
-	case slack.SlashCommand:
-		url = d.ResponseURL
-	case slack.InteractionCallback:
-		url = d.ResponseURL
-	}
-	if url == "" {
-		return
-	}
-	ctx, cancel := context.WithTimeout(b.workCtx, 5*time.Second)
-	defer cancel()
-	b.respond(ctx, url, Message{Text: "I'm answering too many requests right now. Try again in a minute.", Blocks: nil}, false)
 }
 
 func (b *Bot) onSlashCommand(ctx context.Context, sc slack.SlashCommand) {

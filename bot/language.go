@@ -78,49 +78,62 @@ func (b *Bot) onEditSubmitted(ctx context.Context, cb slack.InteractionCallback)
 	b.respond(ctx, meta.ResponseURL, b.render(reply, cb.User.ID, 1), true)
 }
 
+// personal is a message a person sent the bot: an @mention in a channel,
+// or a direct message (im).
+type personal struct {
+	user, channel, text, thread string
+	im                          bool
+}
+
+// personalMessage is ev when a person wrote it to the bot; never our own
+// or another bot's messages, edits or joins, which would answer answers.
+func personalMessage(ev slackevents.EventsAPIEvent, self string) (personal, bool) {
+	switch e := ev.InnerEvent.Data.(type) {
+	case *slackevents.AppMentionEvent:
+		if e.BotID != "" {
+			return personal{}, false
+		}
+		return personal{user: e.User, channel: e.Channel, text: e.Text, thread: e.ThreadTimeStamp}, true
+	case *slackevents.MessageEvent:
+		if e.ChannelType != "im" || e.BotID != "" || e.SubType != "" || e.User == "" || e.User == self {
+			return personal{}, false
+		}
+		return personal{user: e.User, channel: e.Channel, text: e.Text, thread: e.ThreadTimeStamp, im: true}, true
+	}
+	return personal{}, false
+}
+
 // onEvent answers an @mention (ephemerally, to the person) or a direct
 // message, with the same interpretation as the slash command.
 func (b *Bot) onEvent(ctx context.Context, ev slackevents.EventsAPIEvent) {
-	var user, channel, text, thread string
-	im := false
-	switch e := ev.InnerEvent.Data.(type) {
-	case *slackevents.AppHomeOpenedEvent:
+	if e, ok := ev.InnerEvent.Data.(*slackevents.AppHomeOpenedEvent); ok {
 		if e.Tab == "home" {
 			b.onHomeOpened(ctx, e.User)
 		}
 		return
-	case *slackevents.AppMentionEvent:
-		if e.BotID != "" {
-			return
-		}
-		user, channel, text, thread = e.User, e.Channel, e.Text, e.ThreadTimeStamp
-	case *slackevents.MessageEvent:
-		// Only what a person typed to the bot directly; never our own or
-		// another bot's messages, edits or joins.
-		if e.ChannelType != "im" || e.BotID != "" || e.SubType != "" || e.User == "" || e.User == b.selfID {
-			return
-		}
-		user, channel, text, thread, im = e.User, e.Channel, e.Text, e.ThreadTimeStamp, true
-	default:
+	}
+	m, ok := personalMessage(ev, b.selfID)
+	if !ok {
 		return
 	}
+	text := m.text
 	if b.selfID != "" {
 		// "@sessionbot who is on qlik as marc": the bot's own mention is
 		// not part of the request.
 		text = strings.ReplaceAll(text, "<@"+b.selfID+">", " ")
 	}
-	reply := b.interpret(ctx, commands.Caller{ChatID: user, Where: channel}, strings.TrimSpace(text))
-	opts := b.render(reply, user, 1).options()
-	if thread != "" {
-		opts = append(opts, slack.MsgOptionTS(thread))
+	reply := b.interpret(ctx, commands.Caller{ChatID: m.user, Where: m.channel}, strings.TrimSpace(text))
+	opts := b.render(reply, m.user, 1).options()
+	if m.thread != "" {
+		opts = append(opts, slack.MsgOptionTS(m.thread))
 	}
 	var err error
-	if im {
-		_, _, err = b.api.PostMessageContext(ctx, channel, opts...)
+	if m.im {
+		_, _, err = b.api.PostMessageContext(ctx, m.channel, opts...)
 	} else {
-		_, err = b.api.PostEphemeralContext(ctx, channel, user, opts...)
+		_, err = b.api.PostEphemeralContext(ctx, m.channel, m.user, opts...)
 	}
 	if err != nil {
-		b.logger.Warn("answering a mention or message", "channel", channel, "error", slackError(err))
+		b.logger.Warn("answering a mention or message", "channel", m.channel, "error", slackError(err))
 	}
 }

@@ -69,7 +69,8 @@ type Slack struct {
 	// every instance's timeout must fit well inside it.
 	ReplyTimeout time.Duration `mapstructure:"reply_timeout"`
 	// MaxInFlight bounds the commands worked on at once; past it people
-	// are told at once that the bot is busy.
+	// are told at once that the bot is busy (a decision waits up to
+	// ReplyTimeout for a slot first).
 	MaxInFlight int `mapstructure:"max_in_flight"`
 }
 

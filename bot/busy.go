@@ -1,0 +1,230 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+	"github.com/slack-go/slack/socketmode"
+)
+
+// busyText is what a person is told when every slot is taken.
+const busyText = "I'm answering too many requests right now"
+
+// busyAnswerTimeout bounds telling one person the bot is busy: it runs
+// after the ack, off the read loop, and gives up rather than queue.
+const busyAnswerTimeout = 5 * time.Second
+
+// busyAnswer is what to tell the person an envelope came from when every
+// slot is taken, and the routes the envelope offers, best first: its
+// response_url; else an ephemeral message in the channel it came from
+// (a plain message when that channel is their DM with the bot); else a
+// DM (chat.postMessage to the user id lands in their DM with the bot).
+type busyAnswer struct {
+	// undone says what did not happen ("nothing was requested"), for a
+	// submission or a vote; empty when nothing was under way.
+	undone      string
+	responseURL string
+	channel     string
+	im          bool
+	thread      string
+	user        string
+	// firstHome: the person opened a Home never published, which would
+	// stay blank; the answer is a Home that says the bot is busy.
+	firstHome bool
+}
+
+func (a busyAnswer) message() Message {
+	text := busyText + ". Try again in a minute."
+	if a.undone != "" {
+		text = busyText + ": " + a.undone + ". Try again in a minute."
+	}
+	return Message{Text: text}
+}
+
+// busyAnswerFor reads where the person behind evt can be told, and what
+// was not done. ok is false for what nobody waits on an answer to: a Home
+// opened that still shows what it showed last (a DM each time a tab is
+// opened would be noise), the bot's own messages, interactions the bot
+// ignores.
+func busyAnswerFor(evt socketmode.Event, self string) (a busyAnswer, ok bool) {
+	switch d := evt.Data.(type) {
+	case slack.SlashCommand:
+		return busyAnswer{responseURL: d.ResponseURL, channel: d.ChannelID, user: d.UserID}, true
+	case slack.InteractionCallback:
+		return busyInteraction(d)
+	case slackevents.EventsAPIEvent:
+		if e, ok := d.InnerEvent.Data.(*slackevents.AppHomeOpenedEvent); ok {
+			return busyAnswer{user: e.User, firstHome: true}, e.Tab == "home" && e.View == nil && slackUserID.MatchString(e.User)
+		}
+		m, ok := personalMessage(d, self)
+		if !ok {
+			return busyAnswer{}, false
+		}
+		return busyAnswer{channel: m.channel, im: m.im, thread: m.thread, user: m.user}, true
+	}
+	return busyAnswer{}, false
+}
+
+func busyInteraction(cb slack.InteractionCallback) (busyAnswer, bool) {
+	a := busyAnswer{user: cb.User.ID}
+	switch cb.Type {
+	case slack.InteractionTypeViewSubmission:
+		// A dialog has no response_url of its own; the one of the
+		// message it was opened from rides in its metadata (none when
+		// it was opened from the Home: then a DM).
+		var meta reasonMetadata
+		json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta)
+		a.responseURL, a.channel = meta.ResponseURL, meta.Channel
+		switch cb.View.CallbackID {
+		case CallbackReason:
+			a.undone = "nothing was requested, and the reason you typed was not kept"
+		case CallbackDeny:
+			a.undone = "your vote" + onRequest(strings.TrimPrefix(meta.Command, "deny ")) + " was not counted"
+		case CallbackEdit:
+			a.undone = "the command you edited was not run"
+		default:
+			return busyAnswer{}, false
+		}
+		return a, true
+	case slack.InteractionTypeBlockActions:
+		// A Home click has neither a response_url nor a channel: a DM.
+		a.responseURL, a.channel = cb.ResponseURL, cb.Channel.ID
+		for _, action := range cb.ActionCallback.BlockActions {
+			switch action.ActionID {
+			case ActionConfirm:
+				a.undone = "nothing was requested"
+			case ActionApprove, ActionDeny:
+				a.undone = "your vote" + onRequest(action.Value) + " was not counted"
+			case ActionWithdraw:
+				a.undone = strings.Join(strings.Fields("request "+clip(action.Value, 40)), " ") + " was not withdrawn"
+			case ActionUnderstood:
+				a.undone = "the command was not run"
+			case ActionSearch:
+				a.undone = "your search was not run"
+			}
+		}
+		return a, true
+	}
+	return busyAnswer{}, false
+}
+
+// onRequest names a request in a sentence, when its id is known.
+func onRequest(id string) string {
+	id = strings.TrimSpace(id)
+	if id == "" {
+		return ""
+	}
+	return " on request " + clip(id, 40)
+}
+
+// waitsForSlot is true for a decision: a request with its reason typed
+// (the dialog Slack has already closed) or a vote. These wait for a slot,
+// up to ReplyTimeout, instead of being refused: their work is short beside
+// a listing (store writes, one message; a vendor call only for the vote
+// that approves), refusing one throws away what the person typed or makes
+// them vote again while the request counts down to its expiry, and few
+// people can send them. A waiting envelope holds no slot, so the bound on
+// work at once stands. Everything else is refused at once.
+func waitsForSlot(evt socketmode.Event) bool {
+	cb, ok := evt.Data.(slack.InteractionCallback)
+	if !ok {
+		return false
+	}
+	switch cb.Type {
+	case slack.InteractionTypeViewSubmission:
+		return cb.View.CallbackID == CallbackReason || cb.View.CallbackID == CallbackDeny
+	case slack.InteractionTypeBlockActions:
+		// Not Deny: its click opens a dialog, and the trigger_id that
+		// opens it lapses within 3 seconds.
+		for _, action := range cb.ActionCallback.BlockActions {
+			if action.ActionID == ActionApprove {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// takeSlot takes an in-flight slot for evt: at once, or for a decision
+// (see waitsForSlot) as soon as one frees within ReplyTimeout. False means
+// the person was told the bot is busy.
+func (b *Bot) takeSlot(evt socketmode.Event) bool {
+	select {
+	case b.inFlight <- struct{}{}:
+		return true
+	default:
+	}
+	if waitsForSlot(evt) {
+		wait := time.NewTimer(b.cfg.ReplyTimeout)
+		defer wait.Stop()
+		select {
+		case b.inFlight <- struct{}{}:
+			return true
+		case <-wait.C:
+		case <-b.workCtx.Done():
+		}
+	}
+	b.busy(evt)
+	return false
+}
+
+// busy tells the person behind evt that it was refused, by the best route
+// that works within busyAnswerTimeout.
+func (b *Bot) busy(evt socketmode.Event) {
+	a, ok := busyAnswerFor(evt, b.selfID)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(b.workCtx, busyAnswerTimeout)
+	defer cancel()
+	if a.firstHome {
+		if _, err := b.api.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: a.user, View: busyHome(a.message())}); err != nil {
+			b.logger.Warn("busy Home refused", "user", a.user, "error", slackError(err))
+		}
+		return
+	}
+	opts := a.message().options()
+	if a.thread != "" {
+		opts = append(opts, slack.MsgOptionTS(a.thread))
+	}
+	var err error
+	if a.responseURL != "" {
+		_, _, err = b.api.PostMessageContext(ctx, "", append(opts, slack.MsgOptionResponseURL(a.responseURL, slack.ResponseTypeEphemeral))...)
+		if err == nil {
+			return
+		}
+		b.logger.Warn("busy answer refused on a response_url", "error", slackError(err))
+	}
+	if a.channel != "" && a.im {
+		if _, _, err = b.api.PostMessageContext(ctx, a.channel, opts...); err == nil {
+			return
+		}
+		b.logger.Warn("busy answer refused in a DM", "channel", a.channel, "error", slackError(err))
+	}
+	if a.channel != "" && !a.im && a.user != "" {
+		if _, err = b.api.PostEphemeralContext(ctx, a.channel, a.user, opts...); err == nil {
+			return
+		}
+		b.logger.Warn("busy answer refused as an ephemeral message", "channel", a.channel, "error", slackError(err))
+	}
+	if !slackUserID.MatchString(a.user) || ctx.Err() != nil {
+		b.logger.Warn("could not tell a person the bot is busy", "user", a.user)
+		return
+	}
+	if _, _, err = b.api.PostMessageContext(ctx, a.user, a.message().options()...); err != nil {
+		b.logger.Warn("busy answer refused as a DM", "user", a.user, "error", slackError(err))
+	}
+}
+
+// busyHome is a first Home that says the bot is busy: no store read, so
+// it costs one call; the whole Home comes when it is next opened.
+func busyHome(msg Message) slack.HomeTabViewRequest {
+	return slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: []slack.Block{
+		slack.NewHeaderBlock(plain("Sessions")),
+		slack.NewSectionBlock(mrkdwn(":hourglass: "+esc(msg.Text)), nil, nil),
+	}}}
+}
