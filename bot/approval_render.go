@@ -12,6 +12,10 @@ import (
 	"github.com/sessionbot/sessionbot/vendors"
 )
 
+// wholeReason is room for a whole reason once escaped (an & is five
+// characters): approvers decide on what they read, so it is never cut.
+const wholeReason = 5 * commands.MaxReason
+
 // renderProposal shows exactly what would end, with Confirm and Cancel.
 func renderProposal(b *builder, r commands.Reply) {
 	p := r.Proposal
@@ -40,7 +44,7 @@ func renderProposal(b *builder, r commands.Reply) {
 	}
 	b.context(approval)
 	if p.Reason != "" {
-		b.context("Reason: " + escN(p.Reason, 600))
+		b.context("Reason: " + escN(p.Reason, wholeReason))
 	} else {
 		b.context("You'll be asked for a reason when you confirm; it goes on the record.")
 	}
@@ -144,7 +148,7 @@ func requestSummary(r store.Request) string {
 	if !r.SessionStarted.IsZero() {
 		text += " · started " + slackDate(r.SessionStarted)
 	}
-	text += fmt.Sprintf("\nRequested by %s %s: %s", person(r.Requester), slackDate(r.CreatedAt), escN(r.Reason, 500))
+	text += fmt.Sprintf("\nRequested by %s %s: %s", person(r.Requester), slackDate(r.CreatedAt), escN(r.Reason, wholeReason))
 	return text
 }
 

@@ -515,7 +515,7 @@ func oneLine(s string) string {
 // entity (&lt;) or a token (<!date^...>) in two, which would leave a stray
 // & or < for Slack to read.
 func clipMrkdwn(s string, n int) string {
-	if len(s) <= n {
+	if len(s) <= n || utf8.RuneCountInString(s) <= n {
 		return s
 	}
 	cut := clip(s, n)
@@ -529,14 +529,20 @@ func clipMrkdwn(s string, n int) string {
 	return body + "…"
 }
 
-// clip shortens s to at most n bytes on a rune boundary.
+// clip shortens s to at most n characters, the last of them "…". Slack
+// counts its limits in characters, as does what the dialogs let a person
+// type, so a reason or command is never cut for being in another script.
 func clip(s string, n int) string {
-	if len(s) <= n {
+	if len(s) <= n || utf8.RuneCountInString(s) <= n {
 		return s
 	}
-	cut := n - len("…")
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
+	if n < 1 {
+		return ""
+	}
+	cut := 0
+	for range n - 1 {
+		_, size := utf8.DecodeRuneInString(s[cut:])
+		cut += size
 	}
 	return s[:cut] + "…"
 }

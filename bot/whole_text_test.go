@@ -1,0 +1,72 @@
+package bot
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/sessionbot/sessionbot/bot/slacktest"
+	"github.com/sessionbot/sessionbot/commands"
+	"github.com/sessionbot/sessionbot/store"
+	"github.com/sessionbot/sessionbot/vendors/qlik/qliktest"
+)
+
+// A plain-words request within the limits, counted in characters as the
+// dialogs count them, is carried whole by its Confirm and Edit buttons and
+// the edit box, whatever its script: Confirm proposes what was shown.
+func TestUnderstoodButtonsCarryTheWholeCommand(t *testing.T) {
+	cmd, err := commands.Parse("kill "+qliktest.MarcSessionOnProxy0+" on qlik-prod reason "+strings.Repeat("д", commands.MaxReason-20), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	understood := cmd.String()
+	if n := len([]rune(understood)); n > commands.MaxCommandLength {
+		t.Fatalf("test setup: %d characters", n)
+	}
+	msg := Render(commands.Reply{Command: cmd, Title: "Did I understand you?", Understood: understood, NeedsConfirmation: true}, 1)
+	for _, id := range []string{ActionUnderstood, ActionEditUnderstood} {
+		if got := buttonValue(msg, id); got != understood {
+			t.Errorf("%s carries %d of %d characters", id, len([]rune(got)), len([]rune(understood)))
+		}
+	}
+	view := editModal(understood, "{}")
+	input := view.Blocks.BlockSet[0].(*slack.InputBlock).Element.(*slack.PlainTextInputBlockElement)
+	if input.InitialValue != understood {
+		t.Errorf("the editor opens with %d of %d characters", len([]rune(input.InitialValue)), len([]rune(understood)))
+	}
+}
+
+// Approvers decide on what they read: the approval message holds the whole
+// reason, in any script and however much escaping it needs, and Slack
+// still takes the message.
+func TestApproversSeeTheWholeReason(t *testing.T) {
+	tests := []struct{ name, reason string }{
+		{"ASCII", strings.Repeat("a", commands.MaxReason)},
+		{"Cyrillic", strings.Repeat("д", commands.MaxReason)},
+		{"ampersands", strings.Repeat("R&D ", commands.MaxReason/4)},
+		{"nothing but characters to escape", strings.Repeat("&", commands.MaxReason)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msg := approvalMessage(store.Request{ID: "R1", Vendor: "qlik", Instance: "qlik-prod", SessionID: "s1", Requester: "U0ONCALL",
+				Reason: tt.reason, CreatedAt: time.Now()}, nil, nil)
+			raw, err := json.Marshal(msg.Blocks)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := slacktest.ValidateMessage(msg.Text, raw); err != nil {
+				t.Fatalf("Slack would refuse it: %v", err)
+			}
+			var text strings.Builder
+			enc := json.NewEncoder(&text)
+			enc.SetEscapeHTML(false)
+			enc.Encode(msg.Blocks)
+			if !strings.Contains(text.String(), strings.TrimSpace(esc(tt.reason))) {
+				t.Errorf("the approvers' message does not hold the %d-character reason", len([]rune(tt.reason)))
+			}
+		})
+	}
+}
