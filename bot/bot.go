@@ -86,6 +86,14 @@ type Bot struct {
 	acks     *ackTimer // nil without OnAck
 	// homeSlots bounds background Home refreshes.
 	homeSlots chan struct{}
+	// busySlots bounds the busy answers being sent at once, and busyTold
+	// keeps one person from being told the same thing twice in a while:
+	// under a flood the bot must not double it onto Slack.
+	busySlots chan struct{}
+	busyTold  *recentSet
+	// stopping is closed when a stop begins: a decision still waiting
+	// for a slot then gives up rather than start during the drain.
+	stopping chan struct{}
 	// held is acked envelopes whose work waits for the burst to end (see
 	// holdTimes); only Run's loop touches it.
 	held      []socketmode.Event
@@ -178,6 +186,9 @@ func New(s *Slack, service *commands.Service) *Bot {
 		pages:     newPageCache(pageCacheTTL, pageCacheBytes, pageCacheEntries),
 		inFlight:  make(chan struct{}, cfg.MaxInFlight),
 		homeSlots: make(chan struct{}, homeRefreshSlots),
+		busySlots: make(chan struct{}, busyAnswerSlots),
+		busyTold:  newRecentSet(1<<12, busyRepeatAfter),
+		stopping:  make(chan struct{}),
 		hold:      defaultHold,
 	}
 	// Made here, not in Run: the start-up sweep may refresh Homes before
@@ -224,6 +235,7 @@ loop:
 		}
 	}
 	quiet.Stop()
+	close(b.stopping)
 	b.release()
 	b.drain()
 	if ctx.Err() != nil {

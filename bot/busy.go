@@ -18,6 +18,16 @@ const busyText = "I'm answering too many requests right now"
 // after the ack, off the read loop, and gives up rather than queue.
 const busyAnswerTimeout = 5 * time.Second
 
+// busyAnswerSlots is how many busy answers are sent at once; the others
+// wait their turn within busyAnswerTimeout. busyRepeatAfter is how long a
+// person writing message after message in one conversation is not told
+// again: a flood of DMs gets one answer. Commands, clicks and dialogs are
+// each answered: each is a deliberate act, and some name what was not done.
+const (
+	busyAnswerSlots = 4
+	busyRepeatAfter = 30 * time.Second
+)
+
 // busyAnswer is what to tell the person an envelope came from when every
 // slot is taken, and the routes the envelope offers, best first: its
 // response_url; else an ephemeral message in the channel it came from
@@ -35,15 +45,27 @@ type busyAnswer struct {
 	// firstHome: the person opened a Home never published, which would
 	// stay blank; the answer is a Home that says the bot is busy.
 	firstHome bool
+	// stopping: refused because a stop began, not for want of a slot.
+	stopping bool
+	// fromMessage: a DM or mention, of which one person may send a flood.
+	fromMessage bool
 }
 
 func (a busyAnswer) message() Message {
-	text := busyText + ". Try again in a minute."
+	why := busyText
+	if a.stopping {
+		why = stoppingText
+	}
+	text := why + ". Try again in a minute."
 	if a.undone != "" {
-		text = busyText + ": " + a.undone + ". Try again in a minute."
+		text = why + ": " + a.undone + ". Try again in a minute."
 	}
 	return Message{Text: text}
 }
+
+// stoppingText is what a person is told when a stop began before their
+// decision could start.
+const stoppingText = "I'm restarting"
 
 // busyAnswerFor reads where the person behind evt can be told, and what
 // was not done. ok is false for what nobody waits on an answer to: a Home
@@ -64,7 +86,7 @@ func busyAnswerFor(evt socketmode.Event, self string) (a busyAnswer, ok bool) {
 		if !ok {
 			return busyAnswer{}, false
 		}
-		return busyAnswer{channel: m.channel, im: m.im, thread: m.thread, user: m.user}, true
+		return busyAnswer{channel: m.channel, im: m.im, thread: m.thread, user: m.user, fromMessage: true}, true
 	}
 	return busyAnswer{}, false
 }
@@ -158,29 +180,55 @@ func (b *Bot) takeSlot(evt socketmode.Event) bool {
 		return true
 	default:
 	}
+	stopping := false
 	if waitsForSlot(evt) {
 		wait := time.NewTimer(b.cfg.ReplyTimeout)
 		defer wait.Stop()
 		select {
 		case b.inFlight <- struct{}{}:
-			return true
+			select {
+			case <-b.stopping:
+				// A slot freed by the drain: what was acked before the
+				// stop and could start at once has started; this had to
+				// wait, and does not start now.
+				<-b.inFlight
+				stopping = true
+			default:
+				return true
+			}
 		case <-wait.C:
-		case <-b.workCtx.Done():
+		case <-b.stopping:
+			stopping = true
 		}
 	}
-	b.busy(evt)
+	b.busy(evt, stopping)
 	return false
 }
 
 // busy tells the person behind evt that it was refused, by the best route
-// that works within busyAnswerTimeout.
-func (b *Bot) busy(evt socketmode.Event) {
+// that works within busyAnswerTimeout: at most busyAnswerSlots at once,
+// and not the same thing to the same person within busyRepeatAfter.
+func (b *Bot) busy(evt socketmode.Event, stopping bool) {
 	a, ok := busyAnswerFor(evt, b.selfID)
 	if !ok {
 		return
 	}
-	ctx, cancel := context.WithTimeout(b.workCtx, busyAnswerTimeout)
+	a.stopping = stopping
+	if a.fromMessage && !b.busyTold.add(a.user+"\x00"+a.channel+"\x00"+a.thread) {
+		b.logger.Debug("busy answer skipped: told in this conversation a moment ago", "user", a.user)
+		return
+	}
+	// Not the work context: a stop that cancels the work must still let
+	// this say what was not done.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(b.workCtx), busyAnswerTimeout)
 	defer cancel()
+	select {
+	case b.busySlots <- struct{}{}:
+		defer func() { <-b.busySlots }()
+	case <-ctx.Done():
+		b.logger.Info("busy answer dropped: too many being sent", "user", a.user)
+		return
+	}
 	if a.firstHome {
 		if _, err := b.api.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: a.user, View: busyHome(a.message())}); err != nil {
 			b.logger.Warn("busy Home refused", "user", a.user, "error", slackError(err))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/sessionbot/sessionbot/commands"
 )
@@ -49,7 +50,7 @@ var slackUnescaper = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
 // broadcast is refused. Never give it a typed input value: see inputText.
 func plainText(text string) (string, error) {
 	if len(text) > maxSlackText {
-		return "", &commands.ParseError{Problem: fmt.Sprintf("That message is %d characters long; the longest command accepted is %d. Type a single command such as `list CORP\\marc`.", len(text), commands.MaxCommandLength)}
+		return "", &commands.ParseError{Problem: fmt.Sprintf("That message is %d characters long; the longest command accepted is %d. Type a single command such as `list CORP\\marc`.", utf8.RuneCountInString(text), commands.MaxCommandLength)}
 	}
 	var bad error
 	text = slackToken.ReplaceAllStringFunc(text, func(m string) string {
