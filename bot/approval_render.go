@@ -29,25 +29,26 @@ func renderProposal(b *builder, r commands.Reply) {
 		lead = fmt.Sprintf("This would end one session on *%s* (%s):", escN(p.Instance, 100), escN(string(p.Vendor), 40))
 	}
 	b.section(lead)
+	approval := fmt.Sprintf("Needs %s from %s before anything ends.", countNoun(p.ApprovalsNeeded, "approval"), mentionList(p.Approvers))
+	if p.NoApproval {
+		approval = ":rotating_light: This instance is configured to end sessions *without* approval: confirming ends it at once."
+	}
+	reason := "You'll be asked for a reason when you confirm; it goes on the record."
+	if p.Reason != "" {
+		reason = "Reason: " + escN(p.Reason, wholeReason)
+	}
 	for i, s := range p.Sessions {
 		text := sessionText(s)
-		// Room for this, "…and n more", the approval lines and buttons.
-		if !b.fits(5, len(text)+2000) {
+		// Room for this, "…and n more", the approval and reason lines
+		// (the reason whole) and the buttons.
+		if !b.fits(5, len(text)+len(approval)+len(reason)+1000) {
 			b.context(fmt.Sprintf("…and %d more.", len(p.Sessions)-i))
 			break
 		}
 		b.section(text)
 	}
-	approval := fmt.Sprintf("Needs %s from %s before anything ends.", countNoun(p.ApprovalsNeeded, "approval"), mentionList(p.Approvers))
-	if p.NoApproval {
-		approval = ":rotating_light: This instance is configured to end sessions *without* approval: confirming ends it at once."
-	}
 	b.context(approval)
-	if p.Reason != "" {
-		b.context("Reason: " + escN(p.Reason, wholeReason))
-	} else {
-		b.context("You'll be asked for a reason when you confirm; it goes on the record.")
-	}
+	b.context(reason)
 	value, ok := encodeAction(p.Command, p.Key)
 	if !ok {
 		b.context("This is too long for a button: type `/sessions " + code(clip(p.Command.String(), 2000)) + "` instead.")
@@ -133,7 +134,18 @@ func eventLine(e store.Event) string {
 	return line
 }
 
-func requestSummary(r store.Request) string {
+// requestSummary is what a request does and who asked it, and why.
+func requestSummary(r store.Request) string { return requestWhat(r) + "\n" + requestedBy(r) }
+
+// requestedBy is who asked for a request, when, and the whole reason: a
+// block of its own where approvers decide, so that no long id or name
+// before it can cut the reason.
+func requestedBy(r store.Request) string {
+	return fmt.Sprintf("Requested by %s %s: %s", person(r.Requester), slackDate(r.CreatedAt), escN(r.Reason, wholeReason))
+}
+
+// requestWhat is what a request does, on what.
+func requestWhat(r store.Request) string {
 	what := "End session `" + codeN(r.SessionID, 200) + "` of `" + codeN(commands.RequestUser(r), 200) + "`"
 	switch {
 	case r.Action == store.ActionLogoutUser && commands.RevokesSignIns(vendors.Type(r.Vendor)):
@@ -148,7 +160,6 @@ func requestSummary(r store.Request) string {
 	if !r.SessionStarted.IsZero() {
 		text += " · started " + slackDate(r.SessionStarted)
 	}
-	text += fmt.Sprintf("\nRequested by %s %s: %s", person(r.Requester), slackDate(r.CreatedAt), escN(r.Reason, wholeReason))
 	return text
 }
 
@@ -256,7 +267,8 @@ func approvalMessage(r store.Request, votes []store.Vote, approvers []string) Me
 	}
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(plain(clip(title, maxHeaderText))),
-		slack.NewSectionBlock(mrkdwn(clipMrkdwn(requestSummary(r), maxTextObject)), nil, nil),
+		slack.NewSectionBlock(mrkdwn(clipMrkdwn(requestWhat(r), maxTextObject)), nil, nil),
+		slack.NewSectionBlock(mrkdwn(clipMrkdwn(requestedBy(r), maxTextObject)), nil, nil),
 		slack.NewContextBlock("", mrkdwn(clipMrkdwn(requestStatus(r, votes), maxTextObject))),
 	}
 	if r.State == store.StatePending {

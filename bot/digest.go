@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
@@ -59,31 +60,58 @@ func nodeCounts(d commands.Digest) string {
 // sessions each with a Request end button, which runs the same kill
 // command as a list's Kill button (proposal, reason, approval).
 func digestBlocks(d commands.Digest, now time.Time) []slack.Block {
+	header := clip("Stale sessions: "+d.Report, maxHeaderText)
+	summary := clip(d.Summary(), maxTextObject)
+	counts := clipMrkdwn(nodeCounts(d), maxTextObject)
+	problems := ""
+	if len(d.Problems) > 0 {
+		problems = clipMrkdwn(":warning: "+esc(strings.Join(d.Problems, "; ")), maxTextObject)
+	}
 	blocks := []slack.Block{
-		slack.NewHeaderBlock(plain(clip("Stale sessions: "+d.Report, maxHeaderText))),
-		slack.NewSectionBlock(plain(clip(d.Summary(), maxTextObject)), nil, nil),
-		slack.NewSectionBlock(mrkdwn(clipMrkdwn(nodeCounts(d), maxTextObject)), nil, nil),
+		slack.NewHeaderBlock(plain(header)),
+		slack.NewSectionBlock(plain(summary), nil, nil),
+		slack.NewSectionBlock(mrkdwn(counts), nil, nil),
 	}
+	// Slack refuses a message whose blocks hold more than about 13,000
+	// characters in all: the stalest sessions are shown while they fit,
+	// with room kept for the problems and the line saying how many more.
+	chars := charCount(header, summary, counts, problems) + 500
 	if len(d.Stalest) > 0 {
-		blocks = append(blocks, slack.NewDividerBlock(),
-			slack.NewContextBlock("", mrkdwn(fmt.Sprintf("The %s, stalest first. *Request end* asks for approval as usual.", countNoun(len(d.Stalest), "stalest session")))))
+		intro := fmt.Sprintf("The %s, stalest first. *Request end* asks for approval as usual.", countNoun(len(d.Stalest), "stalest session"))
+		chars += charCount(intro)
+		blocks = append(blocks, slack.NewDividerBlock(), slack.NewContextBlock("", mrkdwn(intro)))
 	}
-	for _, s := range d.Stalest {
+	for i, s := range d.Stalest {
 		text := "*" + esc(s.Instance) + "* · " + sessionText(s)
 		if f := commands.StaleFor(s, now); f != "" {
 			text += "\n_" + f + "_"
+		}
+		text = clipMrkdwn(text, maxTextObject)
+		if chars += charCount(text, "Request end"); chars > maxTotalText {
+			more := len(d.Stalest) - i
+			blocks = append(blocks, slack.NewContextBlock("", mrkdwn(fmt.Sprintf("…and %s more, not shown: a message holds no more.", countNoun(more, "stale session")))))
+			break
 		}
 		// The Kill button's own value: the same checks when it is clicked.
 		var accessory *slack.Accessory
 		if value, ok := encodeAction(killCommand(s.Instance, s), ""); ok {
 			accessory = slack.NewAccessory(slack.NewButtonBlockElement(ActionKill, value, plain("Request end")))
 		}
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(clipMrkdwn(text, maxTextObject)), nil, accessory))
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(text), nil, accessory))
 	}
-	if len(d.Problems) > 0 {
-		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(clipMrkdwn(":warning: "+esc(strings.Join(d.Problems, "; ")), maxTextObject))))
+	if problems != "" {
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(problems)))
 	}
 	return blocks
+}
+
+// charCount is the characters of texts, as Slack counts them.
+func charCount(texts ...string) int {
+	n := 0
+	for _, t := range texts {
+		n += utf8.RuneCountInString(t)
+	}
+	return n
 }
 
 // PostDigest posts the digest in its channel and the chart of recorded

@@ -43,16 +43,27 @@ func TestUnderstoodButtonsCarryTheWholeCommand(t *testing.T) {
 // reason, in any script and however much escaping it needs, and Slack
 // still takes the message.
 func TestApproversSeeTheWholeReason(t *testing.T) {
-	tests := []struct{ name, reason string }{
-		{"ASCII", strings.Repeat("a", commands.MaxReason)},
-		{"Cyrillic", strings.Repeat("д", commands.MaxReason)},
-		{"ampersands", strings.Repeat("R&D ", commands.MaxReason/4)},
-		{"nothing but characters to escape", strings.Repeat("&", commands.MaxReason)},
+	short := store.Request{ID: "R1", Vendor: "qlik", Instance: "qlik-prod", SessionID: "s1", Requester: "U0ONCALL", CreatedAt: time.Now()}
+	// Every other field as long as the checks allow, and needing escaping.
+	long := store.Request{ID: "R0000001", Action: store.ActionEndSession, Vendor: "qlik", Instance: strings.Repeat("i", 100),
+		SessionID: strings.Repeat("&", 200), TargetDirectory: "CORP", TargetUser: strings.Repeat("&", 150), Node: strings.Repeat("&", 100),
+		SessionStarted: time.Now(), Requester: "U0ONCALL", CreatedAt: time.Now(), State: store.StatePending}
+	tests := []struct {
+		name   string
+		req    store.Request
+		reason string
+	}{
+		{"ASCII", short, strings.Repeat("a", commands.MaxReason)},
+		{"Cyrillic", short, strings.Repeat("д", commands.MaxReason)},
+		{"ampersands", short, strings.Repeat("R&D ", commands.MaxReason/4)},
+		{"nothing but characters to escape", short, strings.Repeat("&", commands.MaxReason)},
+		{"beside every other field at its longest", long, strings.Repeat("&", commands.MaxReason)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			msg := approvalMessage(store.Request{ID: "R1", Vendor: "qlik", Instance: "qlik-prod", SessionID: "s1", Requester: "U0ONCALL",
-				Reason: tt.reason, CreatedAt: time.Now()}, nil, nil)
+			req := tt.req
+			req.Reason = tt.reason
+			msg := approvalMessage(req, nil, []string{"U0LEAD"})
 			raw, err := json.Marshal(msg.Blocks)
 			if err != nil {
 				t.Fatal(err)
