@@ -90,6 +90,7 @@ type Bot struct {
 	// keeps one person from being told the same thing twice in a while:
 	// under a flood the bot must not double it onto Slack.
 	busySlots chan struct{}
+	busyWait  time.Duration // busyQueueWait, shorter in tests
 	busyTold  *recentSet
 	// stopping is closed when a stop begins: a decision still waiting
 	// for a slot then gives up rather than start during the drain.
@@ -187,6 +188,7 @@ func New(s *Slack, service *commands.Service) *Bot {
 		inFlight:  make(chan struct{}, cfg.MaxInFlight),
 		homeSlots: make(chan struct{}, homeRefreshSlots),
 		busySlots: make(chan struct{}, busyAnswerSlots),
+		busyWait:  busyQueueWait,
 		busyTold:  newRecentSet(1<<12, busyRepeatAfter),
 		stopping:  make(chan struct{}),
 		hold:      defaultHold,

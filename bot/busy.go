@@ -18,13 +18,14 @@ const busyText = "I'm answering too many requests right now"
 // after the ack, off the read loop, and gives up rather than queue.
 const busyAnswerTimeout = 5 * time.Second
 
-// busyAnswerSlots is how many busy answers are sent at once; the others
-// wait their turn within busyAnswerTimeout. busyRepeatAfter is how long a
+// busyAnswerSlots is how many busy answers go through the Web API at once;
+// the others wait their turn up to busyQueueWait. busyRepeatAfter is how long a
 // person writing message after message in one conversation is not told
 // again: a flood of DMs gets one answer. Commands, clicks and dialogs are
 // each answered: each is a deliberate act, and some name what was not done.
 const (
 	busyAnswerSlots = 4
+	busyQueueWait   = 30 * time.Second
 	busyRepeatAfter = 30 * time.Second
 )
 
@@ -206,66 +207,91 @@ func (b *Bot) takeSlot(evt socketmode.Event) bool {
 }
 
 // busy tells the person behind evt that it was refused, by the best route
-// that works within busyAnswerTimeout: at most busyAnswerSlots at once,
-// and not the same thing to the same person within busyRepeatAfter.
+// it has. A response_url answer goes at once, as a reply would (those are
+// not counted against the channel's posting limit); an answer through the
+// Web API (chat.postMessage, chat.postEphemeral, views.publish) waits its
+// turn among busyAnswerSlots for up to busyQueueWait, so a flood of
+// refusals is not doubled onto Slack. A conversation flooded with
+// messages is told once in busyRepeatAfter, unless that answer failed.
 func (b *Bot) busy(evt socketmode.Event, stopping bool) {
 	a, ok := busyAnswerFor(evt, b.selfID)
 	if !ok {
 		return
 	}
 	a.stopping = stopping
-	if a.fromMessage && !b.busyTold.add(a.user+"\x00"+a.channel+"\x00"+a.thread) {
-		b.logger.Debug("busy answer skipped: told in this conversation a moment ago", "user", a.user)
-		return
-	}
-	// Not the work context: a stop that cancels the work must still let
-	// this say what was not done.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(b.workCtx), busyAnswerTimeout)
-	defer cancel()
-	select {
-	case b.busySlots <- struct{}{}:
-		defer func() { <-b.busySlots }()
-	case <-ctx.Done():
-		b.logger.Info("busy answer dropped: too many being sent", "user", a.user)
-		return
-	}
-	if a.firstHome {
-		if _, err := b.api.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: a.user, View: busyHome(a.message())}); err != nil {
-			b.logger.Warn("busy Home refused", "user", a.user, "error", slackError(err))
+	if a.fromMessage {
+		key := a.user + "\x00" + a.channel + "\x00" + a.thread
+		if !b.busyTold.add(key) {
+			b.logger.Debug("busy answer skipped: told in this conversation a moment ago", "user", a.user)
+			return
+		}
+		if !b.tellBusy(a) {
+			b.busyTold.remove(key) // not told: the next message is answered
 		}
 		return
 	}
+	b.tellBusy(a)
+}
+
+// tellBusy sends a's answer by the first route that takes it, and reports
+// whether one did. Its context is not the work context: a stop that
+// cancels the work must still let it say what was not done.
+func (b *Bot) tellBusy(a busyAnswer) bool {
+	base := context.WithoutCancel(b.workCtx)
 	opts := a.message().options()
 	if a.thread != "" {
 		opts = append(opts, slack.MsgOptionTS(a.thread))
 	}
-	var err error
 	if a.responseURL != "" {
-		_, _, err = b.api.PostMessageContext(ctx, "", append(opts, slack.MsgOptionResponseURL(a.responseURL, slack.ResponseTypeEphemeral))...)
+		ctx, cancel := context.WithTimeout(base, busyAnswerTimeout)
+		_, _, err := b.api.PostMessageContext(ctx, "", append(opts, slack.MsgOptionResponseURL(a.responseURL, slack.ResponseTypeEphemeral))...)
+		cancel()
 		if err == nil {
-			return
+			return true
 		}
 		b.logger.Warn("busy answer refused on a response_url", "error", slackError(err))
 	}
+	wait := time.NewTimer(b.busyWait)
+	defer wait.Stop()
+	select {
+	case b.busySlots <- struct{}{}:
+		defer func() { <-b.busySlots }()
+	case <-wait.C:
+		b.logger.Warn("busy answer dropped: too many being sent", "user", a.user)
+		return false
+	}
+	ctx, cancel := context.WithTimeout(base, busyAnswerTimeout)
+	defer cancel()
+	if a.firstHome {
+		if _, err := b.api.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: a.user, View: busyHome(a.message())}); err != nil {
+			b.logger.Warn("busy Home refused", "user", a.user, "error", slackError(err))
+			return false
+		}
+		return true
+	}
 	if a.channel != "" && a.im {
-		if _, _, err = b.api.PostMessageContext(ctx, a.channel, opts...); err == nil {
-			return
+		_, _, err := b.api.PostMessageContext(ctx, a.channel, opts...)
+		if err == nil {
+			return true
 		}
 		b.logger.Warn("busy answer refused in a DM", "channel", a.channel, "error", slackError(err))
 	}
 	if a.channel != "" && !a.im && a.user != "" {
-		if _, err = b.api.PostEphemeralContext(ctx, a.channel, a.user, opts...); err == nil {
-			return
+		_, err := b.api.PostEphemeralContext(ctx, a.channel, a.user, opts...)
+		if err == nil {
+			return true
 		}
 		b.logger.Warn("busy answer refused as an ephemeral message", "channel", a.channel, "error", slackError(err))
 	}
 	if !slackUserID.MatchString(a.user) || ctx.Err() != nil {
 		b.logger.Warn("could not tell a person the bot is busy", "user", a.user)
-		return
+		return false
 	}
-	if _, _, err = b.api.PostMessageContext(ctx, a.user, a.message().options()...); err != nil {
+	if _, _, err := b.api.PostMessageContext(ctx, a.user, a.message().options()...); err != nil {
 		b.logger.Warn("busy answer refused as a DM", "user", a.user, "error", slackError(err))
+		return false
 	}
+	return true
 }
 
 // busyHome is a first Home that says the bot is busy: no store read, so

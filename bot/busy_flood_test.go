@@ -13,14 +13,17 @@ import (
 	"github.com/sessionbot/sessionbot/bot/slacktest"
 )
 
-// slowPosts counts chat.* calls in flight, each held as a Slack slowed by
-// the same flood would hold it.
+// slowPosts counts chat.post* calls in flight, and holds them and every
+// response_url post as a Slack slowed by the same flood would.
 type slowPosts struct {
 	mu               sync.Mutex
 	now, peak, total int
 }
 
 func (c *slowPosts) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasPrefix(r.URL.Path, "/response/") {
+		time.Sleep(200 * time.Millisecond)
+	}
 	if strings.Contains(r.URL.Path, "chat.post") {
 		c.mu.Lock()
 		c.now++
@@ -103,4 +106,73 @@ func TestBusyAnswersToAFloodAreBounded(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEveryoneTurnedAwayIsTold: bounding the busy answers must not cost
+// anyone theirs. Answers on a response_url are not queued, so a burst of
+// commands from many people is told in full; and a conversation whose
+// answer could not be sent is answered at its next message.
+func TestEveryoneTurnedAwayIsTold(t *testing.T) {
+	t.Parallel()
+	busyBot := func(t *testing.T, fake *slacktest.Server, rt http.RoundTripper) *Bot {
+		reg, _ := demoRegistry(t)
+		s := NewSlack(Config{BotToken: "xoxb-b", AppToken: "xapp-a", APIURL: fake.APIURL(), MaxInFlight: 1,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), HTTPClient: &http.Client{Transport: rt}})
+		svc, _ := approvingService(t, reg, s)
+		b := New(s, svc)
+		b.busyWait = 300 * time.Millisecond
+		RunConnected(t, b, fake)
+		b.inFlight <- struct{}{} // every slot taken
+		t.Cleanup(func() { <-b.inFlight })
+		return b
+	}
+	t.Run("150 people run a command at once", func(t *testing.T) {
+		t.Parallel()
+		const people = 150
+		fake := slacktest.New(slacktest.Options{BotToken: "xoxb-b", AppToken: "xapp-a", Scopes: RequiredScopes})
+		defer fake.Close()
+		busyBot(t, fake, &slowPosts{})
+		var sent []slacktest.Sent
+		for p := range people {
+			s, err := fake.SendSlashCommand(slacktest.SlashCommand{Command: "/sessions", Text: "help", UserID: fmt.Sprintf("U0P%04d", p), ChannelID: "C0OPS"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sent = append(sent, s)
+		}
+		told := 0
+		for deadline := time.Now().Add(10 * time.Second); told < people && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			told = 0
+			for _, s := range sent {
+				if len(fake.Responses(s.ResponseID)) > 0 {
+					told++
+				}
+			}
+		}
+		if told < people {
+			t.Errorf("%d of %d people who ran a command while the bot was busy were told", told, people)
+		}
+	})
+	t.Run("an answer that could not be sent does not silence the next", func(t *testing.T) {
+		t.Parallel()
+		fake := slacktest.New(slacktest.Options{BotToken: "xoxb-b", AppToken: "xapp-a", Scopes: RequiredScopes})
+		defer fake.Close()
+		b := busyBot(t, fake, http.DefaultTransport)
+		for range busyAnswerSlots {
+			b.busySlots <- struct{}{} // answers to others, being sent
+		}
+		sent, _ := fake.SendDirectMessage("U0MARC", "D0MARC", "help")
+		fake.WaitAck(sent.EnvelopeID, 3*time.Second)
+		time.Sleep(b.busyWait + 300*time.Millisecond) // given up
+		for range busyAnswerSlots {
+			<-b.busySlots
+		}
+		sent, _ = fake.SendDirectMessage("U0MARC", "D0MARC", "list CORP\\marc")
+		fake.WaitAck(sent.EnvelopeID, 3*time.Second)
+		for deadline := time.Now().Add(5 * time.Second); len(fake.Posts()) == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		}
+		if len(fake.Posts()) == 0 {
+			t.Error("Marc wrote twice while the bot was busy and was told nothing either time")
+		}
+	})
 }

@@ -48,3 +48,13 @@ func (s *recentSet) add(key string) bool {
 	s.keys[key] = s.order.PushBack(entry{key: key, seen: now})
 	return true
 }
+
+// remove forgets key, so that it counts as new again.
+func (s *recentSet) remove(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.keys[key]; ok {
+		s.order.Remove(e)
+		delete(s.keys, key)
+	}
+}
