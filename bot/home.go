@@ -46,7 +46,7 @@ func homeView(h commands.Home, command, notice string) slack.HomeTabViewRequest 
 			b.add(slack.NewContextBlock("", mrkdwn("Nothing waits for your vote.")))
 		}
 		for _, v := range h.Waiting {
-			b.request(v, homeDecision(v.Request))
+			b.decision(v, homeDecision(v.Request))
 		}
 		b.more(h.WaitingMore, command)
 		if len(h.Decided) > 0 {
@@ -108,6 +108,18 @@ func (b *homeBuilder) fits(n int) bool { return len(b.blocks)+n <= maxHomeBlocks
 
 func (b *homeBuilder) request(v commands.RequestView, actions *slack.ActionBlock) {
 	b.add(slack.NewSectionBlock(mrkdwn(clipMrkdwn(requestSummary(v.Request), maxTextObject)), nil, nil))
+	b.add(slack.NewContextBlock("", mrkdwn(clipMrkdwn(requestStatus(v.Request, v.Votes), maxTextObject))))
+	if actions != nil {
+		b.add(actions)
+	}
+}
+
+// decision is a request waiting for this person's vote: its reason in a
+// block of its own, as in the approval message, so that nothing before it
+// can cut what the approver decides on.
+func (b *homeBuilder) decision(v commands.RequestView, actions *slack.ActionBlock) {
+	b.add(slack.NewSectionBlock(mrkdwn(clipMrkdwn(requestWhat(v.Request), maxTextObject)), nil, nil))
+	b.add(slack.NewSectionBlock(mrkdwn(clipMrkdwn(requestedBy(v.Request), maxTextObject)), nil, nil))
 	b.add(slack.NewContextBlock("", mrkdwn(clipMrkdwn(requestStatus(v.Request, v.Votes), maxTextObject))))
 	if actions != nil {
 		b.add(actions)

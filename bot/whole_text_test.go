@@ -81,3 +81,29 @@ func TestApproversSeeTheWholeReason(t *testing.T) {
 		})
 	}
 }
+
+// Approvers can vote from the Home too: the reason they read beside the
+// Approve and Deny buttons is whole, as in the approval message.
+func TestHomeApproversSeeTheWholeReason(t *testing.T) {
+	r := store.Request{ID: "R0000001", Action: store.ActionEndSession, Vendor: "qlik", Instance: strings.Repeat("i", 100),
+		SessionID: strings.Repeat("&", 200), TargetDirectory: "CORP", TargetUser: strings.Repeat("&", 150), Node: strings.Repeat("&", 100),
+		SessionStarted: time.Now(), Requester: "U0ONCALL", CreatedAt: time.Now(), State: store.StatePending,
+		Reason: strings.Repeat("&", commands.MaxReason)}
+	view := homeView(commands.Home{Approver: true, Waiting: []commands.RequestView{{Request: r}}}, "/sessions", "")
+	raw, err := json.Marshal(view)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := slacktest.ValidateView(raw); err != nil {
+		t.Fatalf("Slack would refuse the Home: %v", err)
+	}
+	var tree any
+	json.Unmarshal(raw, &tree)
+	var text strings.Builder
+	enc := json.NewEncoder(&text)
+	enc.SetEscapeHTML(false)
+	enc.Encode(tree)
+	if !strings.Contains(text.String(), esc(r.Reason)) {
+		t.Error("the Home, where an approver can vote, cuts the reason")
+	}
+}
