@@ -89,9 +89,9 @@ type Bot struct {
 	// busySlots bounds the busy answers being sent at once, and busyTold
 	// keeps one person from being told the same thing twice in a while:
 	// under a flood the bot must not double it onto Slack.
-	busySlots chan struct{}
-	busyWait  time.Duration // busyQueueWait, shorter in tests
-	busyTold  *recentSet
+	busySlots   chan struct{}
+	busyTimeout time.Duration // busyAnswerTimeout, shorter in tests
+	busyTold    *recentSet
 	// stopping is closed when a stop begins: a decision still waiting
 	// for a slot then gives up rather than start during the drain.
 	stopping chan struct{}
@@ -179,19 +179,19 @@ func New(s *Slack, service *commands.Service) *Bot {
 	// seen holds ten minutes at 100 envelopes a second: with SQLite it alone
 	// catches Slack's retries (up to 5 minutes later).
 	b := &Bot{
-		Slack:     s,
-		service:   service,
-		acks:      acks,
-		socket:    socketmode.New(s.api, socketOpts...),
-		seen:      newRecentSet(1<<16, 10*time.Minute),
-		pages:     newPageCache(pageCacheTTL, pageCacheBytes, pageCacheEntries),
-		inFlight:  make(chan struct{}, cfg.MaxInFlight),
-		homeSlots: make(chan struct{}, homeRefreshSlots),
-		busySlots: make(chan struct{}, busyAnswerSlots),
-		busyWait:  busyQueueWait,
-		busyTold:  newRecentSet(1<<12, busyRepeatAfter),
-		stopping:  make(chan struct{}),
-		hold:      defaultHold,
+		Slack:       s,
+		service:     service,
+		acks:        acks,
+		socket:      socketmode.New(s.api, socketOpts...),
+		seen:        newRecentSet(1<<16, 10*time.Minute),
+		pages:       newPageCache(pageCacheTTL, pageCacheBytes, pageCacheEntries),
+		inFlight:    make(chan struct{}, cfg.MaxInFlight),
+		homeSlots:   make(chan struct{}, homeRefreshSlots),
+		busySlots:   make(chan struct{}, busyAnswerSlots),
+		busyTimeout: busyAnswerTimeout,
+		busyTold:    newRecentSet(1<<12, busyRepeatAfter),
+		stopping:    make(chan struct{}),
+		hold:        defaultHold,
 	}
 	// Made here, not in Run: the start-up sweep may refresh Homes before
 	// Run starts, and Run's stop must still end that work.

@@ -14,18 +14,19 @@ import (
 // busyText is what a person is told when every slot is taken.
 const busyText = "I'm answering too many requests right now"
 
-// busyAnswerTimeout bounds telling one person the bot is busy: it runs
-// after the ack, off the read loop, and gives up rather than queue.
-const busyAnswerTimeout = 5 * time.Second
+// busyAnswerTimeout bounds telling one person the bot is busy, waiting
+// for a turn included: it runs after the ack, off the read loop, and a
+// stop waits for it after the drain, so it stays short beside the drain's
+// 25 s and the 40 s a stop is given.
+const busyAnswerTimeout = 10 * time.Second
 
-// busyAnswerSlots is how many busy answers go through the Web API at once;
-// the others wait their turn up to busyQueueWait. busyRepeatAfter is how long a
-// person writing message after message in one conversation is not told
-// again: a flood of DMs gets one answer. Commands, clicks and dialogs are
-// each answered: each is a deliberate act, and some name what was not done.
+// busyAnswerSlots is how many busy answers are sent at once: a flood of
+// refusals is not doubled onto Slack. busyRepeatAfter is how long a person
+// writing message after message in one conversation is not told again: a
+// flood of DMs gets one answer. Commands, clicks and dialogs are each
+// answered: each is a deliberate act, and some name what was not done.
 const (
-	busyAnswerSlots = 4
-	busyQueueWait   = 30 * time.Second
+	busyAnswerSlots = 16
 	busyRepeatAfter = 30 * time.Second
 )
 
@@ -207,12 +208,10 @@ func (b *Bot) takeSlot(evt socketmode.Event) bool {
 }
 
 // busy tells the person behind evt that it was refused, by the best route
-// it has. A response_url answer goes at once, as a reply would (those are
-// not counted against the channel's posting limit); an answer through the
-// Web API (chat.postMessage, chat.postEphemeral, views.publish) waits its
-// turn among busyAnswerSlots for up to busyQueueWait, so a flood of
-// refusals is not doubled onto Slack. A conversation flooded with
-// messages is told once in busyRepeatAfter, unless that answer failed.
+// it has, within b.busyTimeout in all (waiting for one of busyAnswerSlots
+// included), so that neither a flood nor a stop is held up by answers. A
+// conversation flooded with messages is told once in busyRepeatAfter,
+// unless that answer could not be sent.
 func (b *Bot) busy(evt socketmode.Event, stopping bool) {
 	a, ok := busyAnswerFor(evt, b.selfID)
 	if !ok {
@@ -225,8 +224,14 @@ func (b *Bot) busy(evt socketmode.Event, stopping bool) {
 			b.logger.Debug("busy answer skipped: told in this conversation a moment ago", "user", a.user)
 			return
 		}
-		if !b.tellBusy(a) {
-			b.busyTold.remove(key) // not told: the next message is answered
+		// The mark outlives this call (busyRepeatAfter > busyTimeout), so
+		// the one changed is the one set here. Told: the interval starts
+		// now, not when the answer began waiting. Not told: the next
+		// message is answered.
+		told := b.tellBusy(a)
+		b.busyTold.remove(key)
+		if told {
+			b.busyTold.add(key)
 		}
 		return
 	}
@@ -235,33 +240,18 @@ func (b *Bot) busy(evt socketmode.Event, stopping bool) {
 
 // tellBusy sends a's answer by the first route that takes it, and reports
 // whether one did. Its context is not the work context: a stop that
-// cancels the work must still let it say what was not done.
+// cancels the work must still let it say what was not done; it is bounded
+// by its own deadline instead.
 func (b *Bot) tellBusy(a busyAnswer) bool {
-	base := context.WithoutCancel(b.workCtx)
-	opts := a.message().options()
-	if a.thread != "" {
-		opts = append(opts, slack.MsgOptionTS(a.thread))
-	}
-	if a.responseURL != "" {
-		ctx, cancel := context.WithTimeout(base, busyAnswerTimeout)
-		_, _, err := b.api.PostMessageContext(ctx, "", append(opts, slack.MsgOptionResponseURL(a.responseURL, slack.ResponseTypeEphemeral))...)
-		cancel()
-		if err == nil {
-			return true
-		}
-		b.logger.Warn("busy answer refused on a response_url", "error", slackError(err))
-	}
-	wait := time.NewTimer(b.busyWait)
-	defer wait.Stop()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(b.workCtx), b.busyTimeout)
+	defer cancel()
 	select {
 	case b.busySlots <- struct{}{}:
 		defer func() { <-b.busySlots }()
-	case <-wait.C:
+	case <-ctx.Done():
 		b.logger.Warn("busy answer dropped: too many being sent", "user", a.user)
 		return false
 	}
-	ctx, cancel := context.WithTimeout(base, busyAnswerTimeout)
-	defer cancel()
 	if a.firstHome {
 		if _, err := b.api.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: a.user, View: busyHome(a.message())}); err != nil {
 			b.logger.Warn("busy Home refused", "user", a.user, "error", slackError(err))
@@ -269,14 +259,27 @@ func (b *Bot) tellBusy(a busyAnswer) bool {
 		}
 		return true
 	}
-	if a.channel != "" && a.im {
+	opts := a.message().options()
+	if a.thread != "" {
+		opts = append(opts, slack.MsgOptionTS(a.thread))
+	}
+	// Each route is tried only while the deadline lasts: a route that
+	// answered late may have delivered, and a second answer would repeat it.
+	if a.responseURL != "" {
+		_, _, err := b.api.PostMessageContext(ctx, "", append(opts, slack.MsgOptionResponseURL(a.responseURL, slack.ResponseTypeEphemeral))...)
+		if err == nil {
+			return true
+		}
+		b.logger.Warn("busy answer refused on a response_url", "error", slackError(err))
+	}
+	if a.channel != "" && a.im && ctx.Err() == nil {
 		_, _, err := b.api.PostMessageContext(ctx, a.channel, opts...)
 		if err == nil {
 			return true
 		}
 		b.logger.Warn("busy answer refused in a DM", "channel", a.channel, "error", slackError(err))
 	}
-	if a.channel != "" && !a.im && a.user != "" {
+	if a.channel != "" && !a.im && a.user != "" && ctx.Err() == nil {
 		_, err := b.api.PostEphemeralContext(ctx, a.channel, a.user, opts...)
 		if err == nil {
 			return true

@@ -1,6 +1,8 @@
 package bot
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -109,18 +111,18 @@ func TestBusyAnswersToAFloodAreBounded(t *testing.T) {
 }
 
 // TestEveryoneTurnedAwayIsTold: bounding the busy answers must not cost
-// anyone theirs. Answers on a response_url are not queued, so a burst of
-// commands from many people is told in full; and a conversation whose
-// answer could not be sent is answered at its next message.
+// anyone theirs: a burst of commands from many people is told in full
+// within the answers' deadline, and a conversation whose answer could not
+// be sent is answered at its next message.
 func TestEveryoneTurnedAwayIsTold(t *testing.T) {
 	t.Parallel()
-	busyBot := func(t *testing.T, fake *slacktest.Server, rt http.RoundTripper) *Bot {
+	busyBot := func(t *testing.T, fake *slacktest.Server, rt http.RoundTripper, timeout time.Duration) *Bot {
 		reg, _ := demoRegistry(t)
 		s := NewSlack(Config{BotToken: "xoxb-b", AppToken: "xapp-a", APIURL: fake.APIURL(), MaxInFlight: 1,
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), HTTPClient: &http.Client{Transport: rt}})
 		svc, _ := approvingService(t, reg, s)
 		b := New(s, svc)
-		b.busyWait = 300 * time.Millisecond
+		b.busyTimeout = timeout
 		RunConnected(t, b, fake)
 		b.inFlight <- struct{}{} // every slot taken
 		t.Cleanup(func() { <-b.inFlight })
@@ -131,7 +133,7 @@ func TestEveryoneTurnedAwayIsTold(t *testing.T) {
 		const people = 150
 		fake := slacktest.New(slacktest.Options{BotToken: "xoxb-b", AppToken: "xapp-a", Scopes: RequiredScopes})
 		defer fake.Close()
-		busyBot(t, fake, &slowPosts{})
+		busyBot(t, fake, &slowPosts{}, busyAnswerTimeout)
 		var sent []slacktest.Sent
 		for p := range people {
 			s, err := fake.SendSlashCommand(slacktest.SlashCommand{Command: "/sessions", Text: "help", UserID: fmt.Sprintf("U0P%04d", p), ChannelID: "C0OPS"})
@@ -157,13 +159,13 @@ func TestEveryoneTurnedAwayIsTold(t *testing.T) {
 		t.Parallel()
 		fake := slacktest.New(slacktest.Options{BotToken: "xoxb-b", AppToken: "xapp-a", Scopes: RequiredScopes})
 		defer fake.Close()
-		b := busyBot(t, fake, http.DefaultTransport)
+		b := busyBot(t, fake, http.DefaultTransport, 300*time.Millisecond)
 		for range busyAnswerSlots {
 			b.busySlots <- struct{}{} // answers to others, being sent
 		}
 		sent, _ := fake.SendDirectMessage("U0MARC", "D0MARC", "help")
 		fake.WaitAck(sent.EnvelopeID, 3*time.Second)
-		time.Sleep(b.busyWait + 300*time.Millisecond) // given up
+		time.Sleep(b.busyTimeout + 300*time.Millisecond) // given up
 		for range busyAnswerSlots {
 			<-b.busySlots
 		}
@@ -175,4 +177,103 @@ func TestEveryoneTurnedAwayIsTold(t *testing.T) {
 			t.Error("Marc wrote twice while the bot was busy and was told nothing either time")
 		}
 	})
+}
+
+// TestBusyAnswersStayWithinTheirDeadline: one deadline covers a busy
+// answer's wait for a turn and every route it tries, so a route that
+// answered late (and may have delivered) is not followed by a second
+// answer, a stop is not held past it, and a conversation's quiet interval
+// starts when its answer went out, not when it began waiting.
+func TestBusyAnswersStayWithinTheirDeadline(t *testing.T) {
+	t.Parallel()
+	busyBot := func(t *testing.T, fake *slacktest.Server, rt http.RoundTripper, drain time.Duration) (*Bot, func() error) {
+		reg, _ := demoRegistry(t)
+		s := NewSlack(Config{BotToken: "xoxb-b", AppToken: "xapp-a", APIURL: fake.APIURL(), MaxInFlight: 1, DrainTimeout: drain,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), HTTPClient: &http.Client{Transport: rt}})
+		svc, _ := approvingService(t, reg, s)
+		b := New(s, svc)
+		b.busyTimeout = 500 * time.Millisecond
+		stop := RunConnected(t, b, fake)
+		b.inFlight <- struct{}{} // every slot taken
+		return b, stop
+	}
+	t.Run("a response_url that answered late is not followed by another answer", func(t *testing.T) {
+		t.Parallel()
+		fake := slacktest.New(slacktest.Options{BotToken: "xoxb-b", AppToken: "xapp-a", Scopes: RequiredScopes,
+			Users: []slacktest.User{{ID: "U0MARC", Name: "marc"}}})
+		defer fake.Close()
+		b, _ := busyBot(t, fake, deliveredSlowly{}, time.Second)
+		t.Cleanup(func() { <-b.inFlight })
+		sent, err := fake.SendSlashCommand(slacktest.SlashCommand{Command: "/sessions", Text: "help", UserID: "U0MARC", ChannelID: "C0OPS"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(b.busyTimeout + 700*time.Millisecond)
+		responses, others := len(fake.Responses(sent.ResponseID)), len(fake.Posts())
+		if responses != 1 || others != 0 {
+			t.Errorf("told %d times on the response_url and %d times otherwise, want once", responses, others)
+		}
+	})
+	t.Run("a stop is not held past an answer's deadline", func(t *testing.T) {
+		t.Parallel()
+		fake := slacktest.New(slacktest.Options{BotToken: "xoxb-b", AppToken: "xapp-a", Scopes: RequiredScopes})
+		defer fake.Close()
+		b, stop := busyBot(t, fake, http.DefaultTransport, 300*time.Millisecond)
+		for range busyAnswerSlots {
+			b.busySlots <- struct{}{} // answers to others, never done
+		}
+		sent, _ := fake.SendDirectMessage("U0MARC", "D0MARC", "help")
+		fake.WaitAck(sent.EnvelopeID, 3*time.Second)
+		start := time.Now()
+		go func() { time.Sleep(5 * time.Second); <-b.inFlight }() // never hold the test for ever
+		stop()
+		if took := time.Since(start); took > b.busyTimeout+b.cfg.DrainTimeout+time.Second {
+			t.Errorf("the stop took %v: a queued busy answer held it past its deadline", took.Round(100*time.Millisecond))
+		}
+	})
+	t.Run("the quiet interval starts when the answer went out", func(t *testing.T) {
+		t.Parallel()
+		fake := slacktest.New(slacktest.Options{BotToken: "xoxb-b", AppToken: "xapp-a", Scopes: RequiredScopes})
+		defer fake.Close()
+		b, _ := busyBot(t, fake, http.DefaultTransport, time.Second)
+		t.Cleanup(func() { <-b.inFlight })
+		b.busyTold = newRecentSet(1<<12, time.Second) // busyRepeatAfter, scaled as busyTimeout is
+		for range busyAnswerSlots {
+			b.busySlots <- struct{}{}
+		}
+		sent, _ := fake.SendDirectMessage("U0MARC", "D0MARC", "help")
+		fake.WaitAck(sent.EnvelopeID, 3*time.Second)
+		time.Sleep(400 * time.Millisecond)
+		for range busyAnswerSlots {
+			<-b.busySlots // the first answer goes out now, late in its wait
+		}
+		time.Sleep(800 * time.Millisecond) // past a second from the first message, not from its answer
+		sent, _ = fake.SendDirectMessage("U0MARC", "D0MARC", "help")
+		fake.WaitAck(sent.EnvelopeID, 3*time.Second)
+		time.Sleep(300 * time.Millisecond)
+		if n := len(fake.Posts()); n != 1 {
+			t.Errorf("one conversation told %d times within a second of its first answer, want once", n)
+		}
+	})
+}
+
+// deliveredSlowly delivers response_url posts, then answers only once the
+// caller has given up: Slack took it but was slow to say so.
+type deliveredSlowly struct{}
+
+func (deliveredSlowly) RoundTrip(r *http.Request) (*http.Response, error) {
+	if !strings.HasPrefix(r.URL.Path, "/response/") {
+		return http.DefaultTransport.RoundTrip(r)
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	delivered := r.Clone(context.Background())
+	delivered.Body = io.NopCloser(bytes.NewReader(body))
+	if resp, err := http.DefaultTransport.RoundTrip(delivered); err == nil {
+		resp.Body.Close()
+	}
+	<-r.Context().Done()
+	return nil, r.Context().Err()
 }
