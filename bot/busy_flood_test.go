@@ -44,6 +44,28 @@ func (c *slowPosts) counts() (total, peak int) {
 	return c.total, c.peak
 }
 
+// refusingBot is a bot on fake whose every in-flight slot is taken, so
+// that each envelope is refused; Slack is reached through rt, busy answers
+// have answerTimeout, and a stop drains for drain.
+func refusingBot(t *testing.T, fake *slacktest.Server, rt http.RoundTripper, answerTimeout, drain time.Duration) (*Bot, func() error) {
+	t.Helper()
+	reg, _ := demoRegistry(t)
+	s := NewSlack(Config{BotToken: "xoxb-b", AppToken: "xapp-a", APIURL: fake.APIURL(), MaxInFlight: 1, DrainTimeout: drain,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), HTTPClient: &http.Client{Transport: rt}})
+	svc, _ := approvingService(t, reg, s)
+	b := New(s, svc)
+	b.busyTimeout = answerTimeout
+	stop := RunConnected(t, b, fake)
+	b.inFlight <- struct{}{}
+	t.Cleanup(func() {
+		select {
+		case <-b.inFlight:
+		default:
+		}
+	})
+	return b, stop
+}
+
 // TestBusyAnswersToAFloodAreBounded: with every slot taken, a flood of
 // messages does not become a flood of busy answers onto Slack (whose rate
 // limits the replies still being worked on share): one person writing
@@ -63,17 +85,10 @@ func TestBusyAnswersToAFloodAreBounded(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			reg, _ := demoRegistry(t)
 			fake := slacktest.New(slacktest.Options{BotToken: "xoxb-b", AppToken: "xapp-a", Scopes: RequiredScopes})
 			defer fake.Close()
 			posts := &slowPosts{}
-			s := NewSlack(Config{BotToken: "xoxb-b", AppToken: "xapp-a", APIURL: fake.APIURL(), MaxInFlight: 1,
-				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), HTTPClient: &http.Client{Transport: posts}})
-			svc, _ := approvingService(t, reg, s)
-			b := New(s, svc)
-			RunConnected(t, b, fake)
-			b.inFlight <- struct{}{} // every slot taken
-			defer func() { <-b.inFlight }()
+			refusingBot(t, fake, posts, busyAnswerTimeout, time.Second)
 
 			for p := range tt.people {
 				user, dm := fmt.Sprintf("U0P%04d", p), fmt.Sprintf("D0P%04d", p)
@@ -116,24 +131,12 @@ func TestBusyAnswersToAFloodAreBounded(t *testing.T) {
 // be sent is answered at its next message.
 func TestEveryoneTurnedAwayIsTold(t *testing.T) {
 	t.Parallel()
-	busyBot := func(t *testing.T, fake *slacktest.Server, rt http.RoundTripper, timeout time.Duration) *Bot {
-		reg, _ := demoRegistry(t)
-		s := NewSlack(Config{BotToken: "xoxb-b", AppToken: "xapp-a", APIURL: fake.APIURL(), MaxInFlight: 1,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), HTTPClient: &http.Client{Transport: rt}})
-		svc, _ := approvingService(t, reg, s)
-		b := New(s, svc)
-		b.busyTimeout = timeout
-		RunConnected(t, b, fake)
-		b.inFlight <- struct{}{} // every slot taken
-		t.Cleanup(func() { <-b.inFlight })
-		return b
-	}
 	t.Run("150 people run a command at once", func(t *testing.T) {
 		t.Parallel()
 		const people = 150
 		fake := slacktest.New(slacktest.Options{BotToken: "xoxb-b", AppToken: "xapp-a", Scopes: RequiredScopes})
 		defer fake.Close()
-		busyBot(t, fake, &slowPosts{}, busyAnswerTimeout)
+		refusingBot(t, fake, &slowPosts{}, busyAnswerTimeout, time.Second)
 		var sent []slacktest.Sent
 		for p := range people {
 			s, err := fake.SendSlashCommand(slacktest.SlashCommand{Command: "/sessions", Text: "help", UserID: fmt.Sprintf("U0P%04d", p), ChannelID: "C0OPS"})
@@ -159,7 +162,7 @@ func TestEveryoneTurnedAwayIsTold(t *testing.T) {
 		t.Parallel()
 		fake := slacktest.New(slacktest.Options{BotToken: "xoxb-b", AppToken: "xapp-a", Scopes: RequiredScopes})
 		defer fake.Close()
-		b := busyBot(t, fake, http.DefaultTransport, 300*time.Millisecond)
+		b, _ := refusingBot(t, fake, http.DefaultTransport, 300*time.Millisecond, time.Second)
 		for range busyAnswerSlots {
 			b.busySlots <- struct{}{} // answers to others, being sent
 		}
@@ -186,24 +189,12 @@ func TestEveryoneTurnedAwayIsTold(t *testing.T) {
 // starts when its answer went out, not when it began waiting.
 func TestBusyAnswersStayWithinTheirDeadline(t *testing.T) {
 	t.Parallel()
-	busyBot := func(t *testing.T, fake *slacktest.Server, rt http.RoundTripper, drain time.Duration) (*Bot, func() error) {
-		reg, _ := demoRegistry(t)
-		s := NewSlack(Config{BotToken: "xoxb-b", AppToken: "xapp-a", APIURL: fake.APIURL(), MaxInFlight: 1, DrainTimeout: drain,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), HTTPClient: &http.Client{Transport: rt}})
-		svc, _ := approvingService(t, reg, s)
-		b := New(s, svc)
-		b.busyTimeout = 500 * time.Millisecond
-		stop := RunConnected(t, b, fake)
-		b.inFlight <- struct{}{} // every slot taken
-		return b, stop
-	}
 	t.Run("a response_url that answered late is not followed by another answer", func(t *testing.T) {
 		t.Parallel()
 		fake := slacktest.New(slacktest.Options{BotToken: "xoxb-b", AppToken: "xapp-a", Scopes: RequiredScopes,
 			Users: []slacktest.User{{ID: "U0MARC", Name: "marc"}}})
 		defer fake.Close()
-		b, _ := busyBot(t, fake, deliveredSlowly{}, time.Second)
-		t.Cleanup(func() { <-b.inFlight })
+		b, _ := refusingBot(t, fake, deliveredSlowly{}, 500*time.Millisecond, time.Second)
 		sent, err := fake.SendSlashCommand(slacktest.SlashCommand{Command: "/sessions", Text: "help", UserID: "U0MARC", ChannelID: "C0OPS"})
 		if err != nil {
 			t.Fatal(err)
@@ -218,14 +209,13 @@ func TestBusyAnswersStayWithinTheirDeadline(t *testing.T) {
 		t.Parallel()
 		fake := slacktest.New(slacktest.Options{BotToken: "xoxb-b", AppToken: "xapp-a", Scopes: RequiredScopes})
 		defer fake.Close()
-		b, stop := busyBot(t, fake, http.DefaultTransport, 300*time.Millisecond)
+		b, stop := refusingBot(t, fake, http.DefaultTransport, 500*time.Millisecond, 300*time.Millisecond)
 		for range busyAnswerSlots {
 			b.busySlots <- struct{}{} // answers to others, never done
 		}
 		sent, _ := fake.SendDirectMessage("U0MARC", "D0MARC", "help")
 		fake.WaitAck(sent.EnvelopeID, 3*time.Second)
 		start := time.Now()
-		go func() { time.Sleep(5 * time.Second); <-b.inFlight }() // never hold the test for ever
 		stop()
 		if took := time.Since(start); took > b.busyTimeout+b.cfg.DrainTimeout+time.Second {
 			t.Errorf("the stop took %v: a queued busy answer held it past its deadline", took.Round(100*time.Millisecond))
@@ -235,8 +225,7 @@ func TestBusyAnswersStayWithinTheirDeadline(t *testing.T) {
 		t.Parallel()
 		fake := slacktest.New(slacktest.Options{BotToken: "xoxb-b", AppToken: "xapp-a", Scopes: RequiredScopes})
 		defer fake.Close()
-		b, _ := busyBot(t, fake, http.DefaultTransport, time.Second)
-		t.Cleanup(func() { <-b.inFlight })
+		b, _ := refusingBot(t, fake, http.DefaultTransport, 500*time.Millisecond, time.Second)
 		b.busyTold = newRecentSet(1<<12, time.Second) // busyRepeatAfter, scaled as busyTimeout is
 		for range busyAnswerSlots {
 			b.busySlots <- struct{}{}

@@ -317,35 +317,13 @@ func unescaped(b built) error {
 			return err
 		}
 	}
-	var tree any
-	if err := json.Unmarshal(raw, &tree); err != nil {
-		return err
-	}
-	var walk func(v any) error
-	walk = func(v any) error {
-		switch x := v.(type) {
-		case map[string]any:
-			if x["type"] == "mrkdwn" {
-				text, _ := x["text"].(string)
-				if err := checkMrkdwn("mrkdwn", text); err != nil {
-					return err
-				}
-			}
-			for _, c := range x {
-				if err := walk(c); err != nil {
-					return err
-				}
-			}
-		case []any:
-			for _, c := range x {
-				if err := walk(c); err != nil {
-					return err
-				}
-			}
+	return slacktest.Objects(raw, func(o map[string]any) error {
+		if o["type"] != "mrkdwn" {
+			return nil
 		}
-		return nil
-	}
-	return walk(tree)
+		text, _ := o["text"].(string)
+		return checkMrkdwn("mrkdwn", text)
+	})
 }
 
 var entity = regexp.MustCompile(`&(amp|lt|gt);`)
@@ -467,25 +445,12 @@ func texts(b built) []string {
 		raw, _ = json.Marshal(b.msg.Blocks)
 		out = append(out, wireText(b.msg.Text))
 	}
-	var tree any
-	json.Unmarshal(raw, &tree)
-	var walk func(v any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			if text, ok := x["text"].(string); ok {
-				out = append(out, text)
-			}
-			for _, c := range x {
-				walk(c)
-			}
-		case []any:
-			for _, c := range x {
-				walk(c)
-			}
+	slacktest.Objects(raw, func(o map[string]any) error {
+		if text, ok := o["text"].(string); ok {
+			out = append(out, text)
 		}
-	}
-	walk(tree)
+		return nil
+	})
 	return out
 }
 

@@ -183,25 +183,12 @@ func (w *world) command(t *testing.T, user, text string) []slacktest.Response {
 func button(t *testing.T, blocks json.RawMessage, actionID string, want ...string) string {
 	t.Helper()
 	var found string
-	var walk func(v any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			if value, _ := x["value"].(string); x["type"] == "button" && x["action_id"] == actionID && (len(want) == 0 || strings.Contains(value, want[0])) {
-				found = value
-			}
-			for _, c := range x {
-				walk(c)
-			}
-		case []any:
-			for _, c := range x {
-				walk(c)
-			}
+	slacktest.Objects(blocks, func(o map[string]any) error {
+		if value, _ := o["value"].(string); o["type"] == "button" && o["action_id"] == actionID && (len(want) == 0 || strings.Contains(value, want[0])) {
+			found = value
 		}
-	}
-	var v any
-	json.Unmarshal(blocks, &v)
-	walk(v)
+		return nil
+	})
 	if found == "" {
 		t.Fatalf("no %s button in %s", actionID, blocks)
 	}

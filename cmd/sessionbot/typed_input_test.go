@@ -216,24 +216,11 @@ func (w *world) approvalText(t *testing.T, method, ts, has string) string {
 // texts joins every "text" string in Block Kit JSON.
 func texts(blocks json.RawMessage) string {
 	var out []string
-	var walk func(v any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			if s, ok := x["text"].(string); ok {
-				out = append(out, s)
-			}
-			for _, c := range x {
-				walk(c)
-			}
-		case []any:
-			for _, c := range x {
-				walk(c)
-			}
+	slacktest.Objects(blocks, func(o map[string]any) error {
+		if s, ok := o["text"].(string); ok {
+			out = append(out, s)
 		}
-	}
-	var v any
-	json.Unmarshal(blocks, &v)
-	walk(v)
+		return nil
+	})
 	return strings.Join(out, "\n")
 }
