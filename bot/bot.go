@@ -189,7 +189,7 @@ func New(s *Slack, service *commands.Service) *Bot {
 		homeSlots:   make(chan struct{}, homeRefreshSlots),
 		busySlots:   make(chan struct{}, busyAnswerSlots),
 		busyTimeout: busyAnswerTimeout,
-		busyTold:    newRecentSet(1<<12, busyRepeatAfter),
+		busyTold:    newRecentSet(busyConversations, busyRepeatAfter),
 		stopping:    make(chan struct{}),
 		hold:        defaultHold,
 	}

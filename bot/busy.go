@@ -25,9 +25,13 @@ const busyAnswerTimeout = 10 * time.Second
 // writing message after message in one conversation is not told again: a
 // flood of DMs gets one answer. Commands, clicks and dialogs are each
 // answered: each is a deliberate act, and some name what was not done.
+// busyConversations bounds the conversations remembered as told: past
+// it the oldest is forgotten (and may be told again), so it is far more
+// than are refused within one answer's deadline.
 const (
-	busyAnswerSlots = 16
-	busyRepeatAfter = 30 * time.Second
+	busyAnswerSlots   = 16
+	busyRepeatAfter   = 30 * time.Second
+	busyConversations = 1 << 16
 )
 
 // busyAnswer is what to tell the person an envelope came from when every
@@ -203,8 +207,34 @@ func (b *Bot) takeSlot(evt socketmode.Event) bool {
 			stopping = true
 		}
 	}
+	if b.handledElsewhere(evt) {
+		return false
+	}
 	b.busy(evt, stopping)
 	return false
+}
+
+// handledElsewhere claims a refused envelope in the store shared by the
+// replicas before its person is told it was not done: Slack may have
+// handed the same envelope to another replica, which did it, and "your
+// vote was not counted" would then be false. Claimed here, the envelope
+// is dropped by any replica handed it later, so the answer stays true.
+// Without the store's answer, the person is told as before.
+func (b *Bot) handledElsewhere(evt socketmode.Event) bool {
+	if b.cfg.Dedup == nil || evt.Request == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(b.workCtx), b.busyTimeout)
+	defer cancel()
+	first, err := b.cfg.Dedup(ctx, "envelope:"+evt.Request.EnvelopeID)
+	if err != nil {
+		b.logger.Warn("envelope de-duplication unavailable", "error", err)
+		return false
+	}
+	if !first {
+		b.logger.Info("refused envelope already handled by another replica", "envelope", evt.Request.EnvelopeID)
+	}
+	return !first
 }
 
 // busy tells the person behind evt that it was refused, by the best route
@@ -219,19 +249,17 @@ func (b *Bot) busy(evt socketmode.Event, stopping bool) {
 	}
 	a.stopping = stopping
 	if a.fromMessage {
-		key := a.user + "\x00" + a.channel + "\x00" + a.thread
-		if !b.busyTold.add(key) {
+		mark, ok := b.busyTold.mark(a.user + "\x00" + a.channel + "\x00" + a.thread)
+		if !ok {
 			b.logger.Debug("busy answer skipped: told in this conversation a moment ago", "user", a.user)
 			return
 		}
-		// The mark outlives this call (busyRepeatAfter > busyTimeout), so
-		// the one changed is the one set here. Told: the interval starts
-		// now, not when the answer began waiting. Not told: the next
-		// message is answered.
-		told := b.tellBusy(a)
-		b.busyTold.remove(key)
-		if told {
-			b.busyTold.add(key)
+		// Told: the interval starts now, not when the answer began
+		// waiting. Not told: the next message is answered.
+		if b.tellBusy(a) {
+			b.busyTold.restamp(mark)
+		} else {
+			b.busyTold.unmark(mark)
 		}
 		return
 	}

@@ -266,3 +266,42 @@ func (deliveredSlowly) RoundTrip(r *http.Request) (*http.Response, error) {
 	<-r.Context().Done()
 	return nil, r.Context().Err()
 }
+
+// TestARefusedEnvelopeAnotherReplicaHandledIsNotAnswered: Slack may hand
+// an envelope whose ack was late to another replica, which claims it in
+// the shared store and counts the vote; this one, full, must then not
+// tell the approver "your vote was not counted". Claimed here first, the
+// envelope is refused and the approver told, as without a shared store.
+func TestARefusedEnvelopeAnotherReplicaHandledIsNotAnswered(t *testing.T) {
+	t.Parallel()
+	for _, elsewhere := range []bool{true, false} {
+		t.Run(map[bool]string{true: "claimed by another replica", false: "claimed here"}[elsewhere], func(t *testing.T) {
+			t.Parallel()
+			fake := slacktest.New(slacktest.Options{BotToken: "xoxb-b", AppToken: "xapp-a", Scopes: RequiredScopes})
+			defer fake.Close()
+			reg, _ := demoRegistry(t)
+			s := NewSlack(Config{BotToken: "xoxb-b", AppToken: "xapp-a", APIURL: fake.APIURL(), MaxInFlight: 1, DrainTimeout: time.Second,
+				ReplyTimeout: 300 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			s.cfg.Dedup = func(_ context.Context, key string) (bool, error) {
+				return !(elsewhere && strings.HasPrefix(key, "envelope:")), nil
+			}
+			svc, _ := approvingService(t, reg, s)
+			b := New(s, svc)
+			RunConnected(t, b, fake)
+			b.inFlight <- struct{}{}
+			defer func() { <-b.inFlight }()
+			sent, err := fake.SendBlockAction(slacktest.BlockAction{UserID: "U0LEAD", ChannelID: "C0APPROVALS", ActionID: ActionApprove, Value: "R7K2M9QX"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(b.cfg.ReplyTimeout + 700*time.Millisecond)
+			told := len(fake.Responses(sent.ResponseID)) + len(fake.Posts())
+			switch {
+			case elsewhere && told > 0:
+				t.Errorf("told %d times about a vote another replica counted", told)
+			case !elsewhere && told != 1:
+				t.Errorf("told %d times that the vote was not counted, want once", told)
+			}
+		})
+	}
+}

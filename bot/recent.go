@@ -49,12 +49,36 @@ func (s *recentSet) add(key string) bool {
 	return true
 }
 
-// remove forgets key, so that it counts as new again.
-func (s *recentSet) remove(key string) {
+// mark is add that hands back the key's entry, for restamp and unmark.
+func (s *recentSet) mark(key string) (*list.Element, bool) {
+	if !s.add(key) {
+		return nil, false
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e, ok := s.keys[key]; ok {
+	return s.keys[key], true
+}
+
+// restamp starts the key's time again, now, if e is still its entry; in
+// one step, so no add in between can find the key missing.
+func (s *recentSet) restamp(e *list.Element) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ent := e.Value.(entry)
+	if s.keys[ent.key] == e {
+		e.Value = entry{key: ent.key, seen: s.now()}
+		s.order.MoveToBack(e)
+	}
+}
+
+// unmark forgets the key if e is still its entry (not one evicted and
+// set again since), so that it counts as new again.
+func (s *recentSet) unmark(e *list.Element) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ent := e.Value.(entry)
+	if s.keys[ent.key] == e {
 		s.order.Remove(e)
-		delete(s.keys, key)
+		delete(s.keys, ent.key)
 	}
 }
