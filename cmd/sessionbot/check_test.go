@@ -424,6 +424,38 @@ func TestCheckPutsWarningsInTheReport(t *testing.T) {
 	}
 }
 
+// Language settings left behind an enabled: false are warned about, under
+// that key, and only then: most likely enabled was forgotten.
+func TestLanguageSettingsThatAreOffAreWarnedAbout(t *testing.T) {
+	base := "slack: {bot_token: xoxb-x, app_token: xapp-x}\ninstances:\n  q: {type: qlik, proxies: [qps1]}\n"
+	tests := []struct {
+		name, language string
+		warned         bool
+	}{
+		{"a model set, enabled left out", "language: {model: gpt-4o-mini, api_key: sk-never-shown}\n", true},
+		{"enabled", "language: {enabled: true, model: gpt-4o-mini, api_key: sk-never-shown}\n", false},
+		{"no language block", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := testkit.WriteFile(t, "c.yaml", []byte(base+tt.language))
+			rep, _ := checkJSON(t, "--config", path, "--offline")
+			warned := false
+			for _, w := range rep.Warnings {
+				if w.Key == "language.enabled" {
+					warned = true
+					if strings.Contains(w.Problem+w.Value, "sk-never-shown") {
+						t.Errorf("the warning shows the key: %+v", w)
+					}
+				}
+			}
+			if warned != tt.warned {
+				t.Errorf("warned %v, want %v: %+v", warned, tt.warned, rep.Warnings)
+			}
+		})
+	}
+}
+
 // A value that does not decode does not hide the instance's other
 // problems, and an unknown key is reported once.
 func TestOneInstanceWithSeveralProblemsListsEachOnce(t *testing.T) {

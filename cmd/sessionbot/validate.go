@@ -91,6 +91,10 @@ func validate(cfg *config.Config, logger *slog.Logger, offline bool) (*setup, co
 			ln.Close()
 		}
 	}
+	if l := cfg.Language; !l.Enabled && (l.Model != "" || l.BaseURL != "" || l.APIKey != "" || l.APIKeyFile != "") {
+		// Set up but off: most likely enabled was forgotten.
+		logger.Warn("the language settings are not used, because it is false: plain-words requests are off; set language.enabled: true to use them", "key", "language.enabled")
+	}
 	for _, name := range sortedNames(cfg) {
 		in := cfg.Instances[name]
 		if in.NoApproval {
@@ -221,8 +225,12 @@ func (h *warningLog) Handle(_ context.Context, r slog.Record) error {
 	key := "log"
 	var extra []string
 	add := func(a slog.Attr) {
-		if a.Key == "instance" {
+		switch a.Key {
+		case "instance":
 			key = "instances." + a.Value.String()
+			return
+		case "key": // the setting the warning is about
+			key = a.Value.String()
 			return
 		}
 		extra = append(extra, a.Key+"="+a.Value.String())
