@@ -20,17 +20,18 @@ const busyText = "I'm answering too many requests right now"
 // 25 s and the 40 s a stop is given.
 const busyAnswerTimeout = 10 * time.Second
 
-// busyAnswerSlots is how many busy answers are sent at once: a flood of
-// refusals is not doubled onto Slack. busyRepeatAfter is how long a person
-// writing message after message in one conversation is not told again: a
-// flood of DMs gets one answer. Commands, clicks and dialogs are each
-// answered: each is a deliberate act, and some name what was not done.
-// busyConversations bounds the conversations remembered as told: past
-// it the oldest is forgotten (and may be told again), so it is far more
-// than are refused within one answer's deadline.
 const (
-	busyAnswerSlots   = 16
-	busyRepeatAfter   = 30 * time.Second
+	// busyAnswerSlots is how many busy answers are sent at once: a flood
+	// of refusals is not doubled onto Slack.
+	busyAnswerSlots = 16
+	// busyRepeatAfter is how long a person writing message after message
+	// in one conversation is not told again: a flood of DMs gets one
+	// answer. Commands, clicks and dialogs are each answered: each is a
+	// deliberate act, and some name what was not done.
+	busyRepeatAfter = 30 * time.Second
+	// busyConversations bounds the conversations remembered as told: past
+	// it the oldest is forgotten (and may be told again), so it is far
+	// more than are refused within one answer's deadline.
 	busyConversations = 1 << 16
 )
 
@@ -179,7 +180,7 @@ func waitsForSlot(evt socketmode.Event) bool {
 
 // takeSlot takes an in-flight slot for evt: at once, or for a decision
 // (see waitsForSlot) as soon as one frees within ReplyTimeout. False means
-// the person was told the bot is busy.
+// evt was refused, and its person told (see busy).
 func (b *Bot) takeSlot(evt socketmode.Event) bool {
 	select {
 	case b.inFlight <- struct{}{}:
@@ -206,9 +207,6 @@ func (b *Bot) takeSlot(evt socketmode.Event) bool {
 		case <-b.stopping:
 			stopping = true
 		}
-	}
-	if b.handledElsewhere(evt) {
-		return false
 	}
 	b.busy(evt, stopping)
 	return false
@@ -237,14 +235,14 @@ func (b *Bot) handledElsewhere(evt socketmode.Event) bool {
 	return !first
 }
 
-// busy tells the person behind evt that it was refused, by the best route
-// it has, within b.busyTimeout in all (waiting for one of busyAnswerSlots
+// busy tells the person behind evt that it was refused, unless another
+// replica did it (see handledElsewhere), by the best route it has, within b.busyTimeout in all (waiting for one of busyAnswerSlots
 // included), so that neither a flood nor a stop is held up by answers. A
 // conversation flooded with messages is told once in busyRepeatAfter,
 // unless that answer could not be sent.
 func (b *Bot) busy(evt socketmode.Event, stopping bool) {
 	a, ok := busyAnswerFor(evt, b.selfID)
-	if !ok {
+	if !ok || b.handledElsewhere(evt) {
 		return
 	}
 	a.stopping = stopping

@@ -60,26 +60,26 @@ func nodeCounts(d commands.Digest) string {
 // sessions each with a Request end button, which runs the same kill
 // command as a list's Kill button (proposal, reason, approval).
 func digestBlocks(d commands.Digest, now time.Time) []slack.Block {
+	// Counted in characters, as Slack counts its ~13,000 in all: the
+	// stalest sessions are shown while they fit, with room kept for the
+	// problems and the line saying how many more.
+	b := &builder{}
+	add := func(block slack.Block, texts ...string) { b.add(block, charCount(texts...)) }
 	header := clip("Stale sessions: "+d.Report, maxHeaderText)
 	summary := clip(d.Summary(), maxTextObject)
 	counts := clipMrkdwn(nodeCounts(d), maxTextObject)
+	add(slack.NewHeaderBlock(plain(header)), header)
+	add(slack.NewSectionBlock(plain(summary), nil, nil), summary)
+	add(slack.NewSectionBlock(mrkdwn(counts), nil, nil), counts)
 	problems := ""
 	if len(d.Problems) > 0 {
 		problems = clipMrkdwn(":warning: "+esc(strings.Join(d.Problems, "; ")), maxTextObject)
 	}
-	blocks := []slack.Block{
-		slack.NewHeaderBlock(plain(header)),
-		slack.NewSectionBlock(plain(summary), nil, nil),
-		slack.NewSectionBlock(mrkdwn(counts), nil, nil),
-	}
-	// Slack refuses a message whose blocks hold more than about 13,000
-	// characters in all: the stalest sessions are shown while they fit,
-	// with room kept for the problems and the line saying how many more.
-	chars := charCount(header, summary, counts, problems) + 500
+	reserve := charCount(problems) + 500
 	if len(d.Stalest) > 0 {
 		intro := fmt.Sprintf("The %s, stalest first. *Request end* asks for approval as usual.", countNoun(len(d.Stalest), "stalest session"))
-		chars += charCount(intro)
-		blocks = append(blocks, slack.NewDividerBlock(), slack.NewContextBlock("", mrkdwn(intro)))
+		add(slack.NewDividerBlock())
+		add(slack.NewContextBlock("", mrkdwn(intro)), intro)
 	}
 	for i, s := range d.Stalest {
 		text := "*" + esc(s.Instance) + "* · " + sessionText(s)
@@ -87,9 +87,9 @@ func digestBlocks(d commands.Digest, now time.Time) []slack.Block {
 			text += "\n_" + f + "_"
 		}
 		text = clipMrkdwn(text, maxTextObject)
-		if chars += charCount(text, "Request end"); chars > maxTotalText {
-			more := len(d.Stalest) - i
-			blocks = append(blocks, slack.NewContextBlock("", mrkdwn(fmt.Sprintf("…and %s more, not shown: a message holds no more.", countNoun(more, "stale session")))))
+		if !b.fits(1, charCount(text, "Request end")+reserve) {
+			more := fmt.Sprintf("…and %s more, not shown: a message holds no more.", countNoun(len(d.Stalest)-i, "stale session"))
+			add(slack.NewContextBlock("", mrkdwn(more)), more)
 			break
 		}
 		// The Kill button's own value: the same checks when it is clicked.
@@ -97,12 +97,12 @@ func digestBlocks(d commands.Digest, now time.Time) []slack.Block {
 		if value, ok := encodeAction(killCommand(s.Instance, s), ""); ok {
 			accessory = slack.NewAccessory(slack.NewButtonBlockElement(ActionKill, value, plain("Request end")))
 		}
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(text), nil, accessory))
+		add(slack.NewSectionBlock(mrkdwn(text), nil, accessory), text, "Request end")
 	}
 	if problems != "" {
-		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(problems)))
+		add(slack.NewContextBlock("", mrkdwn(problems)), problems)
 	}
-	return blocks
+	return b.blocks
 }
 
 // charCount is the characters of texts, as Slack counts them.

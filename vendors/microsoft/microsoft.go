@@ -155,20 +155,18 @@ func withSlash(s string) string {
 // are warned about (check shows it) rather than silently ignored; not
 // refused, so a file that served before still starts.
 func (c Config) otherBackendKeys() []string {
-	graphOnly := []struct {
+	type setting struct {
 		key string
 		set bool
-	}{
+	}
+	graphOnly := []setting{
 		{"client_id", c.ClientID != ""}, {"client_secret", c.ClientSecret != ""},
 		{"login_url", c.LoginURL != ""}, {"graph_url", c.GraphURL != ""},
 		{"max_concurrency", c.MaxConcurrency != 0}, {"max_retries", c.MaxRetries != 0},
 		{"max_retry_wait", c.MaxRetryWait != 0}, {"ca_file", c.CAFile != ""},
 		{"max_connections", c.MaxConnections != 0}, {"queue_wait", c.QueueWait != 0},
 	}
-	powerShellOnly := []struct {
-		key string
-		set bool
-	}{
+	powerShellOnly := []setting{
 		{"pwsh", c.Pwsh != ""}, {"script", c.Script != ""},
 		{"certificate_thumbprint", c.CertificateThumbprint != ""}, {"app_id", c.AppID != ""},
 		{"start_timeout", c.StartTimeout != 0},
